@@ -1,0 +1,33 @@
+import type { HealthCheck, Scheme } from './types.js';
+
+export const DEFAULT_RETRIES = 3;
+export const DEFAULT_ROUTE_TIMEOUT_MS = 60_000;
+
+export function defaultHealthCheck(): HealthCheck {
+  return {
+    active: true,
+    passive: false,
+    protocol: 'tcp',
+    path: '/',
+    method: 'GET',
+    port: 0,
+    healthyThreshold: 2,
+    unhealthyThreshold: 3,
+    tcpFailureThreshold: 0,
+    httpFailureThreshold: 0,
+    timeoutThreshold: 0,
+    interval: 5,
+    timeout: 3,
+    healthyStatuses: '200-399',
+    unhealthyStatuses: '500-599',
+    requestHeaders: {},
+    unhealthyTimeout: 30,
+    clientTls: false,
+    ext: {},
+  };
+}
+
+/** The port a member is reached on when neither it nor its upstream names one. */
+export function schemeDefaultPort(scheme: Scheme): number {
+  return scheme === 'https' || scheme === 'grpcs' ? 443 : 80;
+}

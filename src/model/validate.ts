@@ -1,0 +1,99 @@
+import { ModelError } from './errors.js';
+import { parseStatusSet } from './status-set.js';
+import type { HealthCheck, Route, Upstream } from './types.js';
+
+// The invariants that hold whatever dialect wrote an object. Dialects check their own
+// wire rules first; these run once more in control/ before every write.
+
+function range(field: string, v: number, lo: number, hi: number): void {
+  if (!Number.isInteger(v)) throw new ModelError('invalid_type', field, `${field} must be an integer`);
+  if (v < lo || v > hi) throw new ModelError('out_of_range', field, `${field} must be between ${lo} and ${hi}, got ${v}`);
+}
+
+function maxLen(field: string, v: string, n: number): void {
+  if (v.length > n) throw new ModelError('too_long', field, `${field} must be at most ${n} characters`);
+}
+
+export function validateHealthCheck(h: HealthCheck, prefix = 'healthCheck'): void {
+  range(`${prefix}.port`, h.port, 0, 65535);
+  range(`${prefix}.healthyThreshold`, h.healthyThreshold, 1, 10);
+  range(`${prefix}.unhealthyThreshold`, h.unhealthyThreshold, 1, 10);
+  range(`${prefix}.tcpFailureThreshold`, h.tcpFailureThreshold, 0, 254);
+  range(`${prefix}.httpFailureThreshold`, h.httpFailureThreshold, 0, 254);
+  range(`${prefix}.timeoutThreshold`, h.timeoutThreshold, 0, 254);
+  range(`${prefix}.interval`, h.interval, 1, 300);
+  range(`${prefix}.timeout`, h.timeout, 1, 30);
+  range(`${prefix}.unhealthyTimeout`, h.unhealthyTimeout, 1, 86_400);
+  if (h.timeout >= h.interval) {
+    throw new ModelError('out_of_range', `${prefix}.timeout`, `${prefix}.timeout (${h.timeout}) must be less than ${prefix}.interval (${h.interval})`);
+  }
+  if (h.protocol !== 'tcp' && h.path === '') {
+    throw new ModelError('missing', `${prefix}.path`, `${prefix}.path is required for ${h.protocol.toUpperCase()} checks`);
+  }
+  if (h.protocol !== 'tcp' && !h.path.startsWith('/')) {
+    throw new ModelError('bad_format', `${prefix}.path`, `${prefix}.path must start with /`);
+  }
+  maxLen(`${prefix}.path`, h.path, 2048);
+  parseStatusSet(h.healthyStatuses, `${prefix}.healthyStatuses`);
+  parseStatusSet(h.unhealthyStatuses, `${prefix}.unhealthyStatuses`);
+}
+
+export function validateUpstream(u: Upstream): void {
+  if (u.name === '') throw new ModelError('missing', 'name', 'name is required');
+  maxLen('name', u.name, 128);
+  maxLen('description', u.description, 1024);
+  range('port', u.port, 0, 65535);
+  range('retries', u.retries, 0, 10);
+  if (u.upstreamHost !== null) maxLen('upstreamHost', u.upstreamHost, 253);
+
+  const groups = new Set<string>();
+  const groupNames = new Set<string>();
+  u.memberGroups.forEach((g, i) => {
+    const f = `memberGroups[${i}]`;
+    if (g.name === '') throw new ModelError('missing', `${f}.name`, `${f}.name is required`);
+    maxLen(`${f}.name`, g.name, 64);
+    maxLen(`${f}.remark`, g.remark, 255);
+    if (g.weight !== null) range(`${f}.weight`, g.weight, 0, 100);
+    range(`${f}.microservicePort`, g.microservicePort, 0, 65535);
+    if (groupNames.has(g.name)) throw new ModelError('duplicate', `${f}.name`, `${f}.name: member group "${g.name}" appears twice`);
+    if (g.referenceUpstreamId === u.id) throw new ModelError('conflict', `${f}.referenceUpstreamId`, `${f}.referenceUpstreamId cannot point at the upstream itself`);
+    groupNames.add(g.name);
+    groups.add(g.id);
+  });
+
+  const addresses = new Set<string>();
+  u.members.forEach((m, i) => {
+    const f = `members[${i}]`;
+    if (m.host === '') throw new ModelError('missing', `${f}.host`, `${f}.host is required`);
+    maxLen(`${f}.host`, m.host, 253);
+    range(`${f}.port`, m.port, 0, 65535);
+    if (m.weight !== null) range(`${f}.weight`, m.weight, 0, 10_000);
+    if (m.groupId !== null && !groups.has(m.groupId)) {
+      throw new ModelError('not_found', `${f}.group`, `${f} names a member group that does not exist in this upstream`);
+    }
+    const addr = `${m.host.toLowerCase()}:${m.port || u.port}`;
+    if (addresses.has(addr)) throw new ModelError('duplicate', `${f}.host`, `${f}.host: member ${addr} appears twice in the upstream`);
+    addresses.add(addr);
+  });
+
+  if (u.healthCheck) validateHealthCheck(u.healthCheck);
+}
+
+const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i;
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT']);
+
+export function validateRoute(r: Route): void {
+  maxLen('name', r.name, 128);
+  r.hosts.forEach((h, i) => {
+    maxLen(`hosts[${i}]`, h, 253);
+    if (!HOST_PATTERN.test(h)) throw new ModelError('bad_format', `hosts[${i}]`, `hosts[${i}] "${h}" is not a host name or *.suffix wildcard`);
+  });
+  r.paths.forEach((p, i) => {
+    maxLen(`paths[${i}]`, p, 2048);
+    if (!p.startsWith('/')) throw new ModelError('bad_format', `paths[${i}]`, `paths[${i}] must start with /`);
+  });
+  r.methods.forEach((m, i) => {
+    if (!METHODS.has(m)) throw new ModelError('not_in_options', `methods[${i}]`, `methods[${i}] "${m}" is not an HTTP method`);
+  });
+  range('timeoutMs', r.timeoutMs, 1, 3_600_000);
+}
