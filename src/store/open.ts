@@ -1,0 +1,14 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PostgresStore } from './postgres.js';
+import { SqliteStore } from './sqlite.js';
+import type { Store } from './store.js';
+
+/** `postgres://` / `postgresql://` → PostgreSQL; nothing or `sqlite:` → SQLite in dataDir. */
+export async function openStore(opts: { url?: string; dataDir: string }): Promise<Store> {
+  const url = opts.url;
+  if (url && /^postgres(ql)?:\/\//.test(url)) return PostgresStore.open(url);
+  if (url && url !== 'sqlite:' && !url.startsWith('sqlite:')) throw new Error(`--store: unsupported store URL "${url}" (use postgres://... or leave it out for SQLite)`);
+  mkdirSync(opts.dataDir, { recursive: true });
+  return SqliteStore.open(join(opts.dataDir, 'sluice.db'));
+}

@@ -1,0 +1,83 @@
+import type { Kind, ObjectKinds } from '../model/types.js';
+
+/**
+ * One row of the change feed: what a committed write touched. `op` is 'put' for create
+ * and update alike; readers re-read the object at `id` (or drop it on 'delete').
+ */
+export interface Change {
+  revision: number;
+  kind: Kind;
+  id: string;
+  op: 'put' | 'delete';
+}
+
+export interface ListQuery {
+  /** Only objects of this tenant (upstreams, routes, keypairs, tokens, projects). */
+  tenantId?: string;
+  /** Only routes of this upstream. */
+  upstreamId?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export interface ListResult<T> { items: T[]; total: number }
+
+/** Reads and writes inside one transaction. Writes are seen by later reads in the same tx. */
+export interface Tx {
+  get<K extends Kind>(kind: K, id: string): Promise<ObjectKinds[K] | null>;
+  list<K extends Kind>(kind: K, query?: ListQuery): Promise<ListResult<ObjectKinds[K]>>;
+  /** Create or replace. Throws ModelError('duplicate') when a unique key is taken by another object. */
+  put<K extends Kind>(kind: K, obj: ObjectKinds[K]): Promise<void>;
+  /** Returns false when there was nothing to delete. */
+  delete(kind: Kind, id: string): Promise<boolean>;
+  /** Lookup by the kind's unique key (see uniqueKey()). */
+  findUnique<K extends Kind>(kind: K, key: string): Promise<ObjectKinds[K] | null>;
+}
+
+export type Subscriber = (revision: number, changes: Change[]) => void;
+
+/**
+ * The one store interface, implemented by SQLite (embedded default) and PostgreSQL.
+ * Every `transact` that writes is one database transaction and bumps the global revision
+ * by exactly one; a throwing callback rolls everything back. Transactions are serialised,
+ * so concurrent read-modify-write cycles do not lose updates.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  revision(): Promise<number>;
+  get<K extends Kind>(kind: K, id: string): Promise<ObjectKinds[K] | null>;
+  list<K extends Kind>(kind: K, query?: ListQuery): Promise<ListResult<ObjectKinds[K]>>;
+  findUnique<K extends Kind>(kind: K, key: string): Promise<ObjectKinds[K] | null>;
+  /** Every object of every kind as of one revision: what the runtime builds a snapshot from. */
+  loadAll(): Promise<{ revision: number; objects: { [K in Kind]: ObjectKinds[K][] } }>;
+  transact<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Changes with revision > `revision`, oldest first. */
+  changesSince(revision: number): Promise<Change[]>;
+  /** Called after commit, once per committed write, in revision order. Returns an unsubscribe function. */
+  subscribe(fn: Subscriber): () => void;
+  close(): Promise<void>;
+}
+
+/**
+ * The unique key of an object within its kind, or null when the kind has none.
+ * Upstream names are unique per (tenant, instance); routes have none.
+ */
+export function uniqueKey<K extends Kind>(kind: K, obj: ObjectKinds[K]): string | null {
+  switch (kind) {
+    case 'tenant': return (obj as ObjectKinds['tenant']).name;
+    case 'project': { const p = obj as ObjectKinds['project']; return `${p.tenantId}/${p.region}`; }
+    case 'instance': return null;
+    case 'keypair': return (obj as ObjectKinds['keypair']).secretId;
+    case 'token': return (obj as ObjectKinds['token']).hash;
+    case 'upstream': { const u = obj as ObjectKinds['upstream']; return `${u.tenantId}/${u.instanceId}/${u.name}`; }
+    case 'route': return null;
+    default: return null;
+  }
+}
+
+/** The tenant an object belongs to, for tenant-scoped listing (null for global kinds). */
+export function tenantOf<K extends Kind>(kind: K, obj: ObjectKinds[K]): string | null {
+  if (kind === 'tenant') return (obj as ObjectKinds['tenant']).id;
+  if (kind === 'instance') return null;
+  return ((obj as { tenantId?: string | null }).tenantId) ?? null;
+}

@@ -1,0 +1,52 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { PostgresStore } from '../../src/store/postgres.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+
+export const PG_URL = process.env.SLUICE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const PG_REQUIRED = process.env.SLUICE_TEST_PG === '1';
+
+export interface TestStore<S> { store: S; cleanup: () => Promise<void> }
+
+export async function sqliteTestStore(): Promise<TestStore<SqliteStore> & { dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-store-'));
+  const store = SqliteStore.open(join(dir, 'sluice.db'));
+  return { store, dir, cleanup: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
+}
+
+let reachable: Promise<boolean> | null = null;
+
+/** Whether the test PostgreSQL answers; a clear notice (or a failure when required) if not. */
+export function pgAvailable(): Promise<boolean> {
+  reachable ??= (async () => {
+    const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+    try {
+      await c.connect();
+      await c.end();
+      return true;
+    } catch (err) {
+      if (PG_REQUIRED) throw new Error(`PostgreSQL is required (SLUICE_TEST_PG=1) but ${PG_URL} is not reachable: ${(err as Error).message}`, { cause: err });
+      console.warn(`PostgreSQL not reachable at ${PG_URL}: skipping the PostgreSQL suite (set SLUICE_TEST_PG=1 to require it)`);
+      return false;
+    }
+  })();
+  return reachable;
+}
+
+/** A PostgresStore on a fresh schema of its own; cleanup drops the schema. */
+export async function pgTestStore(schema = `sluice_test_${randomBytes(6).toString('hex')}`): Promise<TestStore<PostgresStore> & { schema: string }> {
+  const store = await PostgresStore.open(PG_URL, { schema });
+  return {
+    store, schema,
+    cleanup: async () => {
+      await store.close();
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+    },
+  };
+}
