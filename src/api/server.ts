@@ -1,0 +1,75 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import swagger from '@fastify/swagger';
+import { Ajv } from 'ajv';
+import type { Logger } from 'pino';
+import type { Store } from '../store/store.js';
+import { lookupToken } from '../control/tenants.js';
+import { DEFAULT_LIMITS, type Limits } from '../control/upstreams.js';
+import { ApiError, errorHandler } from './native/errors.js';
+import { registerNativeRoutes } from './native/routes.js';
+import { noHealth, type HealthReporter } from './health-reporter.js';
+
+export interface AdminServerOptions {
+  store: Store;
+  logger: Logger;
+  defaultRegion?: string;
+  limits?: Limits;
+  health?: HealthReporter;
+  /** Largest accepted request body in bytes. */
+  bodyLimit?: number;
+  /** Further API faces (the cloud dialects) mounted on the same listener. */
+  dialects?: FastifyPluginAsync[];
+}
+
+// Bodies are validated strictly (a string is not a number, an unknown field is an error);
+// query strings and path parameters arrive as text and are coerced.
+function compilers() {
+  const base = { allErrors: false, strict: false } as const;
+  const body = new Ajv({ ...base, coerceTypes: false, useDefaults: true, removeAdditional: false });
+  const text = new Ajv({ ...base, coerceTypes: 'array', useDefaults: true, removeAdditional: false });
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : text).compile(schema);
+}
+
+export async function buildAdminServer(opts: AdminServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger.child({ component: 'admin' }) as FastifyBaseLogger,
+    bodyLimit: opts.bodyLimit ?? 8 * 1024 * 1024,
+    disableRequestLogging: true,
+  });
+  app.setValidatorCompiler(compilers());
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ code: 'not_found', message: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` });
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'sluice operator API', version: '1' },
+      components: { securitySchemes: { operatorToken: { type: 'http', scheme: 'bearer' } } },
+      security: [{ operatorToken: [] }],
+    },
+  });
+
+  // Operator token on everything under /v1 but the API description itself.
+  app.addHook('onRequest', async (req) => {
+    if (!req.url.startsWith('/v1/') || req.url === '/v1/openapi.json') return;
+    const h = req.headers.authorization;
+    const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null;
+    if (!m) throw new ApiError(401, 'unauthorized', 'Authorization: Bearer <operator token> is required');
+    const token = await lookupToken(opts.store, m[1]);
+    if (!token || token.tenantId !== null) throw new ApiError(401, 'unauthorized', 'the operator token is not valid');
+  });
+
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  registerNativeRoutes(app, {
+    store: opts.store,
+    limits: opts.limits ?? DEFAULT_LIMITS,
+    defaultRegion: opts.defaultRegion ?? 'default',
+    health: opts.health ?? noHealth,
+  });
+  // Each dialect is an encapsulated plugin: its own body parsers (raw bytes for signing)
+  // and error handler stay inside it.
+  for (const d of opts.dialects ?? []) await app.register(d);
+  return app;
+}

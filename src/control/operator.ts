@@ -1,0 +1,23 @@
+import type { Logger } from 'pino';
+import type { Store } from '../store/store.js';
+import { createToken, hashToken } from './tenants.js';
+
+/**
+ * Makes sure an operator can get in: the token from SLUICE_ADMIN_TOKEN is registered (hashed)
+ * when given; otherwise, on a store with no operator token at all, one is generated and
+ * returned so the caller can print it once.
+ */
+export async function bootstrapOperatorToken(store: Store, fromEnv: string | undefined, log: Logger): Promise<string | null> {
+  if (fromEnv) {
+    if (fromEnv.length < 16) throw new Error('SLUICE_ADMIN_TOKEN must be at least 16 characters');
+    if (!(await store.findUnique('token', hashToken(fromEnv)))) {
+      await createToken(store, null, 'from SLUICE_ADMIN_TOKEN', null, fromEnv);
+      log.info('operator token from SLUICE_ADMIN_TOKEN registered');
+    }
+    return null;
+  }
+  const existing = (await store.list('token')).items.some((t) => t.tenantId === null);
+  if (existing) return null;
+  const { clear } = await createToken(store, null, 'generated at first start', null);
+  return clear;
+}

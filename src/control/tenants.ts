@@ -1,0 +1,129 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { ModelError } from '../model/errors.js';
+import { newId, nowIso } from '../model/ids.js';
+import type { Instance, KeyPair, Project, Tenant, Token } from '../model/types.js';
+import type { Store, Tx } from '../store/store.js';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export async function createTenant(store: Store, name: string): Promise<Tenant> {
+  return store.transact(async (tx) => {
+    const t: Tenant = { id: newId(), name, createdAt: nowIso() };
+    await tx.put('tenant', t);
+    return t;
+  });
+}
+
+export async function requireTenant(tx: Tx | Store, id: string): Promise<Tenant> {
+  const t = await tx.get('tenant', id);
+  if (!t) throw new ModelError('not_found', 'tenantId', `tenant ${id} does not exist`);
+  return t;
+}
+
+/** A tenant's deletion takes its credentials with it; refused while it owns upstreams. */
+export async function deleteTenant(store: Store, id: string): Promise<void> {
+  await store.transact(async (tx) => {
+    await requireTenant(tx, id);
+    const ups = await tx.list('upstream', { tenantId: id, limit: 1 });
+    if (ups.total > 0) throw new ModelError('in_use', 'tenantId', `tenant ${id} still owns ${ups.total} upstream(s)`);
+    for (const kind of ['keypair', 'token', 'project'] as const) {
+      for (const o of (await tx.list(kind, { tenantId: id })).items) await tx.delete(kind, o.id);
+    }
+    await tx.delete('tenant', id);
+  });
+}
+
+/** The tenant's project in a region, created on first use (Tencent requests name only a region). */
+export async function ensureProject(tx: Tx, tenantId: string, region: string): Promise<Project> {
+  const found = await tx.findUnique('project', `${tenantId}/${region}`);
+  if (found) return found;
+  const p: Project = { id: newId(), tenantId, region, createdAt: nowIso() };
+  await tx.put('project', p);
+  return p;
+}
+
+/** Every region has a default instance, created on first use. */
+export async function ensureDefaultInstance(tx: Tx, region: string): Promise<Instance> {
+  const all = (await tx.list('instance')).items;
+  const found = all.find((i) => i.region === region && i.isDefault);
+  if (found) return found;
+  const inst: Instance = { id: newId(), name: `default-${region}`, region, isDefault: true, createdAt: nowIso() };
+  await tx.put('instance', inst);
+  return inst;
+}
+
+export async function createInstance(store: Store, name: string, region: string): Promise<Instance> {
+  return store.transact(async (tx) => {
+    const all = (await tx.list('instance')).items;
+    const inst: Instance = { id: newId(), name, region, isDefault: !all.some((i) => i.region === region && i.isDefault), createdAt: nowIso() };
+    await tx.put('instance', inst);
+    return inst;
+  });
+}
+
+export async function deleteInstance(store: Store, id: string): Promise<void> {
+  await store.transact(async (tx) => {
+    if (!(await tx.get('instance', id))) throw new ModelError('not_found', 'instanceId', `instance ${id} does not exist`);
+    const used = (await tx.list('upstream')).items.some((u) => u.instanceId === id);
+    if (used) throw new ModelError('in_use', 'instanceId', `instance ${id} still holds upstreams`);
+    await tx.delete('instance', id);
+  });
+}
+
+/** A new key pair; the secret key is returned here and never again by any API. */
+export async function createKeyPair(store: Store, tenantId: string): Promise<KeyPair> {
+  return store.transact(async (tx) => {
+    await requireTenant(tx, tenantId);
+    // AKID prefix mirrors Tencent's SecretId look; 36 chars fit both clouds' AK length limits.
+    const k: KeyPair = {
+      id: newId(),
+      tenantId,
+      secretId: `AKID${randomBytes(16).toString('hex')}`,
+      secretKey: randomBytes(24).toString('base64url'),
+      createdAt: nowIso(),
+    };
+    await tx.put('keypair', k);
+    return k;
+  });
+}
+
+/** A new token: the clear text is returned once, only its hash is stored. */
+export async function createToken(
+  store: Store,
+  tenantId: string | null,
+  name: string,
+  ttlSeconds: number | null,
+  clear = `slc_${randomBytes(24).toString('base64url')}`,
+): Promise<{ token: Token; clear: string }> {
+  return store.transact(async (tx) => {
+    if (tenantId !== null) await requireTenant(tx, tenantId);
+    const token: Token = {
+      id: newId(),
+      tenantId,
+      name,
+      hash: hashToken(clear),
+      createdAt: nowIso(),
+      expiresAt: ttlSeconds === null ? null : new Date(Date.now() + ttlSeconds * 1000).toISOString(),
+    };
+    await tx.put('token', token);
+    return { token, clear };
+  });
+}
+
+/** The token a clear text stands for, if it exists and has not expired. */
+export async function lookupToken(store: Store, clear: string): Promise<Token | null> {
+  const t = await store.findUnique('token', hashToken(clear));
+  if (!t) return null;
+  if (t.expiresAt !== null && Date.parse(t.expiresAt) <= Date.now()) return null;
+  return t;
+}
+
+export async function deleteOwned(store: Store, kind: 'keypair' | 'token', tenantId: string, id: string): Promise<void> {
+  await store.transact(async (tx) => {
+    const o = await tx.get(kind, id);
+    if (!o || o.tenantId !== tenantId) throw new ModelError('not_found', 'id', `${kind} ${id} does not exist`);
+    await tx.delete(kind, id);
+  });
+}

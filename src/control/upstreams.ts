@@ -1,0 +1,313 @@
+import { DEFAULT_RETRIES, defaultHealthCheck } from '../model/defaults.js';
+import { ModelError } from '../model/errors.js';
+import { newId, nowIso } from '../model/ids.js';
+import type { Member, MemberGroup, Upstream } from '../model/types.js';
+import { validateUpstream } from '../model/validate.js';
+import type { Store, Tx } from '../store/store.js';
+import type { MemberGroupInput, MemberInput, UpstreamInput, UpstreamScope } from './inputs.js';
+import { ensureDefaultInstance, ensureProject, requireTenant } from './tenants.js';
+
+/** Options shared by every write that can touch an upstream. */
+export interface Limits {
+  /** Upstreams per (tenant, instance); Huawei's documented default is 30. */
+  maxUpstreamsPerInstance: number;
+  maxMembersPerUpstream: number;
+}
+export const DEFAULT_LIMITS: Limits = { maxUpstreamsPerInstance: 30, maxMembersPerUpstream: 1000 };
+
+function memberAddress(host: string, port: number, upstreamPort: number): string {
+  return `${host.toLowerCase()}:${port || upstreamPort}`;
+}
+
+function buildGroup(input: MemberGroupInput, prev: MemberGroup | undefined, now: string): MemberGroup {
+  return {
+    id: prev?.id ?? newId(),
+    name: input.name,
+    weight: input.weight ?? null,
+    remark: input.remark ?? '',
+    referenceUpstreamId: input.referenceUpstreamId ?? null,
+    microserviceVersion: input.microserviceVersion ?? '',
+    microservicePort: input.microservicePort ?? 0,
+    microserviceLabels: input.microserviceLabels ?? [],
+    ext: input.ext ?? {},
+    createdAt: prev?.createdAt ?? now,
+    updatedAt: now,
+  };
+}
+
+function groupIdFor(name: string | null | undefined, groups: MemberGroup[], field: string): string | null {
+  if (name === null || name === undefined || name === '') return null;
+  const g = groups.find((x) => x.name === name);
+  if (!g) throw new ModelError('not_found', field, `${field}: member group "${name}" does not exist in this upstream`);
+  return g.id;
+}
+
+export function buildMember(input: MemberInput, prev: Member | undefined, groups: MemberGroup[], field: string, now: string): Member {
+  return {
+    id: prev?.id ?? newId(),
+    host: input.host,
+    port: input.port ?? 0,
+    weight: input.weight === undefined ? null : input.weight,
+    backup: input.backup ?? false,
+    enabled: input.enabled ?? true,
+    groupId: groupIdFor(input.group, groups, `${field}.group`),
+    ecsId: input.ecsId ?? '',
+    ecsName: input.ecsName ?? '',
+    tags: input.tags ?? [],
+    ext: input.ext ?? {},
+    createdAt: prev?.createdAt ?? now,
+  };
+}
+
+/**
+ * Turns an input into a full upstream. `prev` (on a full update) lends its ids to the groups
+ * and members that are still there, matched by group name and member address, so that health
+ * state and balancer state follow them across the update.
+ */
+function materialise(input: UpstreamInput, base: Omit<Upstream, 'memberGroups' | 'members' | 'healthCheck'>, prev: Upstream | null): Upstream {
+  const now = nowIso();
+  const u: Upstream = {
+    ...base,
+    name: input.name,
+    description: input.description ?? '',
+    scheme: input.scheme ?? 'http',
+    strategy: input.strategy ?? 'wrr',
+    port: input.port ?? 0,
+    retries: input.retries ?? DEFAULT_RETRIES,
+    upstreamHost: input.upstreamHost ?? null,
+    tlsVerify: input.tlsVerify ?? true,
+    failMode: input.failMode ?? 'open',
+    memberType: input.memberType ?? 'ip',
+    channelType: input.channelType ?? 'builtin',
+    tags: input.tags ?? [],
+    networkId: input.networkId ?? '',
+    healthCheck: input.healthCheck ? { ...defaultHealthCheck(), ...input.healthCheck } : null,
+    memberGroups: [],
+    members: [],
+    ext: input.ext ?? {},
+    updatedAt: now,
+  };
+  const prevGroups = new Map((prev?.memberGroups ?? []).map((g) => [g.name, g]));
+  u.memberGroups = (input.memberGroups ?? []).map((g) => buildGroup(g, prevGroups.get(g.name), now));
+  const prevMembers = new Map((prev?.members ?? []).map((m) => [memberAddress(m.host, m.port, prev!.port), m]));
+  u.members = (input.members ?? []).map((m, i) =>
+    buildMember(m, prevMembers.get(memberAddress(m.host, m.port ?? 0, u.port)), u.memberGroups, `members[${i}]`, now));
+  return u;
+}
+
+async function checkReferences(tx: Tx, u: Upstream): Promise<void> {
+  for (const [i, g] of u.memberGroups.entries()) {
+    if (g.referenceUpstreamId === null) continue;
+    const ref = await tx.get('upstream', g.referenceUpstreamId);
+    if (!ref || ref.tenantId !== u.tenantId) {
+      throw new ModelError('not_found', `memberGroups[${i}].referenceUpstreamId`, `memberGroups[${i}].referenceUpstreamId: upstream ${g.referenceUpstreamId} does not exist`);
+    }
+    if (ref.channelType === 'reference') {
+      throw new ModelError('conflict', `memberGroups[${i}].referenceUpstreamId`, `memberGroups[${i}].referenceUpstreamId must name a channel with members of its own, not another reference channel`);
+    }
+  }
+}
+
+/** Validates and writes an upstream inside `tx`; the one way every dialect writes one. */
+export async function writeUpstream(tx: Tx, u: Upstream, limits: Limits): Promise<Upstream> {
+  validateUpstream(u);
+  if (u.members.length > limits.maxMembersPerUpstream) {
+    throw new ModelError('limit_exceeded', 'members', `an upstream holds at most ${limits.maxMembersPerUpstream} members`);
+  }
+  await checkReferences(tx, u);
+  await tx.put('upstream', u);
+  return u;
+}
+
+export async function createUpstream(store: Store, scope: UpstreamScope, input: UpstreamInput, limits = DEFAULT_LIMITS): Promise<Upstream> {
+  return store.transact(async (tx) => {
+    await requireTenant(tx, scope.tenantId);
+    const project = await ensureProject(tx, scope.tenantId, scope.region);
+    let instanceId = scope.instanceId;
+    if (instanceId === undefined) instanceId = (await ensureDefaultInstance(tx, scope.region)).id;
+    else if (!(await tx.get('instance', instanceId))) throw new ModelError('not_found', 'instanceId', `instance ${instanceId} does not exist`);
+    const existing = (await tx.list('upstream', { tenantId: scope.tenantId })).items.filter((x) => x.instanceId === instanceId);
+    if (existing.length >= limits.maxUpstreamsPerInstance) {
+      throw new ModelError('limit_exceeded', 'upstreams', `at most ${limits.maxUpstreamsPerInstance} upstreams per instance`);
+    }
+    const now = nowIso();
+    const u = materialise(input, {
+      id: newId(), tenantId: scope.tenantId, projectId: project.id, instanceId,
+      name: input.name, description: '', scheme: 'http', strategy: 'wrr', port: 0, retries: DEFAULT_RETRIES,
+      upstreamHost: null, tlsVerify: true, failMode: 'open', memberType: 'ip', channelType: 'builtin',
+      tags: [], networkId: '', ext: {}, createdAt: now, updatedAt: now,
+    }, null);
+    return writeUpstream(tx, u, limits);
+  });
+}
+
+/** The upstream if it exists and belongs to the tenant (undefined tenant = operator: any). */
+export async function getOwnedUpstream(tx: Tx | Store, id: string, tenantId?: string): Promise<Upstream> {
+  const u = await tx.get('upstream', id);
+  if (!u || (tenantId !== undefined && u.tenantId !== tenantId)) {
+    throw new ModelError('not_found', 'upstreamId', `upstream ${id} does not exist`);
+  }
+  return u;
+}
+
+/** Full update: every field not given returns to its default; lists are replaced. */
+export async function replaceUpstream(store: Store, id: string, input: UpstreamInput, tenantId?: string, limits = DEFAULT_LIMITS): Promise<Upstream> {
+  return store.transact(async (tx) => {
+    const prev = await getOwnedUpstream(tx, id, tenantId);
+    const input2 = { ...input, channelType: input.channelType ?? prev.channelType };
+    if (input2.channelType !== prev.channelType) {
+      throw new ModelError('conflict', 'channelType', 'channelType cannot change on update');
+    }
+    return writeUpstream(tx, materialise(input2, prev, prev), limits);
+  });
+}
+
+/** Applies `mutate` to the current upstream inside one transaction and writes the result. */
+export async function updateUpstream(
+  store: Store,
+  id: string,
+  mutate: (u: Upstream, tx: Tx) => Upstream | Promise<Upstream>,
+  tenantId?: string,
+  limits = DEFAULT_LIMITS,
+): Promise<Upstream> {
+  return store.transact(async (tx) => {
+    const prev = await getOwnedUpstream(tx, id, tenantId);
+    const next = await mutate(structuredClone(prev), tx);
+    next.id = prev.id; next.tenantId = prev.tenantId; next.projectId = prev.projectId;
+    next.instanceId = prev.instanceId; next.createdAt = prev.createdAt; next.channelType = prev.channelType;
+    next.updatedAt = nowIso();
+    return writeUpstream(tx, next, limits);
+  });
+}
+
+/** Partial update of the upstream's own fields (lists untouched unless given). */
+export async function patchUpstream(store: Store, id: string, patch: Partial<UpstreamInput>, tenantId?: string, limits = DEFAULT_LIMITS): Promise<Upstream> {
+  return updateUpstream(store, id, (u) => {
+    const now = nowIso();
+    const { memberGroups, members, healthCheck, ...own } = patch;
+    Object.assign(u, Object.fromEntries(Object.entries(own).filter(([, v]) => v !== undefined)));
+    if (healthCheck !== undefined) u.healthCheck = healthCheck === null ? null : { ...(u.healthCheck ?? defaultHealthCheck()), ...healthCheck };
+    if (memberGroups !== undefined) {
+      const prevGroups = new Map(u.memberGroups.map((g) => [g.name, g]));
+      u.memberGroups = memberGroups.map((g) => buildGroup(g, prevGroups.get(g.name), now));
+    }
+    if (members !== undefined) u.members = replaceMemberList(u, members, now);
+    return u;
+  }, tenantId, limits);
+}
+
+function replaceMemberList(u: Upstream, members: MemberInput[], now: string): Member[] {
+  const prev = new Map(u.members.map((m) => [memberAddress(m.host, m.port, u.port), m]));
+  return members.map((m, i) => buildMember(m, prev.get(memberAddress(m.host, m.port ?? 0, u.port)), u.memberGroups, `members[${i}]`, now));
+}
+
+/** Refused while a route or a reference channel uses the upstream. */
+export async function deleteUpstream(store: Store, id: string, tenantId?: string): Promise<void> {
+  await store.transact(async (tx) => {
+    await getOwnedUpstream(tx, id, tenantId);
+    const routes = await tx.list('route', { upstreamId: id });
+    if (routes.total > 0) {
+      throw new ModelError('in_use', 'upstreamId', `upstream ${id} is used by ${routes.total} route(s): delete or rebind them first`);
+    }
+    const referrers = (await tx.list('upstream', {})).items.filter((x) => x.memberGroups.some((g) => g.referenceUpstreamId === id));
+    if (referrers.length > 0) {
+      throw new ModelError('conflict', 'upstreamId', `upstream ${id} is referenced by upstream ${referrers[0].id}`);
+    }
+    await tx.delete('upstream', id);
+  });
+}
+
+// ---- members ------------------------------------------------------------------------
+
+/**
+ * Add-or-update by address (host + effective port): a member already there is updated in
+ * place (keeping its id), a new one is appended, members not mentioned are kept. When the
+ * same address appears more than once in `inputs`, the first wins.
+ */
+export function upsertMembers(u: Upstream, inputs: MemberInput[]): Upstream {
+  const now = nowIso();
+  const seen = new Set<string>();
+  inputs.forEach((m, i) => {
+    const addr = memberAddress(m.host, m.port ?? 0, u.port);
+    if (seen.has(addr)) return;
+    seen.add(addr);
+    const idx = u.members.findIndex((x) => memberAddress(x.host, x.port, u.port) === addr);
+    const prev = idx >= 0 ? u.members[idx] : undefined;
+    const next = buildMember(m, prev, u.memberGroups, `members[${i}]`, now);
+    if (idx >= 0) u.members[idx] = next; else u.members.push(next);
+  });
+  return u;
+}
+
+/** Replaces the members of one group (or, with group undefined, all members). */
+export function replaceMembers(u: Upstream, inputs: MemberInput[], group?: string): Upstream {
+  const now = nowIso();
+  if (group === undefined) {
+    u.members = replaceMemberList(u, dedupeFirst(inputs, u.port), now);
+    return u;
+  }
+  const gid = groupIdFor(group, u.memberGroups, 'memberGroupName');
+  const keep = u.members.filter((m) => m.groupId !== gid);
+  const prev = new Map(u.members.filter((m) => m.groupId === gid).map((m) => [memberAddress(m.host, m.port, u.port), m]));
+  const mine = dedupeFirst(inputs.filter((m) => (m.group ?? group) === group), u.port)
+    .map((m, i) => buildMember({ ...m, group }, prev.get(memberAddress(m.host, m.port ?? 0, u.port)), u.memberGroups, `members[${i}]`, now));
+  u.members = [...keep, ...mine];
+  return u;
+}
+
+function dedupeFirst(inputs: MemberInput[], upstreamPort: number): MemberInput[] {
+  const seen = new Set<string>();
+  return inputs.filter((m) => {
+    const a = memberAddress(m.host, m.port ?? 0, upstreamPort);
+    if (seen.has(a)) return false;
+    seen.add(a);
+    return true;
+  });
+}
+
+export function findMember(u: Upstream, memberId: string): Member {
+  const m = u.members.find((x) => x.id === memberId);
+  if (!m) throw new ModelError('not_found', 'memberId', `member ${memberId} does not exist in upstream ${u.id}`);
+  return m;
+}
+
+export function setMembersEnabled(u: Upstream, memberIds: string[], enabled: boolean): Upstream {
+  for (const id of memberIds) findMember(u, id).enabled = enabled;
+  return u;
+}
+
+export function removeMember(u: Upstream, memberId: string): Upstream {
+  findMember(u, memberId);
+  u.members = u.members.filter((m) => m.id !== memberId);
+  return u;
+}
+
+// ---- member groups ------------------------------------------------------------------
+
+/** Add-or-update groups by name; the first of duplicate names in one call wins. */
+export function upsertGroups(u: Upstream, inputs: MemberGroupInput[]): Upstream {
+  const now = nowIso();
+  const seen = new Set<string>();
+  for (const g of inputs) {
+    if (seen.has(g.name)) continue;
+    seen.add(g.name);
+    const idx = u.memberGroups.findIndex((x) => x.name === g.name);
+    const next = buildGroup(g, idx >= 0 ? u.memberGroups[idx] : undefined, now);
+    if (idx >= 0) u.memberGroups[idx] = next; else u.memberGroups.push(next);
+  }
+  return u;
+}
+
+export function findGroup(u: Upstream, groupId: string): MemberGroup {
+  const g = u.memberGroups.find((x) => x.id === groupId);
+  if (!g) throw new ModelError('not_found', 'memberGroupId', `member group ${groupId} does not exist in upstream ${u.id}`);
+  return g;
+}
+
+/** Removing a group removes its members with it (Huawei's behaviour). */
+export function removeGroup(u: Upstream, groupId: string): Upstream {
+  findGroup(u, groupId);
+  u.memberGroups = u.memberGroups.filter((g) => g.id !== groupId);
+  u.members = u.members.filter((m) => m.groupId !== groupId);
+  return u;
+}
