@@ -1,0 +1,52 @@
+import type { Balancer, PickContext, Target } from './balancer.js';
+import { IndexedHeap } from './heap.js';
+import { nextTurn, turnBefore, type RoundRobinTurn } from './turns.js';
+
+interface Slot<T> extends RoundRobinTurn {
+  target: T;
+  inflight: number;
+  heapIndex: number;
+}
+
+function lessLoaded<T>(a: Slot<T>, b: Slot<T>): boolean {
+  const x = a.inflight * b.weight;
+  const y = b.inflight * a.weight;
+  return x !== y ? x < y : turnBefore(a, b);
+}
+
+/**
+ * Weighted least connections: least in-flight per unit of weight. Ties rotate by
+ * weighted round robin (as nginx's least_conn does), so an idle pool is still shared by
+ * weight. O(log n) per pick and per start/end.
+ */
+export class WeightedLeastConnections<T extends Target> implements Balancer<T> {
+  private readonly heap = new IndexedHeap<Slot<T>>(lessLoaded);
+  private readonly slots = new Map<T, Slot<T>>();
+
+  constructor(targets: readonly T[]) {
+    targets.forEach((target, order) => {
+      const slot = { target, weight: target.weight, round: 0, turn: 1, order, inflight: 0, heapIndex: 0 };
+      this.slots.set(target, slot);
+      this.heap.push(slot);
+    });
+  }
+
+  pick(ctx: PickContext<T>): T | null {
+    const eligible = ctx.eligible;
+    const slot = eligible ? this.heap.first((s) => eligible(s.target)) : this.heap.items[0];
+    if (!slot) return null;
+    nextTurn(slot);
+    this.heap.update(slot);
+    return slot.target;
+  }
+
+  onStart(t: T): void {
+    const slot = this.slots.get(t);
+    if (slot) { slot.inflight++; this.heap.update(slot); }
+  }
+
+  onEnd(t: T): void {
+    const slot = this.slots.get(t);
+    if (slot && slot.inflight > 0) { slot.inflight--; this.heap.update(slot); }
+  }
+}
