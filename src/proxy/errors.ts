@@ -1,0 +1,59 @@
+import type { ServerResponse } from 'node:http';
+
+/** Stable codes for answers the gateway makes itself; sent in `x-sluice-error` and the JSON body. */
+export type ProxyErrorCode =
+  | 'route_not_found'
+  | 'no_healthy_upstream'
+  | 'upstream_connect_failed'
+  | 'upstream_tls_failed'
+  | 'upstream_reset'
+  | 'upstream_timeout'
+  | 'bad_request';
+
+const STATUS: Record<ProxyErrorCode, number> = {
+  route_not_found: 404,
+  no_healthy_upstream: 503,
+  upstream_connect_failed: 502,
+  upstream_tls_failed: 502,
+  upstream_reset: 502,
+  upstream_timeout: 504,
+  bad_request: 400,
+};
+
+export interface ProxyFailure { code: ProxyErrorCode; message: string }
+
+export function statusOf(code: ProxyErrorCode): number { return STATUS[code]; }
+
+/** The gateway's own error answer: JSON body, stable code header, connection kept unless told. */
+export function sendProxyError(res: ServerResponse, f: ProxyFailure): void {
+  if (res.headersSent) { res.destroy(); return; }
+  const body = JSON.stringify({ code: f.code, message: f.message });
+  res.writeHead(STATUS[f.code], {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-sluice-error': f.code,
+  });
+  res.end(body);
+}
+
+/** The same answer written on a raw socket (failed WebSocket upgrades). */
+export function rawProxyError(f: ProxyFailure): string {
+  const body = JSON.stringify({ code: f.code, message: f.message });
+  const status = STATUS[f.code];
+  return `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 503 ? 'Service Unavailable' : status === 504 ? 'Gateway Timeout' : 'Bad Gateway'}\r\n`
+    + `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-sluice-error: ${f.code}\r\nconnection: close\r\n\r\n${body}`;
+}
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'ClientClosedError', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+/** Classifies an upstream error by what it means for the client and for retries. */
+export function classify(err: unknown): ProxyFailure & { kind: 'connect' | 'tls' | 'reset' | 'timeout' } {
+  const e = err as { code?: string; message?: string };
+  const code = e?.code ?? '';
+  const message = e?.message ?? String(err);
+  if (TIMEOUT_CODES.has(code)) return { kind: 'timeout', code: 'upstream_timeout', message: `upstream timed out (${code})` };
+  if (CONNECT_CODES.has(code)) return { kind: 'connect', code: 'upstream_connect_failed', message: `could not connect to upstream (${code})` };
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_OSSL/.test(code)) return { kind: 'tls', code: 'upstream_tls_failed', message: `TLS handshake with upstream failed (${code}: ${message})` };
+  return { kind: 'reset', code: 'upstream_reset', message: `upstream connection failed (${code || message})` };
+}

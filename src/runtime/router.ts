@@ -1,0 +1,84 @@
+import type { Route } from '../model/types.js';
+
+/** Routes sharing one path prefix within a host table, by method. */
+interface PrefixEntry<R> {
+  byMethod: Map<string, R>;
+  anyMethod: R | null;
+}
+
+/** The routes of one host (or of one wildcard, or of any host), by path prefix. */
+class PathTable<R> {
+  private readonly prefixes = new Map<string, PrefixEntry<R>>();
+  /** Distinct prefix lengths, longest first: a lookup tries each once. */
+  private lengths: number[] = [];
+
+  add(prefix: string, methods: readonly string[], value: R): void {
+    let entry = this.prefixes.get(prefix);
+    if (!entry) {
+      entry = { byMethod: new Map(), anyMethod: null };
+      this.prefixes.set(prefix, entry);
+      if (!this.lengths.includes(prefix.length)) this.lengths = [...this.lengths, prefix.length].sort((a, b) => b - a);
+    }
+    // First route wins on an exact tie; routes are added in creation order.
+    if (methods.length === 0) entry.anyMethod ??= value;
+    for (const m of methods) if (!entry.byMethod.has(m)) entry.byMethod.set(m, value);
+  }
+
+  match(path: string, method: string): { value: R; prefix: string } | null {
+    for (const len of this.lengths) {
+      if (len > path.length) continue;
+      const prefix = len === path.length ? path : path.slice(0, len);
+      const entry = this.prefixes.get(prefix);
+      if (!entry) continue;
+      const value = entry.byMethod.get(method) ?? entry.anyMethod;
+      if (value) return { value, prefix };
+    }
+    return null;
+  }
+}
+
+export interface RouteMatch<R> { value: R; prefix: string }
+
+/**
+ * Compiled route table: host (exact, then the longest matching `*.suffix`, then routes
+ * with no host), then the longest path prefix, then the method. Prefixes are plain string
+ * prefixes, as in nginx's `location /api`. Built once per snapshot; a lookup costs a few
+ * map probes, never a scan of all routes.
+ */
+export class Router<R> {
+  private readonly exact = new Map<string, PathTable<R>>();
+  /** Keyed by the suffix with its leading dot: `*.example.com` -> `.example.com`. */
+  private readonly wildcard = new Map<string, PathTable<R>>();
+  private readonly anyHost = new PathTable<R>();
+
+  constructor(routes: readonly Route[], valueOf: (r: Route) => R | null) {
+    const sorted = [...routes].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    for (const route of sorted) {
+      const value = valueOf(route);
+      if (value === null) continue;
+      const paths = route.paths.length ? route.paths : ['/'];
+      const tables = route.hosts.length ? route.hosts.map((h) => this.tableFor(h.toLowerCase())) : [this.anyHost];
+      for (const table of tables) for (const p of paths) table.add(p, route.methods, value);
+    }
+  }
+
+  private tableFor(host: string): PathTable<R> {
+    const [map, key] = host.startsWith('*.') ? [this.wildcard, host.slice(1)] : [this.exact, host];
+    let t = map.get(key);
+    if (!t) { t = new PathTable<R>(); map.set(key, t); }
+    return t;
+  }
+
+  /** `host` without port, lower case; `path` without query. */
+  match(host: string, path: string, method: string): RouteMatch<R> | null {
+    const exact = this.exact.get(host)?.match(path, method);
+    if (exact) return exact;
+    if (this.wildcard.size > 0) {
+      for (let dot = host.indexOf('.'); dot >= 0; dot = host.indexOf('.', dot + 1)) {
+        const hit = this.wildcard.get(host.slice(dot))?.match(path, method);
+        if (hit) return hit;
+      }
+    }
+    return this.anyHost.match(path, method);
+  }
+}

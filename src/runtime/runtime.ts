@@ -1,0 +1,67 @@
+import type { Logger } from 'pino';
+import type { RuntimeConfig } from './config.js';
+import type { MemberState } from './member-state.js';
+import { DEFAULT_POOL_OPTIONS, PoolRegistry, type PoolOptions } from './pools.js';
+import { buildSnapshot, type Snapshot } from './snapshot.js';
+
+export interface RuntimeOptions {
+  logger: Logger;
+  pools?: PoolOptions;
+}
+
+/**
+ * The data plane's view of the config: the current snapshot, swapped whole on every
+ * revision. A request reads `runtime.snapshot` once and keeps that object, so it finishes
+ * on the snapshot it started with whatever is applied meanwhile.
+ */
+export class Runtime {
+  snapshot: Snapshot;
+  private readonly pools: PoolRegistry;
+  /** Member health, kept across snapshots while the member's address is unchanged. */
+  private readonly states = new Map<string, MemberState>();
+  private readonly log: Logger;
+  private readonly listeners = new Set<(s: Snapshot) => void>();
+
+  constructor(opts: RuntimeOptions) {
+    this.log = opts.logger;
+    this.pools = new PoolRegistry(opts.pools ?? DEFAULT_POOL_OPTIONS);
+    this.snapshot = buildSnapshot({ revision: -1, upstreams: [], routes: [] }, this.deps(null));
+  }
+
+  private deps(previous: Snapshot | null) {
+    return {
+      previous,
+      pool: (origin: string, tls: { verify: boolean }) => this.pools.get(origin, tls),
+      memberState: (key: string) => {
+        let s = this.states.get(key);
+        if (!s) { s = { healthy: true, reason: 'no check yet', since: Date.now() }; this.states.set(key, s); }
+        return s;
+      },
+    };
+  }
+
+  apply(config: RuntimeConfig): void {
+    if (config.revision <= this.snapshot.revision) return;
+    const next = buildSnapshot(config, this.deps(this.snapshot));
+    this.snapshot = next;
+    const usedPools = new Set<import('undici').Dispatcher>();
+    const usedStates = new Set<MemberState>();
+    for (const plan of next.upstreams.values()) {
+      for (const t of plan.targets) { usedPools.add(t.pool); usedStates.add(t.state); }
+    }
+    this.pools.retain(usedPools);
+    for (const [key, s] of this.states) if (!usedStates.has(s)) this.states.delete(key);
+    this.log.debug({ revision: next.revision, upstreams: next.upstreams.size }, 'snapshot applied');
+    for (const l of this.listeners) l(next);
+  }
+
+  /** Called after every swap (the health checker follows the member set this way). */
+  onSnapshot(listener: (s: Snapshot) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async drain(): Promise<void> { await this.pools.closeAll(); }
+
+  close(): void { this.pools.destroyAll(); }
+}

@@ -1,0 +1,107 @@
+import type { Dispatcher } from 'undici';
+import { createBalancer, type Balancer, type Target } from '../balance/index.js';
+import { schemeDefaultPort } from '../model/defaults.js';
+import type { Route, Upstream } from '../model/types.js';
+import type { RuntimeConfig } from './config.js';
+import { memberStateKey, type MemberState } from './member-state.js';
+import { Router } from './router.js';
+
+/** One member as the data plane sees it: where to send, through which pool, and its health. */
+export interface MemberTarget extends Target {
+  upstreamId: string;
+  host: string;
+  port: number;
+  /** scheme://host:port for undici (grpc -> http, grpcs -> https). */
+  origin: string;
+  pool: Dispatcher;
+  /**
+   * TLS server name: the upstream Host if set, else the member's host name; null for an IP
+   * member, when the client's Host is used (as nginx's proxy_ssl_name $host).
+   */
+  servername: string | null;
+  state: MemberState;
+}
+
+export interface UpstreamPlan {
+  upstream: Upstream;
+  targets: MemberTarget[];
+  balancer: Balancer<MemberTarget>;
+  /** Host header to send, or null to pass the client's. */
+  hostHeader: string | null;
+  /** Identity of the balancing inputs: a plan whose signature is unchanged keeps its balancer. */
+  signature: string;
+}
+
+export interface RoutePlan {
+  route: Route;
+  upstream: UpstreamPlan;
+}
+
+export interface Snapshot {
+  revision: number;
+  router: Router<RoutePlan>;
+  upstreams: Map<string, UpstreamPlan>;
+}
+
+/** What a snapshot build needs from the long-lived runtime. */
+export interface SnapshotDeps {
+  previous: Snapshot | null;
+  pool(origin: string, tls: { verify: boolean }): Dispatcher;
+  memberState(key: string): MemberState;
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+function isIpLiteral(host: string): boolean {
+  return IPV4.test(host) || host.includes(':');
+}
+
+function originOf(u: Upstream, host: string, port: number): string {
+  const tls = u.scheme === 'https' || u.scheme === 'grpcs';
+  const h = host.includes(':') ? `[${host}]` : host;
+  return `${tls ? 'https' : 'http'}://${h}:${port}`;
+}
+
+function effectiveWeight(u: Upstream, weight: number | null, groupId: string | null): number {
+  if (weight !== null) return weight;
+  const group = groupId ? u.memberGroups.find((g) => g.id === groupId) : undefined;
+  return group?.weight ?? 1;
+}
+
+function planUpstream(u: Upstream, deps: SnapshotDeps): UpstreamPlan {
+  const defaultPort = u.port || schemeDefaultPort(u.scheme);
+  const tls = { verify: u.tlsVerify };
+  const members = u.members
+    .filter((m) => m.enabled)
+    .map((m) => ({ m, port: m.port || defaultPort, weight: effectiveWeight(u, m.weight, m.groupId) }))
+    .filter((x) => x.weight > 0);
+  const signature = JSON.stringify([u.strategy, u.scheme, u.tlsVerify, u.upstreamHost, members.map((x) => [x.m.id, x.m.host, x.port, x.weight, x.m.backup])]);
+  const hostHeader = u.upstreamHost;
+  const fixedName = (u.upstreamHost ?? '').replace(/:\d+$/, '') || null;
+
+  const old = deps.previous?.upstreams.get(u.id);
+  if (old && old.signature === signature) {
+    return { upstream: u, targets: old.targets, balancer: old.balancer, hostHeader, signature };
+  }
+  const targets: MemberTarget[] = members.map(({ m, port, weight }) => {
+    const origin = originOf(u, m.host, port);
+    return {
+      id: m.id, weight, backup: m.backup, upstreamId: u.id, host: m.host, port, origin,
+      pool: deps.pool(origin, tls),
+      servername: fixedName ?? (isIpLiteral(m.host) ? null : m.host),
+      state: deps.memberState(memberStateKey(u.id, m.id, m.host, port)),
+    };
+  });
+  return { upstream: u, targets, balancer: createBalancer(u.strategy, targets), hostHeader, signature };
+}
+
+/** Builds the immutable snapshot for one config revision. */
+export function buildSnapshot(config: RuntimeConfig, deps: SnapshotDeps): Snapshot {
+  const upstreams = new Map<string, UpstreamPlan>();
+  for (const u of config.upstreams) upstreams.set(u.id, planUpstream(u, deps));
+  const router = new Router<RoutePlan>(config.routes, (route) => {
+    const upstream = upstreams.get(route.upstreamId);
+    return upstream ? { route, upstream } : null;
+  });
+  return { revision: config.revision, router, upstreams };
+}
