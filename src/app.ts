@@ -1,0 +1,67 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildAdminServer } from './api/server.js';
+import { bootstrapOperatorToken } from './control/operator.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/store.js';
+import { Runtime } from './runtime/runtime.js';
+import { followStore } from './runtime/follow.js';
+import { startProxy } from './proxy/server.js';
+
+export interface HostPort { host: string; port: number }
+
+export interface SluiceOptions {
+  dataDir: string;
+  /** postgres://... for PostgreSQL; absent for the embedded SQLite store in dataDir. */
+  storeUrl?: string;
+  admin: HostPort;
+  proxy: HostPort;
+  logger: Logger;
+  adminToken?: string;
+  defaultRegion?: string;
+  /** How long shutdown waits for in-flight requests. */
+  shutdownGraceMs?: number;
+}
+
+export interface Sluice {
+  store: Store;
+  admin: FastifyInstance;
+  adminPort: number;
+  proxyPort: number;
+  /** Printed once when the store had no operator token and none was given. */
+  generatedAdminToken: string | null;
+  close(): Promise<void>;
+}
+
+export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
+  const log = opts.logger;
+  const store = await openStore({ url: opts.storeUrl, dataDir: opts.dataDir });
+  const generatedAdminToken = await bootstrapOperatorToken(store, opts.adminToken, log);
+
+  const runtime = new Runtime({ logger: log });
+  const follower = followStore(store, (c) => runtime.apply(c), (err) => log.error({ err }, 'could not load config; serving the last snapshot'));
+  await follower.ready;
+  const proxy = await startProxy({ host: opts.proxy.host, port: opts.proxy.port, runtime, logger: log });
+
+  const admin = await buildAdminServer({ store, logger: log, defaultRegion: opts.defaultRegion });
+  await admin.listen({ host: opts.admin.host, port: opts.admin.port });
+  const adminPort = (admin.server.address() as AddressInfo).port;
+  log.info({ admin: `${opts.admin.host}:${adminPort}`, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind }, 'sluice started');
+
+  let closing: Promise<void> | null = null;
+  return {
+    store, admin, adminPort, proxyPort: proxy.port, generatedAdminToken,
+    close() {
+      closing ??= (async () => {
+        const grace = opts.shutdownGraceMs ?? 10_000;
+        await Promise.allSettled([proxy.close(grace), admin.close()]);
+        follower.stop();
+        runtime.close();
+        await store.close();
+        log.info('sluice stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { createLogger } from './logger.js';
+import { startSluice, type HostPort } from './app.js';
+
+const HELP = `sluice: a self-hosted API gateway managed through the Tencent Cloud and Huawei Cloud gateway APIs
+
+Usage:
+  sluice start [options]    run the gateway (admin API + proxy)
+  sluice --help             this text
+
+Options for start:
+  --data-dir DIR            where the embedded SQLite store lives (default ./data)
+  --admin-listen HOST:PORT  admin API listener: operator API and cloud dialects (default 127.0.0.1:9180)
+  --proxy-listen HOST:PORT  proxy listener for client traffic (default 0.0.0.0:9080)
+  --store URL               postgres://user@host:port/db to use PostgreSQL (default: SQLite in --data-dir)
+  --region NAME             region used when a request names none (default "default")
+  --log-level LEVEL         trace, debug, info, warn, error (default info)
+
+Environment:
+  SLUICE_ADMIN_TOKEN        operator token to accept (at least 16 characters). Without it, the first
+                            start generates one, stores only its hash and prints it once.
+
+Signals: SIGINT and SIGTERM stop accepting connections, let in-flight requests finish
+(up to 10 s) and close the store.
+`;
+
+function hostPort(flag: string, v: string): HostPort {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[2]) > 65535) throw new Error(`${flag} must be HOST:PORT, got "${v}"`);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      'data-dir': { type: 'string', default: './data' },
+      'admin-listen': { type: 'string', default: '127.0.0.1:9180' },
+      'proxy-listen': { type: 'string', default: '0.0.0.0:9080' },
+      store: { type: 'string' },
+      region: { type: 'string', default: 'default' },
+      'log-level': { type: 'string', default: 'info' },
+    },
+  });
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(HELP);
+    return values.help ? 0 : 2;
+  }
+  if (positionals[0] !== 'start' || positionals.length > 1) {
+    process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${HELP}`);
+    return 2;
+  }
+  const logger = createLogger(values['log-level']);
+  const sluice = await startSluice({
+    dataDir: resolve(values['data-dir']!),
+    storeUrl: values.store,
+    admin: hostPort('--admin-listen', values['admin-listen']!),
+    proxy: hostPort('--proxy-listen', values['proxy-listen']!),
+    logger,
+    adminToken: process.env.SLUICE_ADMIN_TOKEN,
+    defaultRegion: values.region,
+  });
+  if (sluice.generatedAdminToken) {
+    // Printed once, outside the JSON log, so it is not shipped to a log store by accident.
+    process.stderr.write(`\nOperator token (shown once, store it now): ${sluice.generatedAdminToken}\n\n`);
+  }
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      void sluice.close().then(done, (err) => { logger.error({ err }, 'error during shutdown'); done(); });
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
+  process.stderr.write(`sluice: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
