@@ -26,6 +26,8 @@ export interface SluiceOptions {
 
 export interface Sluice {
   store: Store;
+  /** The data plane's config view (tests read its revision). */
+  runtime: Runtime;
   admin: FastifyInstance;
   adminPort: number;
   proxyPort: number;
@@ -51,7 +53,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
 
   let closing: Promise<void> | null = null;
   return {
-    store, admin, adminPort, proxyPort: proxy.port, generatedAdminToken,
+    store, runtime, admin, adminPort, proxyPort: proxy.port, generatedAdminToken,
     close() {
       closing ??= (async () => {
         const grace = opts.shutdownGraceMs ?? 10_000;

@@ -1,0 +1,61 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSluice, type Sluice } from '../../src/app.js';
+import { createLogger } from '../../src/logger.js';
+
+export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';
+
+export interface ApiResult<T = any> { status: number; body: T }
+
+/** A whole sluice (admin API, store, data plane) on 127.0.0.1 port 0 with a fresh SQLite file. */
+export interface TestGateway {
+  sluice: Sluice;
+  proxyUrl: string;
+  adminUrl: string;
+  api<T = any>(method: string, path: string, body?: unknown): Promise<ApiResult<T>>;
+  /** A tenant for the test's upstreams. */
+  tenantId: string;
+  /** Creates an upstream and a route to it; returns the upstream. */
+  expose(upstream: Record<string, unknown>, route?: Record<string, unknown>): Promise<any>;
+  /** Resolves once the data plane runs at least the store's current revision. */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTestGateway(): Promise<TestGateway> {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-gw-'));
+  const sluice = await startSluice({
+    dataDir: dir, admin: { host: '127.0.0.1', port: 0 }, proxy: { host: '127.0.0.1', port: 0 },
+    logger: createLogger('silent'), adminToken: OPERATOR_TOKEN, shutdownGraceMs: 1000,
+  });
+  const adminUrl = `http://127.0.0.1:${sluice.adminPort}`;
+  const api = async (method: string, path: string, body?: unknown): Promise<ApiResult> => {
+    const headers: Record<string, string> = { authorization: `Bearer ${OPERATOR_TOKEN}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(adminUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  const tenant = await api('POST', '/v1/tenants', { name: 'proxy-tests' });
+  if (tenant.status !== 201) throw new Error(`tenant: ${JSON.stringify(tenant.body)}`);
+  const settled = async () => {
+    const want = await sluice.store.revision();
+    for (let i = 0; i < 200 && sluice.runtime.snapshot.revision < want; i++) await new Promise((r) => setTimeout(r, 5));
+    if (sluice.runtime.snapshot.revision < want) throw new Error(`data plane stuck at ${sluice.runtime.snapshot.revision} < ${want}`);
+  };
+  let seq = 0;
+  return {
+    sluice, adminUrl, api, settled, tenantId: tenant.body.id,
+    proxyUrl: `http://127.0.0.1:${sluice.proxyPort}`,
+    async expose(upstream, route = {}) {
+      const u = await api('POST', '/v1/upstreams', { tenantId: tenant.body.id, name: `u${++seq}`, ...upstream });
+      if (u.status !== 201) throw new Error(`upstream: ${JSON.stringify(u.body)}`);
+      const r = await api('POST', '/v1/routes', { upstreamId: u.body.id, ...route });
+      if (r.status !== 201) throw new Error(`route: ${JSON.stringify(r.body)}`);
+      await settled();
+      return u.body;
+    },
+    async close() { await sluice.close(); await rm(dir, { recursive: true, force: true }); },
+  };
+}
