@@ -48,6 +48,8 @@ export function forwardUpgrade(u: UpgradeRequest): void {
     plan.balancer.onStart(t);
     let answered = false;
     const handler: Dispatcher.DispatchHandler = {
+      // undici tells the handler styles apart by this method; it must exist.
+      onRequestStart() {},
       onRequestUpgrade(_c, status, resHeaders, upstream) {
         answered = true;
         u.socket.write(`HTTP/1.1 ${status} Switching Protocols\r\n${headerBlock(resHeaders as Record<string, string>)}\r\n`);
