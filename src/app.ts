@@ -7,7 +7,9 @@ import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { Runtime } from './runtime/runtime.js';
 import { followStore } from './runtime/follow.js';
-import { startProxy } from './proxy/server.js';
+import { startProxy, type ProxyServer } from './proxy/server.js';
+import { startProxyWorkers, type ProxyWorkers } from './proxy/workers.js';
+import type { RuntimeConfig } from './runtime/config.js';
 
 export interface HostPort { host: string; port: number }
 
@@ -22,6 +24,10 @@ export interface SluiceOptions {
   defaultRegion?: string;
   /** How long shutdown waits for in-flight requests. */
   shutdownGraceMs?: number;
+  /** Proxy worker processes; 1 (default) serves in this process. */
+  workers?: number;
+  /** Log level handed to workers. */
+  logLevel?: string;
 }
 
 export interface Sluice {
@@ -42,14 +48,30 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const generatedAdminToken = await bootstrapOperatorToken(store, opts.adminToken, log);
 
   const runtime = new Runtime({ logger: log });
-  const follower = followStore(store, (c) => runtime.apply(c), (err) => log.error({ err }, 'could not load config; serving the last snapshot'));
+  let latest: RuntimeConfig | null = null;
+  let workers: ProxyWorkers | null = null;
+  const follower = followStore(store, (c) => {
+    latest = c;
+    runtime.apply(c);
+    workers?.broadcast(c);
+  }, (err) => log.error({ err }, 'could not load config; serving the last snapshot'));
   await follower.ready;
-  const proxy = await startProxy({ host: opts.proxy.host, port: opts.proxy.port, runtime, logger: log });
+  const count = opts.workers ?? 1;
+  let proxy: ProxyServer;
+  if (count > 1) {
+    workers = await startProxyWorkers({
+      count, host: opts.proxy.host, port: opts.proxy.port, logger: log, logLevel: opts.logLevel ?? 'info',
+      initial: latest ?? { revision: -1, upstreams: [], routes: [] },
+    });
+    proxy = workers;
+  } else {
+    proxy = await startProxy({ host: opts.proxy.host, port: opts.proxy.port, runtime, logger: log });
+  }
 
   const admin = await buildAdminServer({ store, logger: log, defaultRegion: opts.defaultRegion });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });
   const adminPort = (admin.server.address() as AddressInfo).port;
-  log.info({ admin: `${opts.admin.host}:${adminPort}`, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind }, 'sluice started');
+  log.info({ admin: `${opts.admin.host}:${adminPort}`, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind, workers: count }, 'sluice started');
 
   let closing: Promise<void> | null = null;
   return {

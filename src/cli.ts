@@ -17,6 +17,8 @@ Options for start:
   --store URL               postgres://user@host:port/db to use PostgreSQL (default: SQLite in --data-dir)
   --region NAME             region used when a request names none (default "default")
   --log-level LEVEL         trace, debug, info, warn, error (default info)
+  --workers N               proxy worker processes sharing the proxy listener (default 1: serve
+                            in the main process); the admin API and the store stay in the main one
 
 Environment:
   SLUICE_ADMIN_TOKEN        operator token to accept (at least 16 characters). Without it, the first
@@ -44,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
       store: { type: 'string' },
       region: { type: 'string', default: 'default' },
       'log-level': { type: 'string', default: 'info' },
+      workers: { type: 'string', default: '1' },
     },
   });
   if (values.help || positionals.length === 0) {
@@ -54,6 +57,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${HELP}`);
     return 2;
   }
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new Error(`--workers must be an integer from 1 to 256, got "${values.workers}"`);
   const logger = createLogger(values['log-level']);
   const sluice = await startSluice({
     dataDir: resolve(values['data-dir']!),
@@ -63,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
     logger,
     adminToken: process.env.SLUICE_ADMIN_TOKEN,
     defaultRegion: values.region,
+    workers,
+    logLevel: values['log-level'],
   });
   if (sluice.generatedAdminToken) {
     // Printed once, outside the JSON log, so it is not shipped to a log store by accident.

@@ -1,0 +1,38 @@
+// Entry point of a proxy worker (node:cluster): runs the data plane only, on the config
+// the primary sends; the store, the admin API and health probing stay in the primary.
+import { createLogger } from '../logger.js';
+import { Runtime } from '../runtime/runtime.js';
+import { startProxy, type ProxyServer } from './server.js';
+import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
+
+const setup = JSON.parse(process.env.SLUICE_WORKER_SETUP ?? '{}') as WorkerSetup;
+const logger = createLogger(setup.logLevel ?? 'info').child({ worker: process.pid });
+const runtime = new Runtime({ logger });
+let proxy: ProxyServer | null = null;
+
+function send(m: FromWorker): void { process.send?.(m); }
+
+process.on('message', (m: ToWorker) => {
+  if (m.type === 'config') {
+    runtime.apply(m.config);
+    send({ type: 'applied', revision: runtime.snapshot.revision });
+    // Listen only once there is a config to serve: no window of 404s at start.
+    if (!proxy) {
+      void startProxy({ host: setup.host, port: setup.port, runtime, logger, exclusive: false }).then((p) => {
+        proxy = p;
+        send({ type: 'listening', port: p.port });
+      }, (err: unknown) => {
+        logger.error({ err }, 'proxy worker could not listen');
+        process.exit(1);
+      });
+    }
+  } else if (m.type === 'shutdown') {
+    void (proxy?.close(m.graceMs) ?? Promise.resolve()).finally(() => {
+      runtime.close();
+      process.exit(0);
+    });
+  }
+});
+// The primary going away takes its workers with it.
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready' });

@@ -1,0 +1,14 @@
+import type { RuntimeConfig } from '../runtime/config.js';
+
+/** Messages between the primary and its proxy workers over the cluster IPC channel. */
+export type ToWorker =
+  | { type: 'config'; config: RuntimeConfig }
+  | { type: 'shutdown'; graceMs: number };
+
+export type FromWorker =
+  /** The worker's message handler is in place (messages sent before that are lost). */
+  | { type: 'ready' }
+  | { type: 'listening'; port: number }
+  | { type: 'applied'; revision: number };
+
+export interface WorkerSetup { host: string; port: number; logLevel: string }

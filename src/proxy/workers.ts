@@ -1,0 +1,98 @@
+import cluster, { type Worker } from 'node:cluster';
+import { once } from 'node:events';
+import type { Logger } from 'pino';
+import type { RuntimeConfig } from '../runtime/config.js';
+import type { ProxyServer } from './server.js';
+import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
+
+export interface WorkerPoolOptions {
+  count: number;
+  host: string;
+  port: number;
+  logger: Logger;
+  logLevel: string;
+  /** The config workers start from. */
+  initial: RuntimeConfig;
+}
+
+export interface ProxyWorkers extends ProxyServer {
+  /** Sends a new config to every worker. */
+  broadcast(config: RuntimeConfig): void;
+}
+
+// Under tsx (tests, development) this module is a .ts file and so is its sibling.
+const WORKER_ENTRY = new URL(`./worker-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+
+/**
+ * N proxy worker processes on one listener (node:cluster shares the socket). The primary
+ * keeps the latest config and sends it to every worker as it changes and to every worker
+ * it starts; a worker that dies is replaced.
+ */
+export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyWorkers> {
+  const log = opts.logger;
+  let latest = opts.initial;
+  let stopping = false;
+  let started = false;
+  const workers = new Set<Worker>();
+
+  cluster.setupPrimary({ exec: new URL(WORKER_ENTRY).pathname, silent: false });
+
+  const send = (w: Worker, m: ToWorker): void => {
+    if (w.isConnected()) w.send(m, (err: Error | null) => { if (err) log.warn({ err, worker: w.process.pid }, 'could not reach proxy worker'); });
+  };
+
+  function fork(): Promise<number> {
+    // Every worker asks for the configured port, 0 included: the cluster shares one socket
+    // per (host, port asked for), so asking for the port 0 turned into would bind anew.
+    const setup: WorkerSetup = { host: opts.host, port: opts.port, logLevel: opts.logLevel };
+    const w = cluster.fork({ SLUICE_WORKER_SETUP: JSON.stringify(setup) });
+    workers.add(w);
+    const listening = new Promise<number>((resolve, reject) => {
+      w.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') send(w, { type: 'config', config: latest });
+        else if (m.type === 'listening') resolve(m.port);
+      });
+      w.once('exit', (code) => reject(new Error(`proxy worker exited with code ${code} before listening`)));
+    });
+    w.once('exit', (code, signal) => {
+      workers.delete(w);
+      if (stopping || !started) return;
+      log.error({ worker: w.process.pid, code, signal }, 'proxy worker died; starting another in 1 s');
+      // A pause, so that a worker that cannot start does not spin.
+      setTimeout(() => {
+        if (!stopping) fork().catch((err: unknown) => log.error({ err }, 'could not replace proxy worker'));
+      }, 1000).unref();
+    });
+    return listening;
+  }
+
+  let port: number;
+  try {
+    const ports = await Promise.all(Array.from({ length: opts.count }, () => fork()));
+    port = ports[0]!;
+  } catch (err) {
+    stopping = true;
+    for (const w of workers) w.process.kill('SIGKILL');
+    throw err;
+  }
+  started = true;
+  log.info({ workers: opts.count, port }, 'proxy workers listening');
+
+  return {
+    port,
+    broadcast(config) {
+      latest = config;
+      for (const w of workers) send(w, { type: 'config', config });
+    },
+    async close(graceMs) {
+      stopping = true;
+      await Promise.all([...workers].map(async (w) => {
+        const exited = once(w, 'exit');
+        send(w, { type: 'shutdown', graceMs });
+        const timer = setTimeout(() => w.process.kill('SIGKILL'), graceMs + 2000);
+        await exited;
+        clearTimeout(timer);
+      }));
+    },
+  };
+}

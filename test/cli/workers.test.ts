@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
+import { echo, startBackend, type Backend } from '../helpers/backends.js';
+import { startSluiceProcess } from '../helpers/cli.js';
+
+/** One request on a fresh client connection, so the cluster spreads them over the workers. */
+function fresh(url: string): Promise<{ status: number; name: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent: false, headers: { host: 'workers.test' } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => { text += c.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode!, name: res.statusCode === 200 ? (JSON.parse(text) as { name: string }).name : '' }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('--workers 2: both workers serve traffic and a config change reaches both', { timeout: 60_000 }, async () => {
+  // Each worker has its own keep-alive pool, so the backend sees one upstream connection per worker.
+  const peers = new Set<number>();
+  const record = (b: string) => (req: Parameters<typeof echo>[0], res: Parameters<typeof echo>[1]) => { peers.add(req.socket.remotePort!); echo(req, res, b); };
+  const first: Backend = await startBackend('first', record('first'));
+  const second: Backend = await startBackend('second', echo);
+  const p = await startSluiceProcess(['--workers', '2']);
+  try {
+    const api = async (method: string, path: string, body: unknown) => {
+      const res = await fetch(p.adminUrl + path, { method, headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    };
+    const tenant = await api('POST', '/v1/tenants', { name: 'w' });
+    const u = await api('POST', '/v1/upstreams', { tenantId: tenant.body.id, name: 'w', members: [{ host: '127.0.0.1', port: first.port }] });
+    assert.equal(u.status, 201);
+    assert.equal((await api('POST', '/v1/routes', { upstreamId: u.body.id, hosts: ['workers.test'] })).status, 201);
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 20; i++) assert.deepEqual(await fresh(`${p.proxyUrl}/`), { status: 200, name: 'first' });
+    assert.equal(peers.size, 2, 'two workers, two upstream connections');
+
+    const put = await api('PUT', `/v1/upstreams/${u.body.id}`, { name: 'w', members: [{ host: '127.0.0.1', port: second.port }] });
+    assert.equal(put.status, 200);
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 20; i++) assert.deepEqual(await fresh(`${p.proxyUrl}/`), { status: 200, name: 'second' }, `request ${i}`);
+
+    p.child.kill('SIGTERM');
+    const [code] = await once(p.child, 'exit');
+    assert.equal(code, 0, 'primary and workers stop cleanly');
+  } finally {
+    await p.cleanup();
+    await first.close();
+    await second.close();
+  }
+});

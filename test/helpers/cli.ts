@@ -1,0 +1,40 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+
+/** `sluice start` as a real child process on 127.0.0.1 port 0, with a fresh data dir. */
+export interface SluiceProcess {
+  child: ChildProcess;
+  adminUrl: string;
+  proxyUrl: string;
+  token: string;
+  /** Log lines after the start line. */
+  lines: Interface;
+  cleanup(): Promise<void>;
+}
+
+export async function startSluiceProcess(extraArgs: string[] = []): Promise<SluiceProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));
+  const token = 'cli-test-operator-token-0123456789';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--data-dir', dir,
+    '--admin-listen', '127.0.0.1:0', '--proxy-listen', '127.0.0.1:0', '--log-level', 'info', ...extraArgs], {
+    env: { ...process.env, SLUICE_ADMIN_TOKEN: token },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  let started: { admin: string; proxy: string } | null = null;
+  for await (const line of lines) {
+    const rec = JSON.parse(line) as { msg: string; admin: string; proxy: string };
+    if (rec.msg === 'sluice started') { started = rec; break; }
+  }
+  if (!started) throw new Error('sluice exited before it started');
+  return {
+    child, lines, token, adminUrl: `http://${started.admin}`, proxyUrl: `http://${started.proxy}`,
+    async cleanup() {
+      child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
