@@ -1,0 +1,114 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+
+export const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitPort(port: number, ms = 15_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = connect(port, '127.0.0.1');
+      c.once('connect', () => { c.destroy(); resolve(true); });
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing listening on 127.0.0.1:${port} after ${ms} ms`);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts a command pinned to `cpu` (taskset, when present); its pid is the command's own. */
+export function launch(cmd: string, args: string[], cpu: number | null, env: Record<string, string> = {}): ChildProcess {
+  const [file, argv] = cpu !== null && has('taskset') ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
+  const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  let err = '';
+  child.stderr!.on('data', (d) => { err = (err + d).slice(-2000); });
+  child.on('exit', (code) => { if (code && code !== 0 && !child.killed) process.stderr.write(`${cmd} exited ${code}: ${err}\n`); });
+  return child;
+}
+
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** CPU seconds (user + system, all threads) a process has used. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Established connections from any local port to one of `ports` (the proxy's upstream side). */
+export function upstreamConnections(ports: number[]): Set<string> {
+  const r = spawnSync('ss', ['-Htn', 'state', 'established']);
+  const out = new Set<string>();
+  for (const line of r.stdout.toString().split('\n')) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 4) continue;
+    const [local, peer] = [cols[2]!, cols[3]!];
+    const peerPort = Number(peer.slice(peer.lastIndexOf(':') + 1));
+    if (ports.includes(peerPort)) out.add(`${local}->${peer}`);
+  }
+  return out;
+}
+
+export interface LoadResult { rps: number; p50: number; p99: number; errors: number; non2xx: number }
+
+function ms(v: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(v);
+  if (!m) return NaN;
+  return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
+}
+
+/** wrk (or autocannon when wrk is absent) against `url`, pinned to `cpu`; `during` runs halfway through. */
+export async function load(url: string, connections: number, seconds: number, cpu: number | null, during?: () => void): Promise<LoadResult> {
+  const pin = cpu !== null && has('taskset') ? ['taskset', '-c', String(cpu)] : [];
+  const wrk = has('wrk');
+  const cmd = wrk
+    ? [...pin, 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url]
+    : [...pin, process.execPath, 'node_modules/autocannon/autocannon.js', '-c', String(connections), '-d', String(seconds), '-j', url];
+  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
+  let text = '';
+  child.stdout!.on('data', (d) => { text += d; });
+  const half = during ? setTimeout(during, (seconds * 1000) / 2) : null;
+  const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+  await new Promise((r) => child.once('exit', r));
+  if (half) clearTimeout(half);
+  clearTimeout(killer);
+  if (!wrk) {
+    const j = JSON.parse(text) as { requests: { average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
+    return { rps: j.requests.average, p50: j.latency.p50, p99: j.latency.p99, errors: j.errors, non2xx: j.non2xx };
+  }
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
+  const p50 = ms(/\s50%\s+(\S+)/.exec(text)?.[1] ?? '');
+  const p99 = ms(/\s99%\s+(\S+)/.exec(text)?.[1] ?? '');
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  const errors = sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0;
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
+  return { rps, p50, p99, errors, non2xx };
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}

@@ -1,0 +1,132 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, has, launch, waitPort } from './lib.js';
+
+export const PROXY_CPU = 0;
+export const LOAD_CPU = 1;
+
+/** A proxy under test, running on PROXY_CPU. */
+export interface Running { name: string; port: number; proc: ChildProcess; node: boolean }
+
+export interface ProxySpec {
+  name: string;
+  node: boolean;
+  start(backends: number[], nodeFlags: string[]): Promise<Running>;
+}
+
+const BODY = 'x'.repeat(100);
+
+/** Three backends on LOAD_CPU: nginx when installed, else a Node server each. */
+export async function startBackends(): Promise<{ ports: number[]; kind: string; procs: ChildProcess[] }> {
+  const ports = [await freePort(), await freePort(), await freePort()];
+  if (has('nginx')) {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-nginx-'));
+    const servers = ports.map((p) => `server { listen 127.0.0.1:${p}; keepalive_requests 1000000; location / { default_type text/plain; return 200 '${BODY}'; } }`).join('\n');
+    writeFileSync(join(dir, 'nginx.conf'), `worker_processes 1; daemon off; master_process off; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
+events { worker_connections 4096; }
+http { access_log off; ${servers} }`);
+    const proc = launch('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], 1);
+    for (const p of ports) await waitPort(p);
+    return { ports, kind: 'nginx (1 worker)', procs: [proc] };
+  }
+  const procs = ports.map((p) => launch(process.execPath, ['bench/peers/node-backend.mjs', String(p)], 1));
+  for (const p of ports) await waitPort(p);
+  return { ports, kind: 'Node node:http', procs };
+}
+
+function nodePeer(name: string, file: string): ProxySpec {
+  return {
+    name, node: true,
+    async start(backends, flags) {
+      const port = await freePort();
+      const proc = launch(process.execPath, [...flags, file, String(port), ...backends.map(String)], PROXY_CPU);
+      await waitPort(port);
+      return { name, port, proc, node: true };
+    },
+  };
+}
+
+const TOKEN = 'bench-operator-token-0123456789abcdef';
+
+const sluice: ProxySpec = {
+  name: 'sluice', node: true,
+  async start(backends, flags) {
+    const [port, admin] = [await freePort(), await freePort()];
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+    const proc = launch(process.execPath, [...flags, 'dist/cli.js', 'start', '--data-dir', dir, '--admin-listen', `127.0.0.1:${admin}`,
+      '--proxy-listen', `127.0.0.1:${port}`, '--log-level', 'warn'], PROXY_CPU, { SLUICE_ADMIN_TOKEN: TOKEN });
+    await waitPort(admin);
+    const api = async (path: string, body: unknown) => {
+      const r = await fetch(`http://127.0.0.1:${admin}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (r.status !== 201) throw new Error(`sluice ${path}: ${r.status} ${await r.text()}`);
+      return (await r.json()) as { id: string };
+    };
+    const tenant = await api('/v1/tenants', { name: 'bench' });
+    const up = await api('/v1/upstreams', { tenantId: tenant.id, name: 'bench', strategy: 'wrr', retries: 3, members: backends.map((p) => ({ host: '127.0.0.1', port: p })) });
+    await api('/v1/routes', { upstreamId: up.id, paths: ['/'] });
+    for (let i = 0; i < 100; i++) {
+      const r = await fetch(`http://127.0.0.1:${port}/`).catch(() => null);
+      if (r?.status === 200) { await r.text(); break; }
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    return { name: 'sluice', port, proc, node: true };
+  },
+};
+
+const nginx: ProxySpec = {
+  name: 'nginx', node: false,
+  async start(backends) {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-nginx-proxy-'));
+    writeFileSync(join(dir, 'nginx.conf'), `worker_processes 1; daemon off; master_process off; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
+events { worker_connections 4096; }
+http { access_log off;
+  upstream b { ${backends.map((p) => `server 127.0.0.1:${p};`).join(' ')} keepalive 64; keepalive_requests 1000000; }
+  server { listen 127.0.0.1:${port}; keepalive_requests 1000000;
+    location / { proxy_pass http://b; proxy_http_version 1.1; proxy_set_header Connection ""; } } }`);
+    const proc = launch('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], PROXY_CPU);
+    await waitPort(port);
+    return { name: 'nginx', port, proc, node: false };
+  },
+};
+
+const haproxy: ProxySpec = {
+  name: 'haproxy', node: false,
+  async start(backends) {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-haproxy-'));
+    writeFileSync(join(dir, 'haproxy.cfg'), `global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  http-reuse always
+frontend f
+  bind 127.0.0.1:${port}
+  default_backend b
+backend b
+  balance roundrobin
+${backends.map((p, i) => `  server s${i} 127.0.0.1:${p}`).join('\n')}
+`);
+    const proc = launch('haproxy', ['-f', join(dir, 'haproxy.cfg'), '-db'], PROXY_CPU);
+    await waitPort(port);
+    return { name: 'haproxy', port, proc, node: false };
+  },
+};
+
+export function proxySpecs(): ProxySpec[] {
+  const specs = [
+    sluice,
+    nodePeer('undici-bare', 'bench/peers/undici-proxy.mjs'),
+    nodePeer('reply-from', 'bench/peers/reply-from.mjs'),
+    nodePeer('http-proxy', 'bench/peers/http-proxy.mjs'),
+  ];
+  if (has('nginx')) specs.push(nginx);
+  if (has('haproxy')) specs.push(haproxy);
+  return specs;
+}
