@@ -7,6 +7,8 @@ import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { Runtime } from './runtime/runtime.js';
 import { followStore } from './runtime/follow.js';
+import { HealthChecker } from './health/checker.js';
+import { failOpenLogger } from './proxy/fail-open-log.js';
 import { startProxy, type ProxyServer } from './proxy/server.js';
 import { startProxyWorkers, type ProxyWorkers } from './proxy/workers.js';
 import type { RuntimeConfig } from './runtime/config.js';
@@ -34,6 +36,8 @@ export interface Sluice {
   store: Store;
   /** The data plane's config view (tests read its revision). */
   runtime: Runtime;
+  /** The node's health authority. */
+  health: HealthChecker;
   admin: FastifyInstance;
   adminPort: number;
   proxyPort: number;
@@ -48,8 +52,15 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const generatedAdminToken = await bootstrapOperatorToken(store, opts.adminToken, log);
 
   const runtime = new Runtime({ logger: log });
-  let latest: RuntimeConfig | null = null;
+  // One health authority per node: it follows the primary's snapshots, and its verdicts go
+  // to this process's data plane and to every worker.
   let workers: ProxyWorkers | null = null;
+  const health = new HealthChecker(log, (u) => {
+    runtime.setHealth(u);
+    workers?.broadcastHealth(u);
+  });
+  runtime.onSnapshot((s) => health.sync(s));
+  let latest: RuntimeConfig | null = null;
   const follower = followStore(store, (c) => {
     latest = c;
     runtime.apply(c);
@@ -62,25 +73,31 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     workers = await startProxyWorkers({
       count, host: opts.proxy.host, port: opts.proxy.port, logger: log, logLevel: opts.logLevel ?? 'info',
       initial: latest ?? { revision: -1, upstreams: [], routes: [] },
+      verdicts: () => health.verdicts(),
+      onOutcome: (key, outcome, status) => health.outcome(key, outcome, status),
     });
     proxy = workers;
   } else {
-    proxy = await startProxy({ host: opts.proxy.host, port: opts.proxy.port, runtime, logger: log });
+    proxy = await startProxy({
+      host: opts.proxy.host, port: opts.proxy.port, runtime, logger: log,
+      hooks: { outcome: (t, outcome, status) => health.outcome(t.stateKey, outcome, status), failOpen: failOpenLogger(log) },
+    });
   }
 
-  const admin = await buildAdminServer({ store, logger: log, defaultRegion: opts.defaultRegion });
+  const admin = await buildAdminServer({ store, logger: log, defaultRegion: opts.defaultRegion, health });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });
   const adminPort = (admin.server.address() as AddressInfo).port;
   log.info({ admin: `${opts.admin.host}:${adminPort}`, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind, workers: count }, 'sluice started');
 
   let closing: Promise<void> | null = null;
   return {
-    store, runtime, admin, adminPort, proxyPort: proxy.port, generatedAdminToken,
+    store, runtime, health, admin, adminPort, proxyPort: proxy.port, generatedAdminToken,
     close() {
       closing ??= (async () => {
         const grace = opts.shutdownGraceMs ?? 10_000;
         await Promise.allSettled([proxy.close(grace), admin.close()]);
         follower.stop();
+        health.close();
         runtime.close();
         await store.close();
         log.info('sluice stopped');

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { Upstream } from '../model/types.js';
 import type { MemberTarget, RoutePlan } from '../runtime/snapshot.js';
 import { classify, sendProxyError, type ProxyFailure } from './errors.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
@@ -9,10 +10,17 @@ export const REPLAY_BUFFER_LIMIT = 64 * 1024;
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
-/** What the forwarder tells the health checker about each attempt (passive checks). */
-export interface OutcomeSink {
-  (target: MemberTarget, outcome: 'ok' | 'connect' | 'tls' | 'reset' | 'timeout' | 'http_error', status: number): void;
+export type AttemptOutcome = 'ok' | 'connect' | 'tls' | 'reset' | 'timeout';
+
+/** What the forwarder tells the rest of the node. */
+export interface ProxyHooks {
+  /** Every attempt's outcome, for passive health checks; `status` is 0 when there was no response. */
+  outcome(target: MemberTarget, outcome: AttemptOutcome, status: number): void;
+  /** No member was healthy and the upstream is fail-open: traffic went to unhealthy members. */
+  failOpen(upstream: Upstream): void;
 }
+
+export const NO_HOOKS: ProxyHooks = { outcome() {}, failOpen() {} };
 
 export interface ForwardRequest {
   req: IncomingMessage;
@@ -24,7 +32,7 @@ export interface ForwardRequest {
   hashPath: string;
   clientIp: string;
   clientHost: string;
-  outcome: OutcomeSink | null;
+  hooks: ProxyHooks;
 }
 
 /** The request body as it will be sent: none, buffered (replayable), or the live stream. */
@@ -64,7 +72,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     const ctx = { clientIp: this.f.clientIp, path: this.f.hashPath, eligible: this.eligible };
     let t = plan.balancer.pick(ctx);
     // Fail open: with every member marked unhealthy, trying one beats refusing all.
-    if (!t && plan.upstream.failMode === 'open' && this.attempts === 0) t = plan.balancer.pick({ ...ctx, eligible: this.untried });
+    if (!t && plan.upstream.failMode === 'open' && this.attempts === 0) {
+      t = plan.balancer.pick({ ...ctx, eligible: this.untried });
+      if (t) this.f.hooks.failOpen(plan.upstream);
+    }
     if (!t) {
       this.finish();
       sendProxyError(this.f.res, this.lastFailure ?? { code: 'no_healthy_upstream', message: `no eligible member in upstream ${plan.upstream.id}` });
@@ -101,7 +112,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.responded = true;
     const res = this.f.res;
     res.writeHead(status, statusMessage || undefined, clientResponseHeaders(headers));
-    this.f.outcome?.(this.target!, status >= 500 ? 'http_error' : 'ok', status);
+    this.f.hooks.outcome(this.target!, 'ok', status);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -126,7 +137,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.done();
     if (this.finished) return;
     const failure = classify(err);
-    this.f.outcome?.(target, failure.kind, 0);
+    this.f.hooks.outcome(target, failure.kind, 0);
     if (this.responded) {
       // Part of the answer is already with the client: all we can do is cut it short.
       this.finished = true;

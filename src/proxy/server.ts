@@ -7,7 +7,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { RoutePlan } from '../runtime/snapshot.js';
 import type { RouteMatch } from '../runtime/router.js';
 import { rawProxyError, sendProxyError } from './errors.js';
-import { forward, type OutcomeSink } from './forward.js';
+import { forward, NO_HOOKS, type ProxyHooks } from './forward.js';
 import { forwardUpgrade } from './upgrade.js';
 
 export interface ProxyOptions {
@@ -15,8 +15,8 @@ export interface ProxyOptions {
   port: number;
   runtime: Runtime;
   logger: Logger;
-  /** Passive health: told the outcome of every attempt. */
-  outcome?: OutcomeSink;
+  /** Passive health and fail-open notices. */
+  hooks?: ProxyHooks;
   /** Several workers share one port (node:cluster); the primary owns the socket. */
   exclusive?: boolean;
 }
@@ -53,11 +53,11 @@ function notFound(host: string, path: string) {
 
 export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const { runtime } = opts;
-  const outcome = opts.outcome ?? null;
+  const hooks = opts.hooks ?? NO_HOOKS;
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req: IncomingMessage, res: ServerResponse) => {
     const t = resolve(runtime, req);
     if (!t.match) { req.resume(); sendProxyError(res, notFound(t.host, t.hashPath)); return; }
-    forward({ req, res, plan: t.match.value, path: t.path, hashPath: t.hashPath, clientIp: t.clientIp, clientHost: t.host, outcome });
+    forward({ req, res, plan: t.match.value, path: t.path, hashPath: t.hashPath, clientIp: t.clientIp, clientHost: t.host, hooks });
   });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const t = resolve(runtime, req);

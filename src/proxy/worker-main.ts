@@ -2,6 +2,8 @@
 // the primary sends; the store, the admin API and health probing stay in the primary.
 import { createLogger } from '../logger.js';
 import { Runtime } from '../runtime/runtime.js';
+import { failOpenLogger } from './fail-open-log.js';
+import type { ProxyHooks } from './forward.js';
 import { startProxy, type ProxyServer } from './server.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 
@@ -12,13 +14,26 @@ let proxy: ProxyServer | null = null;
 
 function send(m: FromWorker): void { process.send?.(m); }
 
+// Passive health input goes to the primary. Plain successes are sent only after a failure
+// (they reset its counters); sending every success would put each request on the IPC channel.
+const failing = new Set<string>();
+const hooks: ProxyHooks = {
+  outcome(t, outcome, status) {
+    if (outcome === 'ok' && status < 400) {
+      if (!failing.delete(t.stateKey)) return;
+    } else failing.add(t.stateKey);
+    send({ type: 'outcome', key: t.stateKey, outcome, status });
+  },
+  failOpen: failOpenLogger(logger),
+};
+
 process.on('message', (m: ToWorker) => {
   if (m.type === 'config') {
     runtime.apply(m.config);
     send({ type: 'applied', revision: runtime.snapshot.revision });
     // Listen only once there is a config to serve: no window of 404s at start.
     if (!proxy) {
-      void startProxy({ host: setup.host, port: setup.port, runtime, logger, exclusive: false }).then((p) => {
+      void startProxy({ host: setup.host, port: setup.port, runtime, logger, hooks, exclusive: false }).then((p) => {
         proxy = p;
         send({ type: 'listening', port: p.port });
       }, (err: unknown) => {
@@ -26,6 +41,8 @@ process.on('message', (m: ToWorker) => {
         process.exit(1);
       });
     }
+  } else if (m.type === 'health') {
+    for (const u of m.updates) runtime.setHealth(u);
   } else if (m.type === 'shutdown') {
     void (proxy?.close(m.graceMs) ?? Promise.resolve()).finally(() => {
       runtime.close();

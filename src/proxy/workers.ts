@@ -2,6 +2,8 @@ import cluster, { type Worker } from 'node:cluster';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from '../runtime/config.js';
+import type { HealthUpdate } from '../runtime/member-state.js';
+import type { AttemptOutcome } from './forward.js';
 import type { ProxyServer } from './server.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 
@@ -13,11 +15,17 @@ export interface WorkerPoolOptions {
   logLevel: string;
   /** The config workers start from. */
   initial: RuntimeConfig;
+  /** Current health verdicts, sent to each worker after its first config. */
+  verdicts(): HealthUpdate[];
+  /** Passive health input reported by a worker. */
+  onOutcome(key: string, outcome: AttemptOutcome, status: number): void;
 }
 
 export interface ProxyWorkers extends ProxyServer {
   /** Sends a new config to every worker. */
   broadcast(config: RuntimeConfig): void;
+  /** Sends a health verdict to every worker. */
+  broadcastHealth(u: HealthUpdate): void;
 }
 
 // Under tsx (tests, development) this module is a .ts file and so is its sibling.
@@ -49,7 +57,10 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
     workers.add(w);
     const listening = new Promise<number>((resolve, reject) => {
       w.on('message', (m: FromWorker) => {
-        if (m.type === 'ready') send(w, { type: 'config', config: latest });
+        if (m.type === 'ready') {
+          send(w, { type: 'config', config: latest });
+          send(w, { type: 'health', updates: opts.verdicts() });
+        } else if (m.type === 'outcome') opts.onOutcome(m.key, m.outcome, m.status);
         else if (m.type === 'listening') resolve(m.port);
       });
       w.once('exit', (code) => reject(new Error(`proxy worker exited with code ${code} before listening`)));
@@ -83,6 +94,9 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
     broadcast(config) {
       latest = config;
       for (const w of workers) send(w, { type: 'config', config });
+    },
+    broadcastHealth(u) {
+      for (const w of workers) send(w, { type: 'health', updates: [u] });
     },
     async close(graceMs) {
       stopping = true;

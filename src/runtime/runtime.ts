@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from './config.js';
-import type { MemberState } from './member-state.js';
+import { applyUpdate, type HealthUpdate, type MemberState } from './member-state.js';
 import { DEFAULT_POOL_OPTIONS, PoolRegistry, type PoolOptions } from './pools.js';
 import { buildSnapshot, type Snapshot } from './snapshot.js';
 
@@ -32,12 +32,20 @@ export class Runtime {
     return {
       previous,
       pool: (origin: string, tls: { verify: boolean }) => this.pools.get(origin, tls),
-      memberState: (key: string) => {
-        let s = this.states.get(key);
-        if (!s) { s = { healthy: true, reason: 'no check yet', since: Date.now() }; this.states.set(key, s); }
-        return s;
-      },
+      memberState: (key: string) => this.state(key),
     };
+  }
+
+  /** The member state for `key`, created eligible (`unknown`) on first use. */
+  state(key: string): MemberState {
+    let s = this.states.get(key);
+    if (!s) { s = { healthy: true, state: 'unknown', reason: 'no verdict yet', since: Date.now() }; this.states.set(key, s); }
+    return s;
+  }
+
+  /** A health verdict from the node's health checker (in a worker: relayed by the primary). */
+  setHealth(u: HealthUpdate): void {
+    applyUpdate(this.state(u.key), u);
   }
 
   apply(config: RuntimeConfig): void {

@@ -14,6 +14,8 @@ export interface MemberTarget extends Target {
   /** scheme://host:port for undici (grpc -> http, grpcs -> https). */
   origin: string;
   pool: Dispatcher;
+  /** Key of this member's health state (runtime/member-state.ts). */
+  stateKey: string;
   /**
    * TLS server name: the upstream Host if set, else the member's host name; null for an IP
    * member, when the client's Host is used (as nginx's proxy_ssl_name $host).
@@ -85,11 +87,13 @@ function planUpstream(u: Upstream, deps: SnapshotDeps): UpstreamPlan {
   }
   const targets: MemberTarget[] = members.map(({ m, port, weight }) => {
     const origin = originOf(u, m.host, port);
+    const stateKey = memberStateKey(u.id, m.id, m.host, port);
     return {
       id: m.id, weight, backup: m.backup, upstreamId: u.id, host: m.host, port, origin,
       pool: deps.pool(origin, tls),
+      stateKey,
       servername: fixedName ?? (isIpLiteral(m.host) ? null : m.host),
-      state: deps.memberState(memberStateKey(u.id, m.id, m.host, port)),
+      state: deps.memberState(stateKey),
     };
   });
   return { upstream: u, targets, balancer: createBalancer(u.strategy, targets), hostHeader, signature };

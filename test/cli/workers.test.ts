@@ -52,3 +52,52 @@ test('--workers 2: both workers serve traffic and a config change reaches both',
     await second.close();
   }
 });
+
+test('--workers 2: one health checker for the node, and its verdict reaches both workers in time', { timeout: 60_000 }, async () => {
+  let failing = false;
+  let probes = 0;
+  let traffic = 0;
+  const peers = new Set<number>();
+  const sick = await startBackend('sick', (req, res, name) => {
+    if (req.url === '/health') { probes++; res.writeHead(failing ? 500 : 200).end(); return; }
+    traffic++;
+    peers.add(req.socket.remotePort!);
+    echo(req, res, name);
+  });
+  const well = await startBackend('well', echo);
+  const p = await startSluiceProcess(['--workers', '2']);
+  try {
+    const api = async (method: string, path: string, body: unknown) => {
+      const res = await fetch(p.adminUrl + path, { method, headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    };
+    const tenant = await api('POST', '/v1/tenants', { name: 'wh' });
+    const u = await api('POST', '/v1/upstreams', {
+      tenantId: tenant.body.id, name: 'wh', members: [{ host: '127.0.0.1', port: sick.port }, { host: '127.0.0.1', port: well.port }],
+      healthCheck: { active: true, protocol: 'http', path: '/health', interval: 2, timeout: 1, unhealthyThreshold: 2, healthyThreshold: 1 },
+    });
+    assert.equal(u.status, 201);
+    assert.equal((await api('POST', '/v1/routes', { upstreamId: u.body.id, hosts: ['workers.test'] })).status, 201);
+    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 20; i++) assert.equal((await fresh(`${p.proxyUrl}/`)).status, 200);
+    assert.equal(peers.size, 2, 'both workers sent traffic to the member');
+
+    const probesBefore = probes;
+    failing = true;
+    const t0 = Date.now();
+    // interval × unhealthy threshold + 1 s
+    await new Promise((r) => setTimeout(r, 2 * 2 * 1000 + 1000));
+    const trafficAt = traffic;
+    const names = new Set<string>();
+    for (let i = 0; i < 20; i++) names.add((await fresh(`${p.proxyUrl}/`)).name);
+    assert.equal(traffic, trafficAt, 'no worker sends to the failing member any more');
+    assert.deepEqual([...names], ['well']);
+    // One checker per node: about one probe per interval, not one per worker.
+    const seconds = (Date.now() - t0) / 1000;
+    assert.ok(probes - probesBefore <= Math.ceil(seconds / (2 * 0.8)) + 1, `${probes - probesBefore} probes in ${seconds.toFixed(1)} s`);
+  } finally {
+    await p.cleanup();
+    await sick.close();
+    await well.close();
+  }
+});
