@@ -54,6 +54,14 @@ async function main(): Promise<void> {
   const backends = await startBackends();
   process.stdout.write(`backends: ${backends.kind} on ports ${backends.ports.join(', ')}; ${DURATION} s per run, ${ROUNDS} rounds, proxies on CPU 0, load and backends on CPU 1\n`);
   const running: Running[] = [];
+  // Interrupted: stop everything this run started before going.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      for (const r of running) r.proc.kill('SIGKILL');
+      for (const p of backends.procs) p.kill('SIGKILL');
+      process.exit(130);
+    });
+  }
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const fs of FLAGSETS) {
