@@ -8,6 +8,8 @@ import type { Store } from './store/store.js';
 import { Runtime } from './runtime/runtime.js';
 import { followStore } from './runtime/follow.js';
 import { HealthChecker } from './health/checker.js';
+import { tencentDialect } from './api/tencent/plugin.js';
+import { DEFAULT_LIMITS } from './control/upstreams.js';
 import { failOpenLogger } from './proxy/fail-open-log.js';
 import { startProxy, type ProxyServer } from './proxy/server.js';
 import { startProxyWorkers, type ProxyWorkers } from './proxy/workers.js';
@@ -84,7 +86,11 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     });
   }
 
-  const admin = await buildAdminServer({ store, logger: log, defaultRegion: opts.defaultRegion, health });
+  const defaultRegion = opts.defaultRegion ?? 'default';
+  const admin = await buildAdminServer({
+    store, logger: log, defaultRegion, health,
+    dialects: [tencentDialect({ store, limits: DEFAULT_LIMITS, health, defaultRegion })],
+  });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });
   const adminPort = (admin.server.address() as AddressInfo).port;
   log.info({ admin: `${opts.admin.host}:${adminPort}`, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind, workers: count }, 'sluice started');

@@ -1,0 +1,229 @@
+import type { MemberInput, UpstreamInput } from '../../control/inputs.js';
+import type { HealthCheck, Scheme, Upstream } from '../../model/types.js';
+import type { HealthState, MemberHealthReport } from '../health-reporter.js';
+import { TencentError } from './errors.js';
+import type { Params, Spec } from './params.js';
+
+// Tencent Upstream fields <-> the canonical model. What Tencent sends that our machines do
+// not act on (UniqVpcId, K8s services, Algorithm spelling, node K8s fields) is stored and
+// returned as sent.
+
+const NODE: Spec = {
+  type: 'object', fields: {
+    Host: { type: 'string', required: true, maxLength: 253 },
+    Port: { type: 'int', required: true, min: 0, max: 65535 },
+    Weight: { type: 'int', required: true, min: 0, max: 100 },
+    VmInstanceId: { type: 'string', maxLength: 128 },
+    Tags: { type: 'array', items: { type: 'string', maxLength: 128 }, maxItems: 64 },
+    // Output-only: accepted (a Describe result can be sent back), kept where meaningful.
+    Healthy: { type: 'string' },
+    ServiceName: { type: 'string' }, NameSpace: { type: 'string' }, ClusterId: { type: 'string' },
+    Source: { type: 'string' }, UniqueServiceName: { type: 'string' },
+  },
+};
+
+const HEALTH: Spec = {
+  type: 'object', fields: {
+    EnableActiveCheck: { type: 'bool', required: true },
+    EnablePassiveCheck: { type: 'bool', required: true },
+    HealthyHttpStatus: { type: 'string', required: true, maxLength: 512 },
+    UnhealthyHttpStatus: { type: 'string', required: true, maxLength: 512 },
+    TcpFailureThreshold: { type: 'int', required: true, min: 0, max: 254 },
+    TimeoutThreshold: { type: 'int', required: true, min: 0, max: 254 },
+    HttpFailureThreshold: { type: 'int', required: true, min: 0, max: 254 },
+    ActiveCheckHttpPath: { type: 'string', maxLength: 2048 },
+    ActiveCheckTimeout: { type: 'int', min: 1, max: 30 },
+    ActiveCheckInterval: { type: 'int', min: 1, max: 300 },
+    ActiveRequestHeader: { type: 'array', items: { type: 'any' }, maxItems: 32 },
+    UnhealthyTimeout: { type: 'int', min: 1, max: 86400 },
+  },
+};
+
+const K8S_SERVICE: Spec = {
+  type: 'object', fields: {
+    Weight: { type: 'int', required: true, min: 0, max: 100 },
+    ClusterId: { type: 'string', required: true },
+    Namespace: { type: 'string', required: true },
+    ServiceName: { type: 'string', required: true },
+    Port: { type: 'int', required: true, min: 0, max: 65535 },
+    ExtraLabels: { type: 'array', required: true, items: { type: 'object', fields: { Key: { type: 'string', required: true }, Value: { type: 'string', required: true } } } },
+    Name: { type: 'string' },
+  },
+};
+
+const SCHEMES = ['HTTP', 'HTTPS', 'gRPC', 'gRPCs'] as const;
+const ALGORITHMS = ['ROUND-ROBIN', 'ROUND_ROBIN'] as const;
+
+const COMMON: Record<string, Spec> = {
+  UpstreamName: { type: 'string', maxLength: 128 },
+  UpstreamDescription: { type: 'string', maxLength: 1024 },
+  UpstreamType: { type: 'string', enum: ['IP_PORT', 'K8S'] },
+  Retries: { type: 'int', min: 0, max: 10 },
+  UpstreamHost: { type: 'string', maxLength: 253 },
+  Nodes: { type: 'array', items: NODE, maxItems: 1000 },
+  HealthChecker: HEALTH,
+  K8sService: { type: 'array', items: K8S_SERVICE, maxItems: 100 },
+};
+
+export const CREATE_UPSTREAM: Record<string, Spec> = {
+  ...COMMON,
+  Scheme: { type: 'string', required: true, enum: SCHEMES },
+  Algorithm: { type: 'string', required: true, enum: ALGORITHMS },
+  UniqVpcId: { type: 'string', required: true, maxLength: 128 },
+  Tags: { type: 'array', items: { type: 'object', fields: { Key: { type: 'string', required: true }, Value: { type: 'string', required: true } } }, maxItems: 64 },
+};
+
+export const MODIFY_UPSTREAM: Record<string, Spec> = {
+  ...COMMON,
+  UpstreamId: { type: 'string', required: true, maxLength: 64 },
+  Scheme: { type: 'string', enum: SCHEMES },
+  Algorithm: { type: 'string', enum: ALGORITHMS },
+  UniqVpcId: { type: 'string', maxLength: 128 },
+};
+
+const FILTERS: Spec = {
+  type: 'array', maxItems: 10, items: { type: 'object', fields: { Name: { type: 'string', required: true }, Values: { type: 'array', required: true, items: { type: 'string' }, maxItems: 100 } } },
+};
+
+export const DESCRIBE_UPSTREAMS: Record<string, Spec> = {
+  Limit: { type: 'int', required: true, min: 1, max: 100 },
+  Offset: { type: 'int', required: true, min: 0 },
+  Filters: FILTERS,
+};
+
+export const DELETE_UPSTREAM: Record<string, Spec> = { UpstreamId: { type: 'string', required: true, maxLength: 64 } };
+
+export const DESCRIBE_BIND_APIS: Record<string, Spec> = {
+  Limit: { type: 'int', required: true, min: 1, max: 100 },
+  Offset: { type: 'int', required: true, min: 0 },
+  UpstreamId: { type: 'string', required: true, maxLength: 64 },
+  Filters: FILTERS,
+};
+
+/** Filters as {name -> accepted values}; an unknown name is InvalidFilterNotSupportedName. */
+export function parseFilters(filters: unknown, allowed: readonly string[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  ((filters ?? []) as { Name: string; Values: string[] }[]).forEach((f, i) => {
+    if (!allowed.includes(f.Name)) {
+      throw new TencentError('InvalidParameterValue.InvalidFilterNotSupportedName', `the parameter \`Filters.${i}.Name\` must be one of ${allowed.join(', ')}, got "${f.Name}"`);
+    }
+    out.set(f.Name, new Set([...(out.get(f.Name) ?? []), ...f.Values]));
+  });
+  return out;
+}
+
+const SCHEME_IN: Record<string, Scheme> = { HTTP: 'http', HTTPS: 'https', gRPC: 'grpc', gRPCs: 'grpcs' };
+const SCHEME_OUT: Record<Scheme, string> = { http: 'HTTP', https: 'HTTPS', grpc: 'gRPC', grpcs: 'gRPCs' };
+
+function nodeInput(n: Params): MemberInput {
+  const k8s = Object.fromEntries(['ServiceName', 'NameSpace', 'ClusterId', 'Source', 'UniqueServiceName'].filter((k) => n[k] !== undefined).map((k) => [k, n[k]]));
+  return {
+    host: n.Host as string, port: n.Port as number, weight: n.Weight as number,
+    ecsId: (n.VmInstanceId as string | undefined) ?? '', tags: (n.Tags as string[] | undefined) ?? [],
+    ext: Object.keys(k8s).length ? { tencent: k8s } : {},
+  };
+}
+
+function healthInput(h: Params, scheme: Scheme): Partial<HealthCheck> {
+  const interval = (h.ActiveCheckInterval as number | undefined) ?? 5;
+  // Tencent's defaults are 5 s for both; the model needs timeout < interval.
+  const timeout = (h.ActiveCheckTimeout as number | undefined) ?? Math.max(1, Math.min(5, interval - 1));
+  const headers = (h.ActiveRequestHeader as unknown[] | undefined) ?? [];
+  const requestHeaders: Record<string, string> = {};
+  for (const x of headers) {
+    const kv = x as { Key?: unknown; Value?: unknown };
+    if (typeof kv?.Key === 'string' && typeof kv.Value === 'string') requestHeaders[kv.Key] = kv.Value;
+  }
+  return {
+    active: h.EnableActiveCheck as boolean, passive: h.EnablePassiveCheck as boolean,
+    protocol: scheme === 'https' || scheme === 'grpcs' ? 'https' : 'http',
+    path: (h.ActiveCheckHttpPath as string | undefined) ?? '/',
+    healthyStatuses: h.HealthyHttpStatus as string, unhealthyStatuses: h.UnhealthyHttpStatus as string,
+    tcpFailureThreshold: h.TcpFailureThreshold as number, timeoutThreshold: h.TimeoutThreshold as number,
+    httpFailureThreshold: h.HttpFailureThreshold as number, interval, timeout,
+    unhealthyTimeout: (h.UnhealthyTimeout as number | undefined) ?? 30, requestHeaders,
+    ext: { tencent: { activeRequestHeader: headers, timeoutGiven: h.ActiveCheckTimeout !== undefined } },
+  };
+}
+
+/** Tencent-only data kept on the upstream. */
+interface TencentExt { algorithm?: string; upstreamType?: string; k8sServices?: unknown[] }
+
+export function tencentExt(u: Upstream): TencentExt {
+  return (u.ext.tencent as TencentExt | undefined) ?? {};
+}
+
+/** CreateUpstream parameters (validated) to a canonical input. */
+export function createInput(p: Params, generatedName: string): UpstreamInput {
+  const scheme = SCHEME_IN[p.Scheme as string]!;
+  const ext: TencentExt = { algorithm: p.Algorithm as string, upstreamType: (p.UpstreamType as string | undefined) ?? 'IP_PORT', k8sServices: (p.K8sService as unknown[] | undefined) ?? [] };
+  return {
+    name: (p.UpstreamName as string | undefined) || generatedName,
+    description: (p.UpstreamDescription as string | undefined) ?? '',
+    scheme, strategy: 'wrr',
+    retries: p.Retries as number | undefined,
+    upstreamHost: (p.UpstreamHost as string | undefined) || null,
+    networkId: p.UniqVpcId as string,
+    tags: ((p.Tags as { Key: string; Value: string }[] | undefined) ?? []).map((t) => ({ key: t.Key, value: t.Value })),
+    healthCheck: p.HealthChecker ? healthInput(p.HealthChecker as Params, scheme) : null,
+    members: ((p.Nodes as Params[] | undefined) ?? []).map(nodeInput),
+    ext: { tencent: ext },
+  };
+}
+
+/** ModifyUpstream: given fields change, omitted ones stay; a given Nodes list replaces all nodes. */
+export function modifyUpstream(u: Upstream, p: Params): { patch: Partial<UpstreamInput>; ext: TencentExt } {
+  const ext: TencentExt = { ...tencentExt(u) };
+  const patch: Partial<UpstreamInput> = {};
+  if (p.UpstreamName !== undefined) patch.name = p.UpstreamName as string;
+  if (p.UpstreamDescription !== undefined) patch.description = p.UpstreamDescription as string;
+  if (p.Scheme !== undefined) patch.scheme = SCHEME_IN[p.Scheme as string]!;
+  if (p.Algorithm !== undefined) { ext.algorithm = p.Algorithm as string; patch.strategy = 'wrr'; }
+  if (p.UpstreamType !== undefined) ext.upstreamType = p.UpstreamType as string;
+  if (p.K8sService !== undefined) ext.k8sServices = p.K8sService as unknown[];
+  if (p.Retries !== undefined) patch.retries = p.Retries as number;
+  if (p.UpstreamHost !== undefined) patch.upstreamHost = (p.UpstreamHost as string) || null;
+  if (p.UniqVpcId !== undefined) patch.networkId = p.UniqVpcId as string;
+  if (p.HealthChecker !== undefined) patch.healthCheck = healthInput(p.HealthChecker as Params, patch.scheme ?? u.scheme);
+  if (p.Nodes !== undefined) patch.members = (p.Nodes as Params[]).map(nodeInput);
+  return { patch, ext };
+}
+
+const HEALTHY: Record<HealthState, string> = { healthy: 'HEALTHY', unhealthy: 'UNHEALTHY', unknown: 'NO_DATA', off: 'OFF' };
+
+function healthOut(h: HealthCheck | null): Params | null {
+  if (!h) return null;
+  const t = (h.ext.tencent as { activeRequestHeader?: unknown[] } | undefined) ?? {};
+  return {
+    EnableActiveCheck: h.active, EnablePassiveCheck: h.passive,
+    HealthyHttpStatus: h.healthyStatuses, UnhealthyHttpStatus: h.unhealthyStatuses,
+    TcpFailureThreshold: h.tcpFailureThreshold, TimeoutThreshold: h.timeoutThreshold, HttpFailureThreshold: h.httpFailureThreshold,
+    ActiveCheckHttpPath: h.path, ActiveCheckTimeout: h.timeout, ActiveCheckInterval: h.interval,
+    ActiveRequestHeader: t.activeRequestHeader ?? Object.entries(h.requestHeaders).map(([Key, Value]) => ({ Key, Value })),
+    UnhealthyTimeout: h.unhealthyTimeout,
+  };
+}
+
+/** UpstreamInfo (DescribeUpstreams) or, without Tags, ModifyUpstreamResultInfo. */
+export function upstreamInfo(u: Upstream, health: MemberHealthReport[], withTags: boolean): Params {
+  const ext = tencentExt(u);
+  const byId = new Map(health.map((h) => [h.memberId, h]));
+  const groupWeight = new Map(u.memberGroups.map((g) => [g.id, g.weight]));
+  const info: Params = {
+    UpstreamId: u.id, UpstreamName: u.name, UpstreamDescription: u.description,
+    Scheme: SCHEME_OUT[u.scheme], Algorithm: ext.algorithm ?? 'ROUND-ROBIN', UniqVpcId: u.networkId, Retries: u.retries,
+    Nodes: u.members.map((m) => ({
+      Host: m.host, Port: m.port, Weight: m.enabled ? Math.min(100, m.weight ?? (m.groupId ? groupWeight.get(m.groupId) ?? 1 : 1)) : 0,
+      VmInstanceId: m.ecsId || null, Tags: m.tags,
+      Healthy: HEALTHY[byId.get(m.id)?.state ?? 'off'],
+      ...((m.ext.tencent as Params | undefined) ?? {}),
+    })),
+    CreatedTime: u.createdAt,
+    HealthChecker: healthOut(u.healthCheck),
+    UpstreamType: ext.upstreamType ?? 'IP_PORT',
+    K8sServices: ext.k8sServices ?? [],
+    UpstreamHost: u.upstreamHost,
+  };
+  if (withTags) info.Tags = u.tags.map((t) => ({ Key: t.key, Value: t.value }));
+  return info;
+}

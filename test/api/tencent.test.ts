@@ -1,0 +1,218 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'undici';
+import clientModule from 'tencentcloud-sdk-nodejs/tencentcloud/services/apigateway/v20180808/apigateway_client.js';
+import { startBackends, type Backend } from '../helpers/backends.js';
+import { startSluiceProcess, type SluiceProcess } from '../helpers/cli.js';
+
+// The official SDK honours http_proxy: traffic in tests stays on loopback.
+for (const v of ['http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY']) delete process.env[v];
+
+const { Client } = clientModule as unknown as { Client: new (cfg: unknown) => SdkClient };
+type SdkCall = (req: Record<string, unknown>) => Promise<Record<string, any>>;
+interface SdkClient {
+  CreateUpstream: SdkCall; DescribeUpstreams: SdkCall; ModifyUpstream: SdkCall; DeleteUpstream: SdkCall; DescribeUpstreamBindApis: SdkCall;
+  request(action: string, req: Record<string, unknown>): Promise<Record<string, any>>;
+  apiVersion: string;
+}
+
+describe('Tencent API 3.0 dialect, driven by tencentcloud-sdk-nodejs', () => {
+  let gw: SluiceProcess;
+  let backends: Backend[];
+  const keys: Record<string, { secretId: string; secretKey: string; tenantId: string }> = {};
+
+  async function op(method: string, path: string, body?: unknown) {
+    const res = await fetch(gw.adminUrl + path, { method, headers: { authorization: `Bearer ${gw.token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  }
+
+  function client(who: string, opts: { method?: 'GET' | 'POST'; secretKey?: string; secretId?: string; region?: string } = {}): SdkClient {
+    const k = keys[who]!;
+    return new Client({
+      credential: { secretId: opts.secretId ?? k.secretId, secretKey: opts.secretKey ?? k.secretKey },
+      region: opts.region ?? 'ap-guangzhou',
+      profile: { httpProfile: { protocol: 'http://', endpoint: gw.adminUrl.replace('http://', ''), reqMethod: opts.method ?? 'POST', reqTimeout: 10 } },
+    });
+  }
+
+  async function fails(p: Promise<unknown>, code: string, names?: string) {
+    await assert.rejects(p, (err: { code?: string; message: string }) => {
+      assert.equal(err.code, code, err.message);
+      if (names) assert.ok(err.message.includes(names), `message names ${names}: ${err.message}`);
+      return true;
+    });
+  }
+
+  const node = (b: Backend, weight = 10) => ({ Host: '127.0.0.1', Port: b.port, Weight: weight });
+  const HEALTH = { EnableActiveCheck: false, EnablePassiveCheck: true, HealthyHttpStatus: '200', UnhealthyHttpStatus: '500,502-504', TcpFailureThreshold: 3, TimeoutThreshold: 3, HttpFailureThreshold: 0, UnhealthyTimeout: 30 };
+
+  before(async () => {
+    gw = await startSluiceProcess();
+    backends = await startBackends(['n1', 'n2', 'n3']);
+    for (const who of ['alice', 'mallory', 'burst']) {
+      const t = await op('POST', '/v1/tenants', { name: who });
+      const k = await op('POST', `/v1/tenants/${t.body.id}/keys`);
+      keys[who] = { secretId: k.body.secretId, secretKey: k.body.secretKey, tenantId: t.body.id };
+    }
+  });
+  after(async () => {
+    await gw.cleanup();
+    await Promise.all(backends.map((b) => b.close()));
+  });
+
+  async function traffic(host: string, n: number): Promise<Set<string>> {
+    const seen = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const r = await request(`${gw.proxyUrl}/`, { headers: { host } });
+      assert.equal(r.statusCode, 200);
+      seen.add(((await r.body.json()) as { name: string }).name);
+    }
+    return seen;
+  }
+
+  test('the lifecycle of an upstream over POST, with real traffic', async () => {
+    const c = client('alice');
+    const created = await c.CreateUpstream({
+      UpstreamName: 'orders', UpstreamDescription: 'order service', Scheme: 'HTTP', Algorithm: 'ROUND-ROBIN', UniqVpcId: 'vpc-12345678',
+      Retries: 2, UpstreamHost: 'orders.internal', Nodes: backends.map((b) => ({ ...node(b), Tags: ['blue'], VmInstanceId: 'ins-1' })),
+      HealthChecker: HEALTH,
+      K8sService: [{ Weight: 10, ClusterId: 'cls-1', Namespace: 'default', ServiceName: 'orders', Port: 80, ExtraLabels: [{ Key: 'app', Value: 'orders' }], Name: 'orders-svc' }],
+      Tags: [{ Key: 'env', Value: 'test' }],
+    });
+    const id = created.UpstreamId as string;
+    assert.match(id, /^[0-9a-f]{32}$/);
+    assert.ok(created.RequestId);
+
+    const d = await c.DescribeUpstreams({ Limit: 10, Offset: 0, Filters: [{ Name: 'UpstreamId', Values: [id] }] });
+    assert.equal(d.Result.TotalCount, 1);
+    const info = d.Result.UpstreamSet[0];
+    assert.equal(info.UpstreamName, 'orders');
+    assert.equal(info.Scheme, 'HTTP');
+    assert.equal(info.Algorithm, 'ROUND-ROBIN');
+    assert.equal(info.UniqVpcId, 'vpc-12345678');
+    assert.equal(info.Retries, 2);
+    assert.equal(info.UpstreamHost, 'orders.internal');
+    assert.equal(info.UpstreamType, 'IP_PORT');
+    assert.deepEqual(info.Tags, [{ Key: 'env', Value: 'test' }]);
+    assert.equal(info.K8sServices[0].Name, 'orders-svc');
+    assert.equal(info.HealthChecker.UnhealthyHttpStatus, '500,502-504');
+    assert.equal(info.HealthChecker.EnablePassiveCheck, true);
+    assert.equal(info.Nodes.length, 3);
+    assert.deepEqual(info.Nodes[0].Tags, ['blue']);
+    assert.equal(info.Nodes[0].Weight, 10);
+    assert.ok(['HEALTHY', 'NO_DATA'].includes(info.Nodes[0].Healthy), info.Nodes[0].Healthy);
+
+    // Bound through the operator API; traffic reaches the SDK-created nodes.
+    const route = await op('POST', '/v1/routes', { upstreamId: id, hosts: ['tc.test'], name: 'orders-api' });
+    assert.equal(route.status, 201);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual([...(await traffic('tc.test', 6))].sort(), ['n1', 'n2', 'n3']);
+
+    const binds = await c.DescribeUpstreamBindApis({ Limit: 10, Offset: 0, UpstreamId: id });
+    assert.equal(binds.Result.TotalCount, 1);
+    assert.equal(binds.Result.BindApiSet[0].ApiId, route.body.id);
+    assert.equal(binds.Result.BindApiSet[0].ApiName, 'orders-api');
+
+    const m = await c.ModifyUpstream({ UpstreamId: id, Algorithm: 'ROUND_ROBIN', Nodes: [node(backends[2]!, 50)] });
+    assert.equal(m.Result.Algorithm, 'ROUND_ROBIN', 'echoed as sent');
+    assert.equal(m.Result.UpstreamName, 'orders', 'omitted fields stay');
+    assert.equal(m.Result.Tags, undefined, 'ModifyUpstreamResultInfo has no Tags');
+    assert.equal(m.Result.Nodes.length, 1);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual([...(await traffic('tc.test', 4))], ['n3']);
+
+    await fails(c.DeleteUpstream({ UpstreamId: id }), 'UnsupportedOperation.UnsupportedDeleteUpstream');
+    assert.equal((await op('DELETE', `/v1/routes/${route.body.id}`)).status, 204);
+    assert.equal((await c.DeleteUpstream({ UpstreamId: id })).UpstreamId, id);
+    assert.equal((await c.DescribeUpstreams({ Limit: 10, Offset: 0, Filters: [{ Name: 'UpstreamId', Values: [id] }] })).Result.TotalCount, 0);
+  });
+
+  test('over GET: flattened parameters are coerced and the same upstream comes back', async () => {
+    const c = client('alice', { method: 'GET' });
+    const { UpstreamId: id } = await c.CreateUpstream({
+      UpstreamName: 'by-get', Scheme: 'HTTPS', Algorithm: 'ROUND_ROBIN', UniqVpcId: 'vpc-get', Retries: 5,
+      Nodes: [{ Host: '10.0.0.1', Port: 8443, Weight: 30, Tags: ['a', 'b'] }, { Host: '10.0.0.2', Port: 8443, Weight: 0 }],
+      HealthChecker: { ...HEALTH, EnableActiveCheck: true, ActiveCheckHttpPath: '/ping', ActiveCheckInterval: 10, ActiveCheckTimeout: 2 },
+    });
+    const info = (await c.DescribeUpstreams({ Limit: 1, Offset: 0, Filters: [{ Name: 'UpstreamId', Values: [id] }] })).Result.UpstreamSet[0];
+    assert.equal(info.Scheme, 'HTTPS');
+    assert.equal(info.Algorithm, 'ROUND_ROBIN');
+    assert.equal(info.Retries, 5);
+    assert.deepEqual(info.Nodes.map((n: { Port: number; Weight: number }) => [n.Port, n.Weight]), [[8443, 30], [8443, 0]]);
+    assert.deepEqual(info.Nodes[0].Tags, ['a', 'b']);
+    assert.equal(info.HealthChecker.EnableActiveCheck, true);
+    assert.equal(info.HealthChecker.ActiveCheckInterval, 10);
+    assert.equal(info.HealthChecker.ActiveCheckHttpPath, '/ping');
+    assert.equal((await c.DeleteUpstream({ UpstreamId: id })).UpstreamId, id);
+  });
+
+  test('DescribeUpstreams pages and filters', async () => {
+    const c = client('alice', { region: 'ap-shanghai' });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await c.CreateUpstream({ UpstreamName: `page-${i}`, Scheme: 'HTTP', Algorithm: 'ROUND-ROBIN', UniqVpcId: 'vpc-p' })).UpstreamId);
+    const all = await c.DescribeUpstreams({ Limit: 100, Offset: 0 });
+    assert.equal(all.Result.TotalCount, 5, 'only this region\'s upstreams');
+    const page = await c.DescribeUpstreams({ Limit: 2, Offset: 1 });
+    assert.equal(page.Result.TotalCount, 5);
+    assert.deepEqual(page.Result.UpstreamSet.map((u: { UpstreamId: string }) => u.UpstreamId), ids.slice(1, 3));
+    const byName = await c.DescribeUpstreams({ Limit: 10, Offset: 0, Filters: [{ Name: 'UpstreamName', Values: ['page-3', 'page-4'] }] });
+    assert.deepEqual(byName.Result.UpstreamSet.map((u: { UpstreamName: string }) => u.UpstreamName).sort(), ['page-3', 'page-4']);
+    const both = await c.DescribeUpstreams({ Limit: 10, Offset: 0, Filters: [{ Name: 'UpstreamName', Values: ['page-3'] }, { Name: 'UpstreamId', Values: [ids[4]!] }] });
+    assert.equal(both.Result.TotalCount, 0, 'filters are ANDed');
+    // Another region does not see them.
+    assert.equal((await client('alice', { region: 'ap-beijing' }).DescribeUpstreams({ Limit: 10, Offset: 0 })).Result.TotalCount, 0);
+  });
+
+  test('authentication failures', async () => {
+    await fails(client('alice', { secretKey: 'wrong-secret-key-0000000000000000' }).DescribeUpstreams({ Limit: 1, Offset: 0 }), 'AuthFailure.SignatureFailure');
+    await fails(client('alice', { secretId: 'AKIDdoesnotexist000000000000000000' }).DescribeUpstreams({ Limit: 1, Offset: 0 }), 'AuthFailure.SecretIdNotFound');
+    const getTime = Date.prototype.getTime;
+    Date.prototype.getTime = function stale(this: Date) { return getTime.call(this) - 400_000; };
+    try {
+      await fails(client('alice').DescribeUpstreams({ Limit: 1, Offset: 0 }), 'AuthFailure.SignatureExpire');
+    } finally {
+      Date.prototype.getTime = getTime;
+    }
+    const res = await fetch(`${gw.adminUrl}/`, { method: 'POST', headers: { authorization: 'Bearer nope', 'content-type': 'application/json', 'x-tc-action': 'DescribeUpstreams' }, body: '{}' });
+    assert.equal(res.status, 200, 'errors are HTTP 200');
+    assert.equal(((await res.json()) as { Response: { Error: { Code: string } } }).Response.Error.Code, 'AuthFailure.InvalidAuthorization');
+  });
+
+  test('bad parameters answer the documented code and name the parameter', async () => {
+    const c = client('alice');
+    const base = { Scheme: 'HTTP', Algorithm: 'ROUND-ROBIN', UniqVpcId: 'vpc-x' };
+    await fails(c.CreateUpstream({ Algorithm: 'ROUND-ROBIN', UniqVpcId: 'vpc-x' }), 'MissingParameter', 'Scheme');
+    await fails(c.CreateUpstream({ ...base, Algorithm: 'LEAST-CONN' }), 'InvalidParameterValue.NotInOptions', 'Algorithm');
+    await fails(c.CreateUpstream({ ...base, Nodes: [{ Host: '10.0.0.1', Port: 80, Weight: 101 }] }), 'InvalidParameterValue.RangeExceeded', 'Nodes.0.Weight');
+    await fails(c.CreateUpstream({ ...base, Nodes: [{ Host: '10.0.0.1', Port: 70000, Weight: 1 }] }), 'InvalidParameterValue.RangeExceeded', 'Nodes.0.Port');
+    await fails(c.CreateUpstream({ ...base, Nodes: [{ Host: '10.0.0.1', Port: '80', Weight: 1 }] }), 'InvalidParameter.FormatError', 'Nodes.0.Port');
+    await fails(c.CreateUpstream({ ...base, Colour: 'blue' }), 'UnknownParameter', 'Colour');
+    await fails(c.DescribeUpstreams({ Limit: 10, Offset: 0, Filters: [{ Name: 'Colour', Values: ['x'] }] }), 'InvalidParameterValue.InvalidFilterNotSupportedName', 'Filters.0.Name');
+    await fails(c.DescribeUpstreams({ Offset: 0 }), 'MissingParameter', 'Limit');
+    await fails(c.request('CreateWidget', {}), 'InvalidAction', 'CreateWidget');
+    const old = client('alice');
+    old.apiVersion = '2017-03-12';
+    await fails(old.DescribeUpstreams({ Limit: 1, Offset: 0 }), 'NoSuchVersion');
+    await fails(c.ModifyUpstream({ UpstreamId: 'f'.repeat(32) }), 'InvalidParameterValue.InvalidUpstream', 'UpstreamId');
+  });
+
+  test('another tenant\'s upstream is not found, and its data never shown', async () => {
+    const mine = await client('alice').CreateUpstream({ UpstreamName: 'private', Scheme: 'HTTP', Algorithm: 'ROUND-ROBIN', UniqVpcId: 'vpc-secret', Nodes: [node(backends[0]!)] });
+    const other = client('mallory');
+    await fails(other.DeleteUpstream({ UpstreamId: mine.UpstreamId }), 'ResourceNotFound');
+    await fails(other.ModifyUpstream({ UpstreamId: mine.UpstreamId, Retries: 1 }), 'InvalidParameterValue.InvalidUpstream');
+    await fails(other.DescribeUpstreamBindApis({ Limit: 10, Offset: 0, UpstreamId: mine.UpstreamId }), 'ResourceNotFound');
+    assert.equal((await other.DescribeUpstreams({ Limit: 10, Offset: 0, Filters: [{ Name: 'UpstreamId', Values: [mine.UpstreamId] }] })).Result.TotalCount, 0);
+  });
+
+  test('more than 20 requests per second per action: RequestLimitExceeded', async () => {
+    const c = client('burst');
+    const results = await Promise.allSettled(Array.from({ length: 30 }, () => c.DescribeUpstreams({ Limit: 1, Offset: 0 })));
+    const limited = results.filter((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'RequestLimitExceeded');
+    const ok = results.filter((r) => r.status === 'fulfilled');
+    assert.ok(limited.length >= 10 && ok.length <= 20, `${ok.length} served, ${limited.length} limited`);
+    // Another action has its own budget.
+    await c.DescribeUpstreamBindApis({ Limit: 1, Offset: 0, UpstreamId: 'none' }).catch((e: { code: string }) => assert.equal(e.code, 'ResourceNotFound'));
+  });
+});
