@@ -119,8 +119,19 @@ ${backends.map((p, i) => `  server s${i} 127.0.0.1:${p}`).join('\n')}
   },
 };
 
+/** No proxy: wrk straight at the first backend, the ceiling of this machine. */
+const direct: ProxySpec = {
+  name: 'direct', node: false,
+  async start(backends) {
+    // A stand-in process, so that the CPU column reads 0 rather than the backend's.
+    const proc = launch('sleep', ['3600'], null);
+    return { name: 'direct', port: backends[0]!, proc, node: false };
+  },
+};
+
 export function proxySpecs(): ProxySpec[] {
   const specs = [
+    direct,
     sluice,
     nodePeer('undici-bare', 'bench/peers/undici-proxy.mjs'),
     nodePeer('reply-from', 'bench/peers/reply-from.mjs'),

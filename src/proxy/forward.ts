@@ -112,7 +112,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.responded = true;
     const res = this.f.res;
     res.writeHead(status, statusMessage || undefined, clientResponseHeaders(headers));
-    this.f.hooks.outcome(this.target!, 'ok', status);
+    if (this.f.plan.upstream.passive) this.f.hooks.outcome(this.target!, 'ok', status);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

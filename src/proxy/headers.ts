@@ -19,27 +19,33 @@ export interface ForwardedFor {
 /** Headers named in `Connection:` are hop-by-hop too. */
 function connectionTokens(value: string | undefined): Set<string> | null {
   if (!value) return null;
+  // The usual values name no header: skip the split on the hot path.
+  if (value.length <= 10) {
+    const v = value.toLowerCase();
+    if (v === 'keep-alive' || v === 'close') return null;
+  }
   const tokens = value.toLowerCase().split(',').map((t) => t.trim()).filter((t) => t && t !== 'close' && t !== 'keep-alive');
   return tokens.length ? new Set(tokens) : null;
 }
 
-/** Request headers for the upstream, as undici's flat [name, value, ...] list. */
+/**
+ * Request headers for the upstream, as undici's flat [name, value, ...] list. Built from
+ * Node's parsed `req.headers` (lower-case names, repeats already joined), which the router
+ * has parsed anyway for Host.
+ */
 export function upstreamRequestHeaders(req: IncomingMessage, f: ForwardedFor): string[] {
-  const raw = req.rawHeaders;
-  const extra = connectionTokens(req.headers.connection);
+  const h = req.headers;
+  const extra = connectionTokens(h.connection);
   const out: string[] = ['host', f.host];
-  let xff = '';
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (DROP_REQUEST.has(lower) || extra?.has(lower)) {
-      if (lower === 'x-forwarded-for') xff = xff ? `${xff}, ${raw[i + 1]}` : raw[i + 1]!;
-      // gRPC needs `te: trailers` end to end.
-      else if (lower === 'te' && raw[i + 1]!.toLowerCase() === 'trailers') out.push('te', 'trailers');
-      continue;
-    }
-    out.push(name, raw[i + 1]!);
+  for (const name in h) {
+    if (DROP_REQUEST.has(name) || (extra !== null && extra.has(name))) continue;
+    const v = h[name];
+    if (typeof v === 'string') out.push(name, v);
+    else if (v !== undefined) for (const one of v) out.push(name, one);
   }
+  // gRPC needs `te: trailers` end to end.
+  if (typeof h.te === 'string' && h.te.toLowerCase() === 'trailers') out.push('te', 'trailers');
+  const xff = h['x-forwarded-for'];
   out.push(
     'x-forwarded-for', xff ? `${xff}, ${f.clientIp}` : f.clientIp,
     'x-forwarded-proto', 'http',
@@ -49,13 +55,10 @@ export function upstreamRequestHeaders(req: IncomingMessage, f: ForwardedFor): s
   return out;
 }
 
-/** Response headers for the client, hop-by-hop removed. */
+/** Response headers for the client: hop-by-hop ones removed, in place (the object is ours). */
 export function clientResponseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const extra = connectionTokens(headers.connection as string | undefined);
-  const out: IncomingHttpHeaders = {};
-  for (const name in headers) {
-    if (DROP_RESPONSE.has(name) || extra?.has(name)) continue;
-    out[name] = headers[name];
-  }
-  return out;
+  if (extra !== null) for (const name of extra) delete headers[name];
+  for (const name of DROP_RESPONSE) if (headers[name] !== undefined) delete headers[name];
+  return headers;
 }

@@ -30,6 +30,8 @@ export interface UpstreamPlan {
   balancer: Balancer<MemberTarget>;
   /** Host header to send, or null to pass the client's. */
   hostHeader: string | null;
+  /** Passive health checks on: every response is reported to the checker. */
+  passive: boolean;
   /** Identity of the balancing inputs: a plan whose signature is unchanged keeps its balancer. */
   signature: string;
 }
@@ -79,11 +81,12 @@ function planUpstream(u: Upstream, deps: SnapshotDeps): UpstreamPlan {
     .filter((x) => x.weight > 0);
   const signature = JSON.stringify([u.strategy, u.scheme, u.tlsVerify, u.upstreamHost, members.map((x) => [x.m.id, x.m.host, x.port, x.weight, x.m.backup])]);
   const hostHeader = u.upstreamHost;
+  const passive = u.healthCheck?.passive === true;
   const fixedName = (u.upstreamHost ?? '').replace(/:\d+$/, '') || null;
 
   const old = deps.previous?.upstreams.get(u.id);
   if (old && old.signature === signature) {
-    return { upstream: u, targets: old.targets, balancer: old.balancer, hostHeader, signature };
+    return { upstream: u, targets: old.targets, balancer: old.balancer, hostHeader, passive, signature };
   }
   const targets: MemberTarget[] = members.map(({ m, port, weight }) => {
     const origin = originOf(u, m.host, port);
@@ -96,7 +99,7 @@ function planUpstream(u: Upstream, deps: SnapshotDeps): UpstreamPlan {
       state: deps.memberState(stateKey),
     };
   });
-  return { upstream: u, targets, balancer: createBalancer(u.strategy, targets), hostHeader, signature };
+  return { upstream: u, targets, balancer: createBalancer(u.strategy, targets), hostHeader, passive, signature };
 }
 
 /** Builds the immutable snapshot for one config revision. */

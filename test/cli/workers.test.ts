@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { echo, startBackend, type Backend } from '../helpers/backends.js';
-import { startSluiceProcess } from '../helpers/cli.js';
+import { startSluiceProcess, type SluiceProcess } from '../helpers/cli.js';
 
 /** One request on a fresh client connection, so the cluster spreads them over the workers. */
 function fresh(url: string): Promise<{ status: number; name: string }> {
@@ -18,6 +18,14 @@ function fresh(url: string): Promise<{ status: number; name: string }> {
   });
 }
 
+/** The operator API of a sluice process. */
+function adminApi(p: SluiceProcess) {
+  return async (method: string, path: string, body: unknown) => {
+    const res = await fetch(p.adminUrl + path, { method, headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  };
+}
+
 test('--workers 2: both workers serve traffic and a config change reaches both', { timeout: 60_000 }, async () => {
   // Each worker has its own keep-alive pool, so the backend sees one upstream connection per worker.
   const peers = new Set<number>();
@@ -26,10 +34,7 @@ test('--workers 2: both workers serve traffic and a config change reaches both',
   const second: Backend = await startBackend('second', echo);
   const p = await startSluiceProcess(['--workers', '2']);
   try {
-    const api = async (method: string, path: string, body: unknown) => {
-      const res = await fetch(p.adminUrl + path, { method, headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      return { status: res.status, body: (await res.json()) as Record<string, any> };
-    };
+    const api = adminApi(p);
     const tenant = await api('POST', '/v1/tenants', { name: 'w' });
     const u = await api('POST', '/v1/upstreams', { tenantId: tenant.body.id, name: 'w', members: [{ host: '127.0.0.1', port: first.port }] });
     assert.equal(u.status, 201);
@@ -67,10 +72,7 @@ test('--workers 2: one health checker for the node, and its verdict reaches both
   const well = await startBackend('well', echo);
   const p = await startSluiceProcess(['--workers', '2']);
   try {
-    const api = async (method: string, path: string, body: unknown) => {
-      const res = await fetch(p.adminUrl + path, { method, headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      return { status: res.status, body: (await res.json()) as Record<string, any> };
-    };
+    const api = adminApi(p);
     const tenant = await api('POST', '/v1/tenants', { name: 'wh' });
     const u = await api('POST', '/v1/upstreams', {
       tenantId: tenant.body.id, name: 'wh', members: [{ host: '127.0.0.1', port: sick.port }, { host: '127.0.0.1', port: well.port }],
