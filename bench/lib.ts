@@ -2,7 +2,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 
-export const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const found = new Map<string, boolean>();
+/** Whether a command is on PATH (asked once per command). */
+export function has(cmd: string): boolean {
+  let v = found.get(cmd);
+  if (v === undefined) { v = spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0; found.set(cmd, v); }
+  return v;
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -13,7 +13,7 @@ import { DEFAULT_LIMITS } from './control/upstreams.js';
 import { failOpenLogger } from './proxy/fail-open-log.js';
 import { startProxy, type ProxyServer } from './proxy/server.js';
 import { startProxyWorkers, type ProxyWorkers } from './proxy/workers.js';
-import type { RuntimeConfig } from './runtime/config.js';
+import { EMPTY_CONFIG, type RuntimeConfig } from './runtime/config.js';
 
 export interface HostPort { host: string; port: number }
 
@@ -74,7 +74,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   if (count > 1) {
     workers = await startProxyWorkers({
       count, host: opts.proxy.host, port: opts.proxy.port, logger: log, logLevel: opts.logLevel ?? 'info',
-      initial: latest ?? { revision: -1, upstreams: [], routes: [] },
+      initial: latest ?? EMPTY_CONFIG,
       verdicts: () => health.verdicts(),
       onOutcome: (key, outcome, status) => health.outcome(key, outcome, status),
     });

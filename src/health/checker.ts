@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import type { HealthReporter, HealthState, MemberHealthReport } from '../api/health-reporter.js';
-import { schemeDefaultPort } from '../model/defaults.js';
+import { memberPort } from '../model/defaults.js';
 import { parseStatusSet } from '../model/status-set.js';
 import type { HealthCheck, Upstream } from '../model/types.js';
 import { memberStateKey, type HealthUpdate } from '../runtime/member-state.js';
 import type { Snapshot } from '../runtime/snapshot.js';
 import { probe, type ProbeSpec } from './probe.js';
 
-export type Outcome = 'ok' | 'connect' | 'tls' | 'reset' | 'timeout' | 'http_error';
+/** What one attempt of real traffic showed (passive checks); a response is `ok` with its status. */
+export type Outcome = 'ok' | 'connect' | 'tls' | 'reset' | 'timeout';
 
 /** Probes in flight at once, node-wide; the rest wait their turn. */
 const MAX_CONCURRENT_PROBES = 256;
@@ -61,17 +62,16 @@ export class HealthChecker implements HealthReporter {
       const u = plan.upstream;
       const check = u.healthCheck;
       if (!check || (!check.active && !check.passive)) continue;
+      const signature = JSON.stringify([check, u.upstreamHost, u.tlsVerify]);
       for (const t of plan.targets) {
         seen.add(t.stateKey);
-        this.watch(u, check, t.id, t.host, t.port, t.servername);
+        this.watch(u, check, signature, t.stateKey, t.id, t.host, t.port, t.servername);
       }
     }
     for (const [key, w] of this.watched) if (!seen.has(key)) this.unwatch(w, 'removed from the config');
   }
 
-  private watch(u: Upstream, check: HealthCheck, memberId: string, host: string, port: number, servername: string | null): void {
-    const key = keyOf(u, memberId, host, port);
-    const signature = JSON.stringify([check, u.upstreamHost, u.tlsVerify]);
+  private watch(u: Upstream, check: HealthCheck, signature: string, key: string, memberId: string, host: string, port: number, servername: string | null): void {
     const old = this.watched.get(key);
     if (old && old.signature === signature) return;
     if (old) this.unwatch(old, 'health check changed');
@@ -122,8 +122,9 @@ export class HealthChecker implements HealthReporter {
     } finally {
       w.probing = false;
       this.inFlight--;
-      const next = this.queue.shift();
-      if (next && !next.removed) void this.run(next);
+      let next = this.queue.shift();
+      while (next?.removed) next = this.queue.shift();
+      if (next) void this.run(next);
       // Next probe up to one interval after this one ended: 80-100 % of it, so members do
       // not march in step, and never later than the interval (the unhealthy verdict then
       // comes within interval × threshold).
@@ -190,14 +191,13 @@ export class HealthChecker implements HealthReporter {
   }
 
   report(u: Upstream): MemberHealthReport[] {
-    const defaultPort = u.port || schemeDefaultPort(u.scheme);
     return u.members.map((m) => {
-      const port = m.port || defaultPort;
+      const port = memberPort(u, m);
       const base = { memberId: m.id, host: m.host, port };
       if (!m.enabled) return { ...base, state: 'off', reason: 'member disabled', since: null };
       const check = u.healthCheck;
       if (!check || (!check.active && !check.passive)) return { ...base, state: 'off', reason: 'health checks are off', since: null };
-      const w = this.watched.get(keyOf(u, m.id, m.host, port));
+      const w = this.watched.get(memberStateKey(u.id, m.id, m.host, port));
       if (!w) return { ...base, state: 'unknown', reason: 'no verdict yet', since: null };
       return { ...base, state: w.state, reason: w.reason, since: new Date(w.since).toISOString() };
     });
@@ -217,8 +217,4 @@ export class HealthChecker implements HealthReporter {
     for (const w of [...this.watched.values()]) this.unwatch(w, 'shutting down');
     this.queue.length = 0;
   }
-}
-
-function keyOf(u: Upstream, memberId: string, host: string, port: number): string {
-  return memberStateKey(u.id, memberId, host, port);
 }

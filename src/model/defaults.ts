@@ -1,4 +1,4 @@
-import type { HealthCheck, Scheme } from './types.js';
+import type { HealthCheck, Member, Scheme, Upstream } from './types.js';
 
 export const DEFAULT_RETRIES = 3;
 export const DEFAULT_ROUTE_TIMEOUT_MS = 60_000;
@@ -25,6 +25,11 @@ export function defaultHealthCheck(): HealthCheck {
     clientTls: false,
     ext: {},
   };
+}
+
+/** The port a member is reached on: its own, else the upstream's, else the scheme's. */
+export function memberPort(u: Pick<Upstream, 'port' | 'scheme'>, m: Pick<Member, 'port'>): number {
+  return m.port || u.port || schemeDefaultPort(u.scheme);
 }
 
 /** The port a member is reached on when neither it nor its upstream names one. */

@@ -1,4 +1,5 @@
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Outcome } from '../health/checker.js';
 
 /** Stable codes for answers the gateway makes itself; sent in `x-sluice-error` and the JSON body. */
 export type ProxyErrorCode =
@@ -40,7 +41,7 @@ export function sendProxyError(res: ServerResponse, f: ProxyFailure): void {
 export function rawProxyError(f: ProxyFailure): string {
   const body = JSON.stringify({ code: f.code, message: f.message });
   const status = STATUS[f.code];
-  return `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 503 ? 'Service Unavailable' : status === 504 ? 'Gateway Timeout' : 'Bad Gateway'}\r\n`
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n`
     + `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-sluice-error: ${f.code}\r\nconnection: close\r\n\r\n${body}`;
 }
 
@@ -48,7 +49,7 @@ const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'E
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
 /** Classifies an upstream error by what it means for the client and for retries. */
-export function classify(err: unknown): ProxyFailure & { kind: 'connect' | 'tls' | 'reset' | 'timeout' } {
+export function classify(err: unknown): ProxyFailure & { kind: Exclude<Outcome, 'ok'> } {
   const e = err as { code?: string; message?: string };
   const code = e?.code ?? '';
   const message = e?.message ?? String(err);

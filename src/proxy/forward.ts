@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { Outcome } from '../health/checker.js';
 import type { Upstream } from '../model/types.js';
 import type { MemberTarget, RoutePlan } from '../runtime/snapshot.js';
 import { classify, sendProxyError, type ProxyFailure } from './errors.js';
@@ -10,12 +11,13 @@ export const REPLAY_BUFFER_LIMIT = 64 * 1024;
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
-export type AttemptOutcome = 'ok' | 'connect' | 'tls' | 'reset' | 'timeout';
-
 /** What the forwarder tells the rest of the node. */
 export interface ProxyHooks {
-  /** Every attempt's outcome, for passive health checks; `status` is 0 when there was no response. */
-  outcome(target: MemberTarget, outcome: AttemptOutcome, status: number): void;
+  /**
+   * Every attempt's outcome on an upstream with passive checks on; `status` is 0 when
+   * there was no response.
+   */
+  outcome(target: MemberTarget, outcome: Outcome, status: number): void;
   /** No member was healthy and the upstream is fail-open: traffic went to unhealthy members. */
   failOpen(upstream: Upstream): void;
 }
@@ -58,7 +60,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   private readonly untried = (t: MemberTarget): boolean => !this.tried.has(t);
 
   constructor(private readonly f: ForwardRequest, private readonly body: Body) {
-    const host = f.plan.upstream.hostHeader ?? f.clientHost;
+    const host = f.plan.upstream.upstream.upstreamHost ?? f.clientHost;
     this.headers = upstreamRequestHeaders(f.req, { clientIp: f.clientIp, clientHost: f.clientHost, host });
     f.res.once('close', () => {
       if (this.finished) return;
@@ -77,7 +79,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       if (t) this.f.hooks.failOpen(plan.upstream);
     }
     if (!t) {
-      this.finish();
+      this.finished = true;
       sendProxyError(this.f.res, this.lastFailure ?? { code: 'no_healthy_upstream', message: `no eligible member in upstream ${plan.upstream.id}` });
       return;
     }
@@ -112,7 +114,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.responded = true;
     const res = this.f.res;
     res.writeHead(status, statusMessage || undefined, clientResponseHeaders(headers));
-    if (this.f.plan.upstream.passive) this.f.hooks.outcome(this.target!, 'ok', status);
+    this.report(this.target!, 'ok', status);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -137,7 +139,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.done();
     if (this.finished) return;
     const failure = classify(err);
-    this.f.hooks.outcome(target, failure.kind, 0);
+    this.report(target, failure.kind, 0);
     if (this.responded) {
       // Part of the answer is already with the client: all we can do is cut it short.
       this.finished = true;
@@ -146,11 +148,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     this.lastFailure = failure;
     if (this.retryable(failure.kind)) { this.start(); return; }
-    this.finish();
+    this.finished = true;
     sendProxyError(this.f.res, failure);
   }
 
-  private retryable(kind: 'connect' | 'tls' | 'reset' | 'timeout'): boolean {
+  private retryable(kind: Exclude<Outcome, 'ok'>): boolean {
     if (this.attempts > this.f.plan.upstream.upstream.retries) return false;
     const body = this.body;
     if (!this.sent || kind === 'connect' || kind === 'tls') {
@@ -166,7 +168,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.target = null;
   }
 
-  private finish(): void { this.finished = true; }
+  private report(target: MemberTarget, outcome: Outcome, status: number): void {
+    if (this.f.plan.upstream.upstream.healthCheck?.passive) this.f.hooks.outcome(target, outcome, status);
+  }
 }
 
 function hasBody(req: IncomingMessage): boolean {

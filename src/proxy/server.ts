@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Runtime } from '../runtime/runtime.js';
@@ -27,9 +26,10 @@ export interface ProxyServer {
   close(graceMs: number): Promise<void>;
 }
 
-interface Target { host: string; path: string; hashPath: string; clientIp: string; match: RouteMatch<RoutePlan> | null }
+/** Where a request goes, worked out once from its Host, URL and socket. */
+interface Resolved { host: string; path: string; hashPath: string; clientIp: string; match: RouteMatch<RoutePlan> | null }
 
-function resolve(runtime: Runtime, req: IncomingMessage): Target {
+function resolve(runtime: Runtime, req: IncomingMessage): Resolved {
   const rawHost = req.headers.host ?? '';
   const colon = rawHost.startsWith('[') ? rawHost.indexOf(']:') + 1 : rawHost.lastIndexOf(':');
   const host = (colon > 0 ? rawHost.slice(0, colon) : rawHost).toLowerCase();

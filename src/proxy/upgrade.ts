@@ -34,7 +34,7 @@ export interface UpgradeRequest {
 export function forwardUpgrade(u: UpgradeRequest): void {
   const plan = u.plan.upstream;
   const tried = new Set<MemberTarget>();
-  const headers = upstreamRequestHeaders(u.req, { clientIp: u.clientIp, clientHost: u.clientHost, host: plan.hostHeader ?? u.clientHost });
+  const headers = upstreamRequestHeaders(u.req, { clientIp: u.clientIp, clientHost: u.clientHost, host: plan.upstream.upstreamHost ?? u.clientHost });
   let last: ProxyFailure | null = null;
   u.socket.on('error', () => u.socket.destroy());
 

@@ -1,6 +1,6 @@
 import type { RuntimeConfig } from '../runtime/config.js';
 import type { HealthUpdate } from '../runtime/member-state.js';
-import type { AttemptOutcome } from './forward.js';
+import type { Outcome } from '../health/checker.js';
 
 /** Messages between the primary and its proxy workers over the cluster IPC channel. */
 export type ToWorker =
@@ -14,6 +14,6 @@ export type FromWorker =
   | { type: 'listening'; port: number }
   | { type: 'applied'; revision: number }
   /** Passive health input for the primary's checker. */
-  | { type: 'outcome'; key: string; outcome: AttemptOutcome; status: number };
+  | { type: 'outcome'; key: string; outcome: Outcome; status: number };
 
 export interface WorkerSetup { host: string; port: number; logLevel: string }

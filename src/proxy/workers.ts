@@ -1,9 +1,10 @@
 import cluster, { type Worker } from 'node:cluster';
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from '../runtime/config.js';
 import type { HealthUpdate } from '../runtime/member-state.js';
-import type { AttemptOutcome } from './forward.js';
+import type { Outcome } from '../health/checker.js';
 import type { ProxyServer } from './server.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 
@@ -18,7 +19,7 @@ export interface WorkerPoolOptions {
   /** Current health verdicts, sent to each worker after its first config. */
   verdicts(): HealthUpdate[];
   /** Passive health input reported by a worker. */
-  onOutcome(key: string, outcome: AttemptOutcome, status: number): void;
+  onOutcome(key: string, outcome: Outcome, status: number): void;
 }
 
 export interface ProxyWorkers extends ProxyServer {
@@ -43,7 +44,7 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
   let started = false;
   const workers = new Set<Worker>();
 
-  cluster.setupPrimary({ exec: new URL(WORKER_ENTRY).pathname, silent: false });
+  cluster.setupPrimary({ exec: fileURLToPath(WORKER_ENTRY), silent: false });
 
   const send = (w: Worker, m: ToWorker): void => {
     if (w.isConnected()) w.send(m, (err: Error | null) => { if (err) log.warn({ err, worker: w.process.pid }, 'could not reach proxy worker'); });

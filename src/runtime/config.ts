@@ -6,3 +6,6 @@ export interface RuntimeConfig {
   upstreams: Upstream[];
   routes: Route[];
 }
+
+/** Before the first revision is loaded. */
+export const EMPTY_CONFIG: RuntimeConfig = { revision: -1, upstreams: [], routes: [] };

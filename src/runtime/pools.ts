@@ -43,12 +43,6 @@ export class PoolRegistry {
     }
   }
 
-  async closeAll(): Promise<void> {
-    const all = [...this.pools.values()];
-    this.pools.clear();
-    await Promise.allSettled(all.map((p) => p.close()));
-  }
-
   destroyAll(): void {
     for (const p of this.pools.values()) p.destroy().catch(() => {});
     this.pools.clear();

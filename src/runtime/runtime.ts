@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { RuntimeConfig } from './config.js';
+import type { Dispatcher } from 'undici';
+import { EMPTY_CONFIG, type RuntimeConfig } from './config.js';
 import { applyUpdate, type HealthUpdate, type MemberState } from './member-state.js';
 import { DEFAULT_POOL_OPTIONS, PoolRegistry, type PoolOptions } from './pools.js';
 import { buildSnapshot, type Snapshot } from './snapshot.js';
@@ -25,7 +26,7 @@ export class Runtime {
   constructor(opts: RuntimeOptions) {
     this.log = opts.logger;
     this.pools = new PoolRegistry(opts.pools ?? DEFAULT_POOL_OPTIONS);
-    this.snapshot = buildSnapshot({ revision: -1, upstreams: [], routes: [] }, this.deps(null));
+    this.snapshot = buildSnapshot(EMPTY_CONFIG, this.deps(null));
   }
 
   private deps(previous: Snapshot | null) {
@@ -52,7 +53,7 @@ export class Runtime {
     if (config.revision <= this.snapshot.revision) return;
     const next = buildSnapshot(config, this.deps(this.snapshot));
     this.snapshot = next;
-    const usedPools = new Set<import('undici').Dispatcher>();
+    const usedPools = new Set<Dispatcher>();
     const usedStates = new Set<MemberState>();
     for (const plan of next.upstreams.values()) {
       for (const t of plan.targets) { usedPools.add(t.pool); usedStates.add(t.state); }
@@ -68,8 +69,6 @@ export class Runtime {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
-
-  async drain(): Promise<void> { await this.pools.closeAll(); }
 
   close(): void { this.pools.destroyAll(); }
 }

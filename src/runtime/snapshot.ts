@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { createBalancer, type Balancer, type Target } from '../balance/index.js';
-import { schemeDefaultPort } from '../model/defaults.js';
+import { memberPort } from '../model/defaults.js';
 import type { Route, Upstream } from '../model/types.js';
 import type { RuntimeConfig } from './config.js';
 import { memberStateKey, type MemberState } from './member-state.js';
@@ -28,10 +28,6 @@ export interface UpstreamPlan {
   upstream: Upstream;
   targets: MemberTarget[];
   balancer: Balancer<MemberTarget>;
-  /** Host header to send, or null to pass the client's. */
-  hostHeader: string | null;
-  /** Passive health checks on: every response is reported to the checker. */
-  passive: boolean;
   /** Identity of the balancing inputs: a plan whose signature is unchanged keeps its balancer. */
   signature: string;
 }
@@ -73,20 +69,17 @@ function effectiveWeight(u: Upstream, weight: number | null, groupId: string | n
 }
 
 function planUpstream(u: Upstream, deps: SnapshotDeps): UpstreamPlan {
-  const defaultPort = u.port || schemeDefaultPort(u.scheme);
   const tls = { verify: u.tlsVerify };
   const members = u.members
     .filter((m) => m.enabled)
-    .map((m) => ({ m, port: m.port || defaultPort, weight: effectiveWeight(u, m.weight, m.groupId) }))
+    .map((m) => ({ m, port: memberPort(u, m), weight: effectiveWeight(u, m.weight, m.groupId) }))
     .filter((x) => x.weight > 0);
   const signature = JSON.stringify([u.strategy, u.scheme, u.tlsVerify, u.upstreamHost, members.map((x) => [x.m.id, x.m.host, x.port, x.weight, x.m.backup])]);
-  const hostHeader = u.upstreamHost;
-  const passive = u.healthCheck?.passive === true;
   const fixedName = (u.upstreamHost ?? '').replace(/:\d+$/, '') || null;
 
   const old = deps.previous?.upstreams.get(u.id);
   if (old && old.signature === signature) {
-    return { upstream: u, targets: old.targets, balancer: old.balancer, hostHeader, passive, signature };
+    return { upstream: u, targets: old.targets, balancer: old.balancer, signature };
   }
   const targets: MemberTarget[] = members.map(({ m, port, weight }) => {
     const origin = originOf(u, m.host, port);
@@ -99,7 +92,7 @@ function planUpstream(u: Upstream, deps: SnapshotDeps): UpstreamPlan {
       state: deps.memberState(stateKey),
     };
   });
-  return { upstream: u, targets, balancer: createBalancer(u.strategy, targets), hostHeader, passive, signature };
+  return { upstream: u, targets, balancer: createBalancer(u.strategy, targets), signature };
 }
 
 /** Builds the immutable snapshot for one config revision. */

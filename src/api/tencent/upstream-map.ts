@@ -142,7 +142,7 @@ function healthInput(h: Params, scheme: Scheme): Partial<HealthCheck> {
     tcpFailureThreshold: h.TcpFailureThreshold as number, timeoutThreshold: h.TimeoutThreshold as number,
     httpFailureThreshold: h.HttpFailureThreshold as number, interval, timeout,
     unhealthyTimeout: (h.UnhealthyTimeout as number | undefined) ?? 30, requestHeaders,
-    ext: { tencent: { activeRequestHeader: headers, timeoutGiven: h.ActiveCheckTimeout !== undefined } },
+    ext: { tencent: { activeRequestHeader: headers } },
   };
 }
 
