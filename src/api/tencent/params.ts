@@ -1,19 +1,7 @@
+import { checkFields as checkAny, type Issue, type Params, type Spec } from '../params.js';
 import { TencentError } from './errors.js';
 
-/**
- * Parameter specs for API 3.0 actions, and one validator that speaks Tencent's error codes.
- * POST JSON arrives typed; GET arrives flattened (`Nodes.0.Host=...`) with every value a
- * string, so `coerce` turns digits into integers and true/false into booleans first.
- */
-export type Spec =
-  | { type: 'string'; required?: boolean; enum?: readonly string[]; maxLength?: number }
-  | { type: 'int'; required?: boolean; min?: number; max?: number }
-  | { type: 'bool'; required?: boolean }
-  | { type: 'array'; required?: boolean; items: Spec; maxItems?: number }
-  | { type: 'object'; required?: boolean; fields: Record<string, Spec>; open?: boolean }
-  | { type: 'any'; required?: boolean };
-
-export type Params = Record<string, unknown>;
+export type { Params, Spec } from '../params.js';
 
 /** `a.0.b=x` pairs into nested objects and arrays (0-based indices, as the SDK sends). */
 export function unflatten(query: URLSearchParams): Params {
@@ -36,69 +24,22 @@ export function unflatten(query: URLSearchParams): Params {
   return root;
 }
 
-function typeName(s: Spec): string {
-  return s.type === 'int' ? 'an integer' : s.type === 'bool' ? 'a boolean' : s.type === 'array' ? 'an array' : s.type === 'object' ? 'an object' : 'a string';
-}
-
-/** Validates `value` against `spec`; `fromText` coerces GET strings. Returns the clean value. */
-export function check(spec: Spec, value: unknown, path: string, fromText: boolean): unknown {
-  if (value === undefined || value === null) {
-    if (spec.required) throw new TencentError('MissingParameter', `the parameter \`${path}\` is required`);
-    return undefined;
-  }
-  const bad = () => new TencentError('InvalidParameter.FormatError', `the parameter \`${path}\` must be ${typeName(spec)}`);
-  switch (spec.type) {
-    case 'any': return value;
-    case 'string': {
-      if (typeof value !== 'string') throw bad();
-      if (spec.enum && !spec.enum.includes(value)) {
-        throw new TencentError('InvalidParameterValue.NotInOptions', `the parameter \`${path}\` must be one of ${spec.enum.join(', ')}, got "${value}"`);
-      }
-      if (spec.maxLength !== undefined && value.length > spec.maxLength) {
-        throw new TencentError('InvalidParameterValue.RangeExceeded', `the parameter \`${path}\` is longer than ${spec.maxLength} characters`);
-      }
-      return value;
-    }
-    case 'int': {
-      let n = value;
-      if (fromText && typeof n === 'string' && /^-?\d+$/.test(n)) n = Number(n);
-      if (typeof n !== 'number' || !Number.isInteger(n)) throw bad();
-      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
-        throw new TencentError('InvalidParameterValue.RangeExceeded', `the parameter \`${path}\` must be within [${spec.min ?? '-∞'}, ${spec.max ?? '∞'}], got ${n}`);
-      }
-      return n;
-    }
-    case 'bool': {
-      if (fromText && (value === 'true' || value === 'false')) return value === 'true';
-      if (typeof value !== 'boolean') throw bad();
-      return value;
-    }
-    case 'array': {
-      // A GET array arrives as an object with index keys when indices are sparse; be strict.
-      if (!Array.isArray(value)) throw bad();
-      if (spec.maxItems !== undefined && value.length > spec.maxItems) {
-        throw new TencentError('InvalidParameterValue.RangeExceeded', `the parameter \`${path}\` holds at most ${spec.maxItems} items`);
-      }
-      return value.map((v, i) => check(spec.items, v, `${path}.${i}`, fromText));
-    }
-    case 'object': {
-      if (typeof value !== 'object' || Array.isArray(value)) throw bad();
-      return checkFields(spec.fields, value as Params, `${path}.`, fromText, spec.open);
-    }
+/** An issue in Tencent's words: its error code and the parameter as the caller wrote it. */
+function report(issue: Issue): TencentError {
+  const path = issue.path.join('.');
+  switch (issue.kind) {
+    case 'missing': return new TencentError('MissingParameter', `the parameter \`${path}\` is required`);
+    case 'type': return new TencentError('InvalidParameter.FormatError', `the parameter \`${path}\` must be ${issue.want}`);
+    case 'enum': return new TencentError('InvalidParameterValue.NotInOptions', `the parameter \`${path}\` must be one of ${issue.options.join(', ')}, got "${String(issue.got)}"`);
+    case 'range': return new TencentError('InvalidParameterValue.RangeExceeded', `the parameter \`${path}\` must be within [${issue.min ?? '-∞'}, ${issue.max ?? '∞'}], got ${issue.got}`);
+    case 'length': return new TencentError('InvalidParameterValue.RangeExceeded', `the parameter \`${path}\` is longer than ${issue.max} characters`);
+    case 'pattern': return new TencentError('InvalidParameter.FormatError', `the parameter \`${path}\` has an invalid format`);
+    case 'items': return new TencentError('InvalidParameterValue.RangeExceeded', `the parameter \`${path}\` holds at most ${issue.max} items`);
+    case 'unknown': return new TencentError('UnknownParameter', `the parameter \`${path}\` is not recognized`);
   }
 }
 
-export function checkFields(fields: Record<string, Spec>, value: Params, prefix: string, fromText: boolean, open = false): Params {
-  const out: Params = {};
-  for (const key of Object.keys(value)) {
-    if (!(key in fields)) {
-      if (open) { out[key] = value[key]; continue; }
-      throw new TencentError('UnknownParameter', `the parameter \`${prefix}${key}\` is not recognized`);
-    }
-  }
-  for (const [key, spec] of Object.entries(fields)) {
-    const v = check(spec, value[key], `${prefix}${key}`, fromText);
-    if (v !== undefined) out[key] = v;
-  }
-  return out;
+/** Validates a request's parameters; GET values arrive as text and are coerced. */
+export function checkFields(fields: Record<string, Spec>, value: Params, fromText: boolean): Params {
+  return checkAny(fields, value, [], { report, fromText });
 }

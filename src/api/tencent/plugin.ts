@@ -61,7 +61,7 @@ export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
       }
     }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TencentError('InvalidParameter.FormatError', 'the request body must be a JSON object');
-    const params = checkFields(action.params, raw as Params, '', req.method === 'GET');
+    const params = checkFields(action.params, raw as Params, req.method === 'GET');
     const region = (req.headers['x-tc-region'] as string | undefined) || opts.defaultRegion;
     return action.run({ store: opts.store, limits: opts.limits, health: opts.health, tenantId: key.tenantId, region }, params);
   }
