@@ -9,7 +9,8 @@ import { Runtime } from './runtime/runtime.js';
 import { followStore } from './runtime/follow.js';
 import { HealthChecker } from './health/checker.js';
 import { tencentDialect } from './api/tencent/plugin.js';
-import { DEFAULT_LIMITS } from './control/upstreams.js';
+import { huaweiDialect } from './api/huawei/plugin.js';
+import { DEFAULT_LIMITS, type Limits } from './control/upstreams.js';
 import { failOpenLogger } from './proxy/fail-open-log.js';
 import { startProxy, type ProxyServer } from './proxy/server.js';
 import { startProxyWorkers, type ProxyWorkers } from './proxy/workers.js';
@@ -32,6 +33,8 @@ export interface SluiceOptions {
   workers?: number;
   /** Log level handed to workers. */
   logLevel?: string;
+  /** Quotas (upstreams per tenant and instance, members per upstream); defaults: 30 and 1000. */
+  limits?: Partial<Limits>;
 }
 
 export interface Sluice {
@@ -87,9 +90,10 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   }
 
   const defaultRegion = opts.defaultRegion ?? 'default';
+  const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const admin = await buildAdminServer({
-    store, logger: log, defaultRegion, health,
-    dialects: [tencentDialect({ store, limits: DEFAULT_LIMITS, health, defaultRegion })],
+    store, logger: log, defaultRegion, health, limits,
+    dialects: [tencentDialect({ store, limits, health, defaultRegion }), huaweiDialect({ store, limits, health })],
   });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });
   const adminPort = (admin.server.address() as AddressInfo).port;

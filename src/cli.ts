@@ -19,6 +19,9 @@ Options for start:
   --log-level LEVEL         trace, debug, info, warn, error (default info)
   --workers N               proxy worker processes sharing the proxy listener (default 1: serve
                             in the main process); the admin API and the store stay in the main one
+  --max-upstreams N         upstreams (VPC channels) per tenant and instance (default 30; Huawei
+                            APIG.3109 / Tencent LimitExceeded beyond it)
+  --max-members N           members per upstream (default 1000)
 
 Environment:
   SLUICE_ADMIN_TOKEN        operator token to accept (at least 16 characters). Without it, the first
@@ -34,6 +37,12 @@ function hostPort(flag: string, v: string): HostPort {
   return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 1_000_000) throw new Error(`${flag} must be an integer from 1 to 1000000, got "${v}"`);
+  return n;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -47,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
       region: { type: 'string', default: 'default' },
       'log-level': { type: 'string', default: 'info' },
       workers: { type: 'string', default: '1' },
+      'max-upstreams': { type: 'string', default: '30' },
+      'max-members': { type: 'string', default: '1000' },
     },
   });
   if (values.help || positionals.length === 0) {
@@ -59,6 +70,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new Error(`--workers must be an integer from 1 to 256, got "${values.workers}"`);
+  const limits = {
+    maxUpstreamsPerInstance: positiveInt('--max-upstreams', values['max-upstreams']!),
+    maxMembersPerUpstream: positiveInt('--max-members', values['max-members']!),
+  };
   const logger = createLogger(values['log-level']);
   const sluice = await startSluice({
     dataDir: resolve(values['data-dir']!),
@@ -70,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
     defaultRegion: values.region,
     workers,
     logLevel: values['log-level'],
+    limits,
   });
   if (sluice.generatedAdminToken) {
     // Printed once, outside the JSON log, so it is not shipped to a log store by accident.

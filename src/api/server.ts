@@ -4,6 +4,7 @@ import { Ajv } from 'ajv';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 import { lookupToken } from '../control/tenants.js';
+import { newId } from '../model/ids.js';
 import { DEFAULT_LIMITS, type Limits } from '../control/upstreams.js';
 import { ApiError, errorHandler } from './native/errors.js';
 import { registerNativeRoutes } from './native/routes.js';
@@ -39,6 +40,11 @@ export async function buildAdminServer(opts: AdminServerOptions): Promise<Fastif
   app.setValidatorCompiler(compilers());
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
+    // Huawei's clients read APIG error bodies; answer an unknown path under /v2 their way.
+    if (req.url.startsWith('/v2/')) {
+      void reply.status(404).header('X-Request-Id', newId()).send({ error_code: 'APIG.0101', error_msg: `The API does not exist or has not been published in the environment (${req.method} ${req.url.split('?')[0]})` });
+      return;
+    }
     void reply.status(404).send({ code: 'not_found', message: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` });
   });
 

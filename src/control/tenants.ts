@@ -44,6 +44,15 @@ export async function ensureProject(tx: Tx, tenantId: string, region: string): P
   return p;
 }
 
+/** The tenant's project in a region, made if missing: how a Huawei caller learns its project_id. */
+export async function openProject(store: Store, tenantId: string, region: string): Promise<{ project: Project; created: boolean }> {
+  return store.transact(async (tx) => {
+    await requireTenant(tx, tenantId);
+    const found = await tx.findUnique('project', `${tenantId}/${region}`);
+    return found ? { project: found, created: false } : { project: await ensureProject(tx, tenantId, region), created: true };
+  });
+}
+
 /** Every region has a default instance, created on first use. */
 export async function ensureDefaultInstance(tx: Tx, region: string): Promise<Instance> {
   const all = (await tx.list('instance')).items;

@@ -15,7 +15,8 @@ export interface Limits {
 }
 export const DEFAULT_LIMITS: Limits = { maxUpstreamsPerInstance: 30, maxMembersPerUpstream: 1000 };
 
-function memberAddress(host: string, port: number, upstreamPort: number): string {
+/** What makes two members the same member: host (case-insensitive) and effective port. */
+export function memberAddress(host: string, port: number, upstreamPort: number): string {
   return `${host.toLowerCase()}:${port || upstreamPort}`;
 }
 
@@ -150,11 +151,18 @@ export async function getOwnedUpstream(tx: Tx | Store, id: string, tenantId?: st
   return u;
 }
 
-/** Full update: every field not given returns to its default; lists are replaced. */
-export async function replaceUpstream(store: Store, id: string, input: UpstreamInput, tenantId?: string, limits = DEFAULT_LIMITS): Promise<Upstream> {
+/**
+ * Full update: every field not given returns to its default; lists are replaced. `input` may
+ * be derived from the current upstream inside the transaction, for dialects that carry over
+ * the fields they do not know.
+ */
+export async function replaceUpstream(
+  store: Store, id: string, input: UpstreamInput | ((prev: Upstream) => UpstreamInput), tenantId?: string, limits = DEFAULT_LIMITS,
+): Promise<Upstream> {
   return store.transact(async (tx) => {
     const prev = await getOwnedUpstream(tx, id, tenantId);
-    const input2 = { ...input, channelType: input.channelType ?? prev.channelType };
+    const given = typeof input === 'function' ? input(prev) : input;
+    const input2 = { ...given, channelType: given.channelType ?? prev.channelType };
     if (input2.channelType !== prev.channelType) {
       throw new ModelError('conflict', 'channelType', 'channelType cannot change on update');
     }
@@ -255,7 +263,8 @@ export function replaceMembers(u: Upstream, inputs: MemberInput[], group?: strin
   return u;
 }
 
-function dedupeFirst(inputs: MemberInput[], upstreamPort: number): MemberInput[] {
+/** The inputs without repeated addresses: the first definition of each address wins. */
+export function dedupeFirst(inputs: MemberInput[], upstreamPort: number): MemberInput[] {
   const seen = new Set<string>();
   return inputs.filter((m) => {
     const a = memberAddress(m.host, m.port ?? 0, upstreamPort);
@@ -302,6 +311,14 @@ export function findGroup(u: Upstream, groupId: string): MemberGroup {
   const g = u.memberGroups.find((x) => x.id === groupId);
   if (!g) throw new ModelError('not_found', 'memberGroupId', `member group ${groupId} does not exist in upstream ${u.id}`);
   return g;
+}
+
+/** Replaces one group's fields (a rename included), keeping its id and its members. */
+export function replaceGroup(u: Upstream, groupId: string, input: MemberGroupInput): MemberGroup {
+  const idx = u.memberGroups.indexOf(findGroup(u, groupId));
+  const next = buildGroup(input, u.memberGroups[idx], nowIso());
+  u.memberGroups[idx] = next;
+  return next;
 }
 
 /** Removing a group removes its members with it (Huawei's behaviour). */

@@ -90,6 +90,18 @@ export function registerNativeRoutes(app: FastifyInstance, deps: NativeDeps): vo
     return reply.status(204).send();
   });
 
+  app.post('/v1/tenants/:id/projects', {
+    schema: { tags: ['tenants'], ...withId({ body: S.ProjectOpen }), description: "The tenant's project in a region (made on first use; 201 when made now, 200 when it existed). Its id is the Huawei project_id." },
+  }, async (req, reply) => {
+    const { project, created } = await tenants.openProject(store, (req.params as Id).id, (req.body as { region: string }).region);
+    return reply.status(created ? 201 : 200).send(project);
+  });
+  app.get('/v1/tenants/:id/projects', { schema: { tags: ['tenants'], ...withId() } }, async (req) => {
+    const id = (req.params as Id).id;
+    await tenants.requireTenant(store, id);
+    return store.list('project', { tenantId: id });
+  });
+
   // ---- instances -------------------------------------------------------------------
   app.post('/v1/instances', { schema: { tags: ['instances'], body: S.InstanceCreate, response: err } }, async (req, reply) => {
     const b = req.body as { name: string; region: string };

@@ -99,10 +99,9 @@ export const RouteInput = Type.Object({
 }, Strict);
 
 export const TenantCreate = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }) }, Strict);
-export const InstanceCreate = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 64 }),
-  region: Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9-]*$' }),
-}, Strict);
+const Region = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9-]*$' });
+export const InstanceCreate = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }), region: Region }, Strict);
+export const ProjectOpen = Type.Object({ region: Region }, Strict);
 export const TokenCreate = Type.Object({
   name: Type.Optional(Type.String({ maxLength: 64 })),
   ttlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 31536000 })),

@@ -1,0 +1,129 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { lookupToken } from '../../control/tenants.js';
+import type { Limits } from '../../control/upstreams.js';
+import { newId } from '../../model/ids.js';
+import type { Store } from '../../store/store.js';
+import type { HealthReporter } from '../health-reporter.js';
+import { checkFields, type Params } from '../params.js';
+import { HuaweiError, instanceNotFound, invalid, report, toHuaweiError } from './errors.js';
+import { OPERATIONS, type Operation, type OperationContext } from './operations.js';
+import { badSignature, parseAkSk, verifyAkSk } from './signature.js';
+
+export interface HuaweiOptions {
+  store: Store;
+  limits: Limits;
+  health: HealthReporter;
+  /** Requests per second per tenant and operation before APIG.9008. */
+  ratePerSecond?: number;
+  /** Clock in epoch milliseconds (tests move it). */
+  now?: () => number;
+}
+
+export const HUAWEI_PREFIX = '/v2/:project_id/apigw/instances/:instance_id';
+
+/** The tenant a request speaks for: from an AK/SK signature or an X-Auth-Token. */
+async function authenticate(opts: HuaweiOptions, req: FastifyRequest, body: Buffer, now: number): Promise<string | null> {
+  const auth = req.headers.authorization;
+  if (auth !== undefined && auth !== '') {
+    const cred = parseAkSk(auth);
+    if (!cred) throw badSignature('the Authorization header is not an SDK-HMAC-SHA256 signature');
+    const key = await opts.store.findUnique('keypair', cred.accessKey);
+    if (!key) throw badSignature(`the access key ${cred.accessKey} does not exist`);
+    verifyAkSk({ method: req.method, url: req.url, headers: req.headers, body }, cred, key.secretKey, now);
+    return key.tenantId;
+  }
+  const token = req.headers['x-auth-token'];
+  if (typeof token !== 'string' || token === '') {
+    throw new HuaweiError(401, 'APIG.1000', 'The token must be specified: send X-Auth-Token or sign the request with AK/SK (SDK-HMAC-SHA256)');
+  }
+  const t = await lookupToken(opts.store, token);
+  if (!t) throw new HuaweiError(401, 'APIG.1002', 'Incorrect token or token resolution failed');
+  // An operator token may act in any project; a tenant token only in its tenant's.
+  return t.tenantId;
+}
+
+async function scope(opts: HuaweiOptions, req: FastifyRequest, tenantId: string | null): Promise<Omit<OperationContext, 'store' | 'limits' | 'health'>> {
+  const { project_id: projectId, instance_id: instanceId } = req.params as { project_id: string; instance_id: string };
+  const project = await opts.store.get('project', projectId);
+  if (!project) throw new HuaweiError(403, 'APIG.1005', `No permissions to request this method (project ${projectId} is not one of the caller's projects)`);
+  if (tenantId !== null && project.tenantId !== tenantId) {
+    throw new HuaweiError(400, 'APIG.1201', `The resources belong to different tenants (project ${projectId} is another tenant's)`);
+  }
+  const header = req.headers['x-project-id'];
+  if (typeof header === 'string' && header !== '' && header !== projectId) {
+    throw new HuaweiError(400, 'APIG.1201', `The resources belong to different tenants (X-Project-Id ${header} is not the project ${projectId} in the path)`);
+  }
+  const instance = await opts.store.get('instance', instanceId);
+  if (!instance) throw instanceNotFound(instanceId);
+  return { tenantId: project.tenantId, project, instance };
+}
+
+function parseBody(body: Buffer): Params {
+  if (body.length === 0) return {};
+  let parsed: unknown;
+  try { parsed = JSON.parse(body.toString('utf8')); } catch {
+    throw invalid('body', ' (the request body is not valid JSON)');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid('body', ' (the request body must be a JSON object)');
+  return parsed as Params;
+}
+
+/**
+ * Huawei Cloud APIG v2 VPC channels (spec D) under /v2/{project_id}/apigw/instances/{instance_id}
+ * of the admin listener: real HTTP statuses, `{error_code, error_msg}` errors and an
+ * X-Request-Id on every answer.
+ */
+export function huaweiDialect(opts: HuaweiOptions): FastifyPluginAsync {
+  const now = opts.now ?? Date.now;
+  const rate = opts.ratePerSecond ?? 100;
+  const limiter = new RateLimiterMemory({ points: rate, duration: 1 });
+
+  async function run(op: Operation, req: FastifyRequest): Promise<Params | null> {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const tenantId = await authenticate(opts, req, raw, now());
+    const where = await scope(opts, req, tenantId);
+    try {
+      await limiter.consume(`${where.tenantId}:${op.name}`);
+    } catch {
+      throw new HuaweiError(500, 'APIG.9008', `Too many requests, please try again later (more than ${rate} ${op.name} requests per second)`);
+    }
+    const body = op.body ? checkFields(op.body, parseBody(raw), [], { report }, true) : {};
+    const query = op.query ? checkFields(op.query, req.query as Params, [], { report, fromText: true }, true) : {};
+    const { project_id: _p, instance_id: _i, ...ids } = req.params as Record<string, string>;
+    return op.run({ ...where, store: opts.store, limits: opts.limits, health: opts.health }, { ids, query, body });
+  }
+
+  function fail(reply: FastifyReply, e: HuaweiError) {
+    return reply.status(e.status).header('content-type', 'application/json').send({ error_code: e.code, error_msg: e.message });
+  }
+
+  return async (app) => {
+    // The signature covers the bytes as sent: keep them raw.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    app.addHook('onRequest', async (_req, reply) => { void reply.header('X-Request-Id', newId()); });
+
+    for (const op of OPERATIONS) {
+      app.route({
+        method: op.method,
+        url: HUAWEI_PREFIX + op.path,
+        handler: async (req, reply) => {
+          try {
+            const out = await run(op, req);
+            return op.status === 204 ? reply.status(204).send() : reply.status(op.status).send(out);
+          } catch (err) {
+            const he = toHuaweiError(err);
+            if (he) return fail(reply, he);
+            req.log.error({ err, operation: op.name }, 'huawei dialect: internal error');
+            return fail(reply, new HuaweiError(500, 'APIG.9999', 'System error'));
+          }
+        },
+      });
+    }
+    app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
+      if (err.statusCode === 413) return fail(reply, new HuaweiError(400, 'APIG.2012', `Invalid parameter value,parameterName:body. Please refer to the support documentation (${err.message})`));
+      return fail(reply, new HuaweiError(err.statusCode && err.statusCode < 500 ? err.statusCode : 500, err.statusCode && err.statusCode < 500 ? 'APIG.2000' : 'APIG.9999', err.message));
+    });
+  };
+}
