@@ -68,28 +68,58 @@ function effectiveWeight(u: Upstream, weight: number | null, groupId: string | n
   return group?.weight ?? 1;
 }
 
-function planUpstream(u: Upstream, deps: SnapshotDeps): UpstreamPlan {
-  const tls = { verify: u.tlsVerify };
-  const members = u.members
+/** A member that can take traffic, as the balancer will see it. */
+interface Candidate { id: string; host: string; port: number; weight: number; backup: boolean; stateKey: string }
+
+function ownCandidates(u: Upstream): Candidate[] {
+  return u.members
     .filter((m) => m.enabled)
-    .map((m) => ({ m, port: memberPort(u, m), weight: effectiveWeight(u, m.weight, m.groupId) }))
-    .filter((x) => x.weight > 0);
-  const signature = JSON.stringify([u.strategy, u.scheme, u.tlsVerify, u.upstreamHost, members.map((x) => [x.m.id, x.m.host, x.port, x.weight, x.m.backup])]);
+    .map((m) => {
+      const port = memberPort(u, m);
+      return { id: m.id, host: m.host, port, weight: effectiveWeight(u, m.weight, m.groupId), backup: m.backup, stateKey: memberStateKey(u.id, m.id, m.host, port) };
+    })
+    .filter((c) => c.weight > 0);
+}
+
+/**
+ * A reference channel serves the members of the channels its groups point at, each weighted
+ * by its own weight times its group's. With checks of its own it keeps its own verdicts;
+ * without, it follows the referenced channel's.
+ */
+function referencedCandidates(u: Upstream, byId: Map<string, Upstream>): Candidate[] {
+  const out: Candidate[] = [];
+  for (const g of u.memberGroups) {
+    const ref = g.referenceUpstreamId ? byId.get(g.referenceUpstreamId) : undefined;
+    if (!ref) continue;
+    for (const c of ownCandidates(ref)) {
+      const id = `${g.id}/${c.id}`;
+      out.push({
+        ...c, id, weight: c.weight * (g.weight ?? 1),
+        stateKey: u.healthCheck ? memberStateKey(u.id, id, c.host, c.port) : c.stateKey,
+      });
+    }
+  }
+  return out.filter((c) => c.weight > 0);
+}
+
+function planUpstream(u: Upstream, byId: Map<string, Upstream>, deps: SnapshotDeps): UpstreamPlan {
+  const tls = { verify: u.tlsVerify };
+  const members = u.channelType === 'reference' ? referencedCandidates(u, byId) : ownCandidates(u);
+  const signature = JSON.stringify([u.strategy, u.scheme, u.tlsVerify, u.upstreamHost, members.map((c) => [c.id, c.host, c.port, c.weight, c.backup, c.stateKey])]);
   const fixedName = (u.upstreamHost ?? '').replace(/:\d+$/, '') || null;
 
   const old = deps.previous?.upstreams.get(u.id);
   if (old && old.signature === signature) {
     return { upstream: u, targets: old.targets, balancer: old.balancer, signature };
   }
-  const targets: MemberTarget[] = members.map(({ m, port, weight }) => {
-    const origin = originOf(u, m.host, port);
-    const stateKey = memberStateKey(u.id, m.id, m.host, port);
+  const targets: MemberTarget[] = members.map((c) => {
+    const origin = originOf(u, c.host, c.port);
     return {
-      id: m.id, weight, backup: m.backup, upstreamId: u.id, host: m.host, port, origin,
+      id: c.id, weight: c.weight, backup: c.backup, upstreamId: u.id, host: c.host, port: c.port, origin,
       pool: deps.pool(origin, tls),
-      stateKey,
-      servername: fixedName ?? (isIpLiteral(m.host) ? null : m.host),
-      state: deps.memberState(stateKey),
+      stateKey: c.stateKey,
+      servername: fixedName ?? (isIpLiteral(c.host) ? null : c.host),
+      state: deps.memberState(c.stateKey),
     };
   });
   return { upstream: u, targets, balancer: createBalancer(u.strategy, targets), signature };
@@ -98,7 +128,8 @@ function planUpstream(u: Upstream, deps: SnapshotDeps): UpstreamPlan {
 /** Builds the immutable snapshot for one config revision. */
 export function buildSnapshot(config: RuntimeConfig, deps: SnapshotDeps): Snapshot {
   const upstreams = new Map<string, UpstreamPlan>();
-  for (const u of config.upstreams) upstreams.set(u.id, planUpstream(u, deps));
+  const byId = new Map(config.upstreams.map((u) => [u.id, u]));
+  for (const u of config.upstreams) upstreams.set(u.id, planUpstream(u, byId, deps));
   const router = new Router<RoutePlan>(config.routes, (route) => {
     const upstream = upstreams.get(route.upstreamId);
     return upstream ? { route, upstream } : null;

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSluice, type Sluice } from '../../src/app.js';
+import { startSluice, type Sluice, type SluiceOptions } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
 
 export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';
@@ -23,11 +23,11 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startTestGateway(): Promise<TestGateway> {
+export async function startTestGateway(extra: Partial<SluiceOptions> = {}): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-gw-'));
   const sluice = await startSluice({
     dataDir: dir, admin: { host: '127.0.0.1', port: 0 }, proxy: { host: '127.0.0.1', port: 0 },
-    logger: createLogger('silent'), adminToken: OPERATOR_TOKEN, shutdownGraceMs: 1000,
+    logger: createLogger('silent'), adminToken: OPERATOR_TOKEN, shutdownGraceMs: 1000, ...extra,
   });
   const adminUrl = `http://127.0.0.1:${sluice.adminPort}`;
   const api = async (method: string, path: string, body?: unknown): Promise<ApiResult> => {
