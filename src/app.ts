@@ -33,6 +33,8 @@ export interface SluiceOptions {
   workers?: number;
   /** Log level handed to workers. */
   logLevel?: string;
+  /** The gateway's client certificate for two-way TLS to members (PEM), used by HTTPS health probes that ask for it. */
+  upstreamClientCert?: { cert: string; key: string };
   /** Quotas (upstreams per tenant and instance, members per upstream); defaults: 30 and 1000. */
   limits?: Partial<Limits>;
 }
@@ -63,7 +65,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const health = new HealthChecker(log, (u) => {
     runtime.setHealth(u);
     workers?.broadcastHealth(u);
-  });
+  }, opts.upstreamClientCert ?? null);
   runtime.onSnapshot((s) => health.sync(s));
   let latest: RuntimeConfig | null = null;
   const follower = followStore(store, (c) => {

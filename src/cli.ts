@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { createLogger } from './logger.js';
@@ -22,6 +23,9 @@ Options for start:
   --max-upstreams N         upstreams (VPC channels) per tenant and instance (default 30; Huawei
                             APIG.3109 / Tencent LimitExceeded beyond it)
   --max-members N           members per upstream (default 1000)
+  --upstream-client-cert F  PEM certificate the gateway presents to members for two-way TLS
+  --upstream-client-key F   its PEM private key; both or neither. Used by HTTPS health checks
+                            with client TLS on (Huawei enable_client_ssl)
 
 Environment:
   SLUICE_ADMIN_TOKEN        operator token to accept (at least 16 characters). Without it, the first
@@ -58,6 +62,8 @@ async function main(argv: string[]): Promise<number> {
       workers: { type: 'string', default: '1' },
       'max-upstreams': { type: 'string', default: '30' },
       'max-members': { type: 'string', default: '1000' },
+      'upstream-client-cert': { type: 'string' },
+      'upstream-client-key': { type: 'string' },
     },
   });
   if (values.help || positionals.length === 0) {
@@ -74,6 +80,12 @@ async function main(argv: string[]): Promise<number> {
     maxUpstreamsPerInstance: positiveInt('--max-upstreams', values['max-upstreams']!),
     maxMembersPerUpstream: positiveInt('--max-members', values['max-members']!),
   };
+  const certFile = values['upstream-client-cert'];
+  const keyFile = values['upstream-client-key'];
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('--upstream-client-cert and --upstream-client-key go together');
+  const upstreamClientCert = certFile && keyFile
+    ? { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') }
+    : undefined;
   const logger = createLogger(values['log-level']);
   const sluice = await startSluice({
     dataDir: resolve(values['data-dir']!),
@@ -86,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
     workers,
     logLevel: values['log-level'],
     limits,
+    upstreamClientCert,
   });
   if (sluice.generatedAdminToken) {
     // Printed once, outside the JSON log, so it is not shipped to a log store by accident.

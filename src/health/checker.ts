@@ -5,7 +5,7 @@ import { parseStatusSet } from '../model/status-set.js';
 import type { HealthCheck, Upstream } from '../model/types.js';
 import { memberStateKey, type HealthUpdate } from '../runtime/member-state.js';
 import type { Snapshot } from '../runtime/snapshot.js';
-import { probe, type ProbeSpec } from './probe.js';
+import { probe, type ClientCert, type ProbeSpec } from './probe.js';
 
 /** What one attempt of real traffic showed (passive checks); a response is `ok` with its status. */
 export type Outcome = 'ok' | 'connect' | 'tls' | 'reset' | 'timeout';
@@ -53,7 +53,15 @@ export class HealthChecker implements HealthReporter {
   private readonly queue: Watched[] = [];
   private closed = false;
 
-  constructor(private readonly log: Logger, private readonly publish: (u: HealthUpdate) => void) {}
+  /** Upstreams already told that they ask for client TLS the gateway cannot give. */
+  private readonly warnedNoCert = new Set<string>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly publish: (u: HealthUpdate) => void,
+    /** The gateway's client certificate, presented on HTTPS probes of checks that ask for it. */
+    private readonly clientCert: ClientCert | null = null,
+  ) {}
 
   /** Starts watching new members, stops watching removed ones, keeps the rest as they are. */
   sync(snapshot: Snapshot): void {
@@ -76,12 +84,18 @@ export class HealthChecker implements HealthReporter {
     if (old && old.signature === signature) return;
     if (old) this.unwatch(old, 'health check changed');
     const probePort = check.port || port;
+    const wantsCert = check.clientTls && check.protocol === 'https';
+    if (wantsCert && !this.clientCert && !this.warnedNoCert.has(u.id)) {
+      this.warnedNoCert.add(u.id);
+      this.log.warn({ upstream: u.id }, 'health check asks for client TLS but the gateway has no client certificate (--upstream-client-cert); probing without one');
+    }
     const w: Watched = {
       key, upstreamId: u.id, memberId, host, port, check, signature,
       spec: check.active ? {
         protocol: check.protocol, host, port: probePort, timeoutMs: check.timeout * 1000, method: check.method, path: check.path,
         headers: check.requestHeaders, hostHeader: u.upstreamHost ?? (probePort === 80 || probePort === 443 ? host : `${host}:${probePort}`),
         servername, tlsVerify: u.tlsVerify, healthy: parseStatusSet(check.healthyStatuses, 'healthyStatuses'),
+        clientCert: wantsCert ? this.clientCert : null,
       } : null,
       unhealthyStatuses: parseStatusSet(check.unhealthyStatuses, 'unhealthyStatuses'),
       state: 'unknown', reason: 'no verdict yet', since: Date.now(),

@@ -16,7 +16,11 @@ export interface ProbeSpec {
   tlsVerify: boolean;
   /** Accepted statuses, as a 600-slot bitmap. */
   healthy: Uint8Array;
+  /** Client certificate to present on HTTPS probes (two-way TLS), PEM. */
+  clientCert: ClientCert | null;
 }
+
+export interface ClientCert { cert: string; key: string }
 
 export interface ProbeResult { ok: boolean; reason: string }
 
@@ -44,7 +48,7 @@ function probeHttp(spec: ProbeSpec): Promise<ProbeResult> {
     const req = (tls ? httpsRequest : httpRequest)({
       host: spec.host, port: spec.port, method: spec.method, path: spec.path, agent: false,
       headers: { ...spec.headers, host: spec.hostHeader, 'user-agent': 'sluice-health-check', connection: 'close' },
-      ...(tls ? { servername: spec.servername ?? undefined, rejectUnauthorized: spec.tlsVerify } : {}),
+      ...(tls ? { servername: spec.servername ?? undefined, rejectUnauthorized: spec.tlsVerify, ...(spec.clientCert ?? {}) } : {}),
     }, (res) => {
       const status = res.statusCode ?? 0;
       res.resume();

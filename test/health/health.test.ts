@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
+import type { ServerOptions as TlsServerOptions } from 'node:https';
 import selfsigned from 'selfsigned';
 import { echo, members, startBackend, type Backend } from '../helpers/backends.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -14,7 +15,7 @@ interface Switchable extends Backend {
   probes: number;
 }
 
-async function switchable(name: string, tls?: { key: string; cert: string }): Promise<Switchable> {
+async function switchable(name: string, tls?: TlsServerOptions): Promise<Switchable> {
   let sw: Switchable | null = null;
   const b = await startBackend(name, (req, res, n) => {
     const ctl = sw!;
@@ -38,7 +39,13 @@ describe('health checking against real backends', { concurrency: true }, () => {
   const open: Backend[] = [];
   let hostSeq = 0;
 
-  before(async () => { gw = await startTestGateway(); });
+  let clientPems: { cert: string; private: string };
+
+  before(async () => {
+    // The gateway's own client certificate, for members that want two-way TLS.
+    clientPems = await selfsigned.generate([{ name: 'commonName', value: 'sluice-gateway' }], { keySize: 2048 });
+    gw = await startTestGateway({ upstreamClientCert: { cert: clientPems.cert, key: clientPems.private } });
+  });
   after(async () => {
     await gw.close();
     await Promise.all(open.map((b) => b.close()));
@@ -130,6 +137,21 @@ describe('health checking against real backends', { concurrency: true }, () => {
     assert.equal(sni, 'hc.test');
     s.healthStatus = 500;
     await until('unhealthy', async () => (await stateOf(u.id, s.port)) === 'unhealthy', 10_000);
+  });
+
+  test('HTTPS probes present the gateway client certificate when the check asks for client TLS', { timeout: 30_000 }, async () => {
+    const server = await selfsigned.generate([{ name: 'commonName', value: 'mtls.test' }], { keySize: 2048 });
+    // The member accepts only clients whose certificate the gateway's signs (two-way TLS).
+    const s = await switchable('mtls', { key: server.private, cert: server.cert, requestCert: true, rejectUnauthorized: true, ca: [clientPems.cert] });
+    open.push(s);
+    let peer = '';
+    s.server.on('secureConnection', (sock: { getPeerCertificate(): { subject?: { CN?: string } } }) => { peer = sock.getPeerCertificate().subject?.CN ?? ''; });
+    const check = { ...HTTP_CHECK, protocol: 'https', healthyThreshold: 1, unhealthyThreshold: 1 };
+    const { u: withCert } = await exposeWithHost({ scheme: 'https', tlsVerify: false, members: members([s]), healthCheck: { ...check, clientTls: true } });
+    const { u: without } = await exposeWithHost({ scheme: 'https', tlsVerify: false, members: members([s]), healthCheck: { ...check, clientTls: false } });
+    await until('healthy with the certificate', async () => (await stateOf(withCert.id, s.port)) === 'healthy', 8000);
+    assert.equal(peer, 'sluice-gateway');
+    await until('unhealthy without it', async () => (await stateOf(without.id, s.port)) === 'unhealthy', 8000);
   });
 
   test('accepted status ranges decide the verdict', { timeout: 30_000 }, async () => {

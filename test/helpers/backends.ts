@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
+import { createServer as createTlsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** What a test backend answers by default: who it is and what it received. */
@@ -29,8 +29,8 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-/** A real HTTP(S) server on 127.0.0.1 that counts its hits; `tls` makes it HTTPS with that key pair. */
-export async function startBackend(name: string, handler: Handler = echo, tls?: { key: string; cert: string }): Promise<Backend> {
+/** A real HTTP(S) server on 127.0.0.1 that counts its hits; `tls` makes it HTTPS with those options (key pair, client CA...). */
+export async function startBackend(name: string, handler: Handler = echo, tls?: TlsServerOptions): Promise<Backend> {
   const sockets = new Set<Socket>();
   const b: Backend = {
     name, port: 0, hits: 0, server: null as unknown as Server,
