@@ -325,6 +325,18 @@ describe('Huawei APIG v2 dialect, driven by the Huawei SDK core', () => {
     const fresh = await fetch(url, { headers: AKSKSigner.sign({ method: 'GET', endpoint: url, headers: {}, queryParams: {} }, { getAk: () => alice.ak, getSk: () => alice.sk }) });
     assert.equal(fresh.status, 200);
 
+    // A body left out of the signature (X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD) is accepted as such.
+    const body = JSON.stringify({ name: 'unsigned-body', port: 80, balance_strategy: 1, member_type: 'ip' });
+    const unsigned = AKSKSigner.sign({ method: 'POST', endpoint: url, headers: { 'Content-Type': 'application/json', 'X-Sdk-Content-Sha256': 'UNSIGNED-PAYLOAD' }, queryParams: {}, data: body }, { getAk: () => alice.ak, getSk: () => alice.sk });
+    const made = await fetch(url, { method: 'POST', headers: unsigned, body });
+    assert.equal(made.status, 201);
+    assert.equal(((await made.json()) as { name: string }).name, 'unsigned-body');
+    // Without that header the body is signed: the same headers with another body fail.
+    const signed = AKSKSigner.sign({ method: 'POST', endpoint: url, headers: { 'Content-Type': 'application/json' }, queryParams: {}, data: { name: 'signed-body' } }, { getAk: () => alice.ak, getSk: () => alice.sk });
+    const tampered = await fetch(url, { method: 'POST', headers: signed, body: JSON.stringify({ name: 'tampered', port: 80, balance_strategy: 1, member_type: 'ip' }) });
+    assert.equal(tampered.status, 401);
+    assert.equal(((await tampered.json()) as { error_code: string }).error_code, 'APIG.1002');
+
     const bob = await tenantCaller('bob', 'cn-north-4');
     const mine = await hw('POST', '/vpc-channels', { body: channel('alice-only') });
     // Bob's own credentials in Alice's project: different tenants.

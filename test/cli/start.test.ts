@@ -35,7 +35,22 @@ test('sluice --help documents every flag', async () => {
   child.stdout!.on('data', (d) => { out += d; });
   const [code] = await once(child, 'exit');
   assert.equal(code, 0);
-  for (const flag of ['--data-dir', '--admin-listen', '--proxy-listen', '--store', '--log-level', '--workers', 'SLUICE_ADMIN_TOKEN']) {
+  for (const flag of ['--data-dir', '--admin-listen', '--proxy-listen', '--store', '--log-level', '--workers', '--max-upstreams', '--max-members', '--upstream-client-cert', '--upstream-client-key', 'SLUICE_ADMIN_TOKEN']) {
     assert.ok(out.includes(flag), `help mentions ${flag}`);
+  }
+});
+
+test('sluice start refuses bad quota and certificate flags with a message naming the flag', async () => {
+  for (const [args, names] of [
+    [['--max-upstreams', '0'], '--max-upstreams'],
+    [['--max-members', 'lots'], '--max-members'],
+    [['--upstream-client-cert', 'only-the-cert.pem'], '--upstream-client-key'],
+  ] as const) {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--admin-listen', '127.0.0.1:0', '--proxy-listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d) => { err += d; });
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 1, `${args.join(' ')} exits 1`);
+    assert.ok(err.includes(names), `${args.join(' ')}: ${err}`);
   }
 });
