@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
 import type { Logger } from 'pino';
@@ -35,7 +35,7 @@ export async function buildAdminServer(opts: AdminServerOptions): Promise<Fastif
   const app = Fastify({
     loggerInstance: opts.logger.child({ component: 'admin' }) as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit ?? 8 * 1024 * 1024,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   app.setValidatorCompiler(compilers());
   app.setErrorHandler(errorHandler);
