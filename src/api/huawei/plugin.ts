@@ -108,6 +108,8 @@ export function huaweiDialect(opts: HuaweiOptions): FastifyPluginAsync {
       app.route({
         method: op.method,
         url: HUAWEI_PREFIX + op.path,
+        // APIG's own reference documents these; the operator API's description stays its own.
+        schema: { hide: true },
         handler: async (req, reply) => {
           try {
             const out = await run(op, req);

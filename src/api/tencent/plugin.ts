@@ -86,8 +86,8 @@ export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
         return { Response: { Error: { Code: te.code, Message: te.message }, RequestId: requestId } };
       }
     };
-    app.post('/', answer);
-    app.get('/', answer);
+    app.post('/', { schema: { hide: true } }, answer);
+    app.get('/', { schema: { hide: true } }, answer);
     app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
       const code = err.statusCode === 413 ? 'RequestSizeLimitExceeded' : 'InvalidRequest';
       void reply.status(200).send({ Response: { Error: { Code: code, Message: err.message }, RequestId: randomUUID() } });
