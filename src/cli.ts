@@ -23,6 +23,8 @@ Options for start:
   --max-upstreams N         upstreams (VPC channels) per tenant and instance (default 30; Huawei
                             APIG.3109 / Tencent LimitExceeded beyond it)
   --max-members N           members per upstream (default 1000)
+  --huawei-api-rate N       Huawei APIG requests per second per tenant and operation before
+                            APIG.9008 (default 100)
   --upstream-client-cert F  PEM certificate the gateway presents to members for two-way TLS
   --upstream-client-key F   its PEM private key; both or neither. Used by HTTPS health checks
                             with client TLS on (Huawei enable_client_ssl)
@@ -62,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
       workers: { type: 'string', default: '1' },
       'max-upstreams': { type: 'string', default: '30' },
       'max-members': { type: 'string', default: '1000' },
+      'huawei-api-rate': { type: 'string', default: '100' },
       'upstream-client-cert': { type: 'string' },
       'upstream-client-key': { type: 'string' },
     },
@@ -99,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
     logLevel: values['log-level'],
     limits,
     upstreamClientCert,
+    huaweiRatePerSecond: positiveInt('--huawei-api-rate', values['huawei-api-rate']!),
   });
   if (sluice.generatedAdminToken) {
     // Printed once, outside the JSON log, so it is not shipped to a log store by accident.

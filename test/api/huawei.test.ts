@@ -110,7 +110,8 @@ describe('Huawei APIG v2 dialect, driven by the Huawei SDK core', () => {
   }
 
   before(async () => {
-    gw = await startTestGateway();
+    // The suite makes more than 100 calls a second; the limit itself has a test of its own.
+    gw = await startTestGateway({ huaweiRatePerSecond: 100_000 });
     backends = await startBackends(['b0', 'b1', 'b2', 'b3']);
     alice = await tenantCaller('alice', 'cn-north-4');
     const inst = await gw.api('POST', '/v1/instances', { name: 'apig-1', region: 'cn-north-4' });
@@ -445,6 +446,23 @@ describe('Huawei APIG v2 dialect, driven by the Huawei SDK core', () => {
       await fails(c('POST', '/vpc-channels', { body: channel('three') }), 403, 'APIG.3109');
     } finally {
       await small.close();
+    }
+  });
+
+  test('more calls per second than the operator allows answer APIG.9008 with HTTP 500', async () => {
+    const slow = await startTestGateway({ huaweiRatePerSecond: 3 });
+    try {
+      const t = await slow.api('POST', '/v1/tenants', { name: 'r' });
+      const k = await slow.api('POST', `/v1/tenants/${t.body.id}/keys`);
+      const p = await slow.api('POST', `/v1/tenants/${t.body.id}/projects`, { region: 'r1' });
+      const i = await slow.api('POST', '/v1/instances', { name: 'r', region: 'r1' });
+      const c = sdk(slow.adminUrl, { ak: k.body.secretId, sk: k.body.secretKey, projectId: p.body.id }, i.body.id);
+      const answers = await Promise.allSettled(Array.from({ length: 6 }, () => c('GET', '/vpc-channels')));
+      const limited = answers.filter((a): a is PromiseRejectedResult => a.status === 'rejected').map((a) => a.reason as HwError);
+      assert.equal(answers.length - limited.length, 3, 'three calls pass in the second');
+      for (const e of limited) assert.deepEqual([e.httpStatusCode, e.errorCode], [500, 'APIG.9008']);
+    } finally {
+      await slow.close();
     }
   });
 

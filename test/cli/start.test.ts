@@ -35,7 +35,7 @@ test('sluice --help documents every flag', async () => {
   child.stdout!.on('data', (d) => { out += d; });
   const [code] = await once(child, 'exit');
   assert.equal(code, 0);
-  for (const flag of ['--data-dir', '--admin-listen', '--proxy-listen', '--store', '--log-level', '--workers', '--max-upstreams', '--max-members', '--upstream-client-cert', '--upstream-client-key', 'SLUICE_ADMIN_TOKEN']) {
+  for (const flag of ['--data-dir', '--admin-listen', '--proxy-listen', '--store', '--log-level', '--workers', '--max-upstreams', '--max-members', '--upstream-client-cert', '--upstream-client-key', '--huawei-api-rate', 'SLUICE_ADMIN_TOKEN']) {
     assert.ok(out.includes(flag), `help mentions ${flag}`);
   }
 });
