@@ -426,7 +426,7 @@ describe('Huawei APIG v2 dialect, driven by the Huawei SDK core', () => {
     await hw('DELETE', `/vpc-channels/${ch.id}`);
   });
 
-  test('quota: 30 channels per instance by default (APIG.3109), operator-configurable', async () => {
+  test('quotas: 30 channels per instance by default (APIG.3109), members per channel (APIG.3110), operator-configurable', async () => {
     const inst = await gw.api('POST', '/v1/instances', { name: 'quota', region: 'cn-north-4' });
     const call = sdk(gw.adminUrl, alice, inst.body.id);
     for (let i = 0; i < 30; i++) await call('POST', '/vpc-channels', { body: channel(`quota-${i}`) });
@@ -434,7 +434,7 @@ describe('Huawei APIG v2 dialect, driven by the Huawei SDK core', () => {
     assert.match(e.errorMsg, /30/);
     assert.equal((await call('GET', '/vpc-channels', { query: { limit: 500 } })).total, 30);
 
-    const small = await startTestGateway({ limits: { maxUpstreamsPerInstance: 2 } });
+    const small = await startTestGateway({ limits: { maxUpstreamsPerInstance: 2, maxMembersPerUpstream: 2 } });
     try {
       const t = await small.api('POST', '/v1/tenants', { name: 'q' });
       const k = await small.api('POST', `/v1/tenants/${t.body.id}/keys`);
@@ -444,6 +444,17 @@ describe('Huawei APIG v2 dialect, driven by the Huawei SDK core', () => {
       await c('POST', '/vpc-channels', { body: channel('one') });
       await c('POST', '/vpc-channels', { body: channel('two') });
       await fails(c('POST', '/vpc-channels', { body: channel('three') }), 403, 'APIG.3109');
+      // Members: at the limit on create, then one more by add-or-update, by full replace, by PUT channel.
+      const list = await c('GET', '/vpc-channels');
+      const one = list.vpc_channels[0].id;
+      await c('PUT', `/vpc-channels/${one}/members`, { body: { members: [{ host: '10.0.0.1' }, { host: '10.0.0.2' }] } });
+      const third = { host: '10.0.0.3' };
+      await fails(c('POST', `/vpc-channels/${one}/members`, { body: { members: [third] } }), 403, 'APIG.3110');
+      await fails(c('PUT', `/vpc-channels/${one}/members`, { body: { members: [{ host: '10.0.0.1' }, { host: '10.0.0.2' }, third] } }), 403, 'APIG.3110');
+      await fails(c('PUT', `/vpc-channels/${one}`, { body: channel('one', { members: [{ host: '10.0.0.1' }, { host: '10.0.0.2' }, third] }) }), 403, 'APIG.3110');
+      assert.equal((await c('GET', `/vpc-channels/${one}/members`)).total, 2, 'a refused change writes nothing');
+      // Updating a known address is not an addition.
+      await c('POST', `/vpc-channels/${one}/members`, { body: { members: [{ host: '10.0.0.1', weight: 5 }] } });
     } finally {
       await small.close();
     }
