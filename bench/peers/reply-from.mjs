@@ -8,3 +8,5 @@ await app.register(replyFrom, { base: backends.map((p) => `http://127.0.0.1:${p}
 app.all('/*', (req, reply) => reply.from(req.url));
 await app.listen({ port, host: '127.0.0.1' });
 process.send?.('ready');
+// Stopped by the bench: exit normally so that --cpu-prof (bench/profile.ts) writes its profile.
+process.on('SIGTERM', () => process.exit(0));

@@ -4,7 +4,7 @@ import type { Outcome } from '../health/checker.js';
 import type { Upstream } from '../model/types.js';
 import type { MemberTarget, RoutePlan } from '../runtime/snapshot.js';
 import { classify, sendProxyError, type ProxyFailure } from './errors.js';
-import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { clientResponseHeaders, rawTrailers, upstreamRequestHeaders } from './headers.js';
 
 /** Bodies up to this size are buffered so that a failed attempt can be replayed. */
 export const REPLAY_BUFFER_LIMIT = 64 * 1024;
@@ -37,6 +37,9 @@ export interface ForwardRequest {
   hooks: ProxyHooks;
 }
 
+const healthy = (t: MemberTarget): boolean => t.state.healthy;
+const anyMember = (): boolean => true;
+
 /** The request body as it will be sent: none, buffered (replayable), or the live stream. */
 type Body = null | Buffer | IncomingMessage;
 
@@ -44,38 +47,51 @@ type Body = null | Buffer | IncomingMessage;
  * One client request through to a response: picks a member, dispatches on its pool,
  * streams the answer back with backpressure, and retries on another member when the rules
  * allow (see README, "Retries").
+ *
+ * It speaks undici's raw handler interface (onConnect/onHeaders/onData/onComplete/onError),
+ * which undici marks deprecated: the newer one wraps every request in a controller and
+ * parses the response headers into an object that would only be turned back into a list.
+ * Measured on the bench, the raw interface is the fastest way through undici 7.
  */
 class Exchange implements Dispatcher.DispatchHandler {
-  private readonly tried = new Set<MemberTarget>();
   private attempts = 0;
+  /** The first member tried; later ones go in `retried` (most requests never retry). */
+  private firstTry: MemberTarget | null = null;
+  private retried: MemberTarget[] | null = null;
   private target: MemberTarget | null = null;
-  private controller: Dispatcher.DispatchController | null = null;
+  /** Aborts the current attempt once it is on a connection. */
+  private abort: ((err: Error) => void) | null = null;
+  /** Resumes reading the upstream body after the client drained. */
+  private resume: (() => void) | null = null;
   /** The current attempt has been written to an upstream socket. */
   private sent = false;
   private responded = false;
   private finished = false;
   private lastFailure: ProxyFailure | null = null;
   private readonly headers: string[];
-  private readonly eligible = (t: MemberTarget): boolean => t.state.healthy && !this.tried.has(t);
-  private readonly untried = (t: MemberTarget): boolean => !this.tried.has(t);
+  private readonly untriedHealthy = (t: MemberTarget): boolean =>
+    t.state.healthy && t !== this.firstTry && (this.retried === null || !this.retried.includes(t));
+  private readonly clientGone = (): void => {
+    if (this.finished) return;
+    this.finished = true;
+    this.abort?.(new Error('client went away'));
+  };
 
   constructor(private readonly f: ForwardRequest, private readonly body: Body) {
     const host = f.plan.upstream.upstream.upstreamHost ?? f.clientHost;
     this.headers = upstreamRequestHeaders(f.req, { clientIp: f.clientIp, clientHost: f.clientHost, host });
-    f.res.once('close', () => {
-      if (this.finished) return;
-      this.finished = true;
-      this.controller?.abort(new Error('client went away'));
-    });
+    f.res.on('close', this.clientGone);
   }
 
   start(): void {
     const plan = this.f.plan.upstream;
-    const ctx = { clientIp: this.f.clientIp, path: this.f.hashPath, eligible: this.eligible };
+    const first = this.attempts === 0;
+    const ctx = { clientIp: this.f.clientIp, path: this.f.hashPath, eligible: first ? healthy : this.untriedHealthy };
     let t = plan.balancer.pick(ctx);
     // Fail open: with every member marked unhealthy, trying one beats refusing all.
-    if (!t && plan.upstream.failMode === 'open' && this.attempts === 0) {
-      t = plan.balancer.pick({ ...ctx, eligible: this.untried });
+    if (!t && plan.upstream.failMode === 'open' && first) {
+      ctx.eligible = anyMember;
+      t = plan.balancer.pick(ctx);
       if (t) this.f.hooks.failOpen(plan.upstream);
     }
     if (!t) {
@@ -84,10 +100,11 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.attempts++;
-    this.tried.add(t);
+    if (first) this.firstTry = t;
+    else (this.retried ??= []).push(t);
     this.target = t;
     this.sent = false;
-    this.controller = null;
+    this.abort = null;
     plan.balancer.onStart(t);
     const timeout = this.f.plan.route.timeoutMs;
     const req = this.f.req;
@@ -102,39 +119,36 @@ class Exchange implements Dispatcher.DispatchHandler {
     } as Dispatcher.DispatchOptions, this);
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
+  onConnect(abort: (err?: Error) => void): void {
+    this.abort = abort;
     this.sent = true;
-    if (this.finished) controller.abort(new Error('client went away'));
+    if (this.finished) abort(new Error('client went away'));
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
-    if (status < 200) return;
-    this.controller = controller;
+  onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    if (status < 200) return true;
     this.responded = true;
-    const res = this.f.res;
-    res.writeHead(status, statusMessage || undefined, clientResponseHeaders(headers));
+    this.resume = resume;
+    this.f.res.writeHead(status, statusText || undefined, clientResponseHeaders(raw));
     this.report(this.target!, 'ok', status);
+    return true;
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.f.res.write(chunk)) {
-      controller.pause();
-      this.f.res.once('drain', () => controller.resume());
-    }
+  onData(chunk: Buffer): boolean {
+    if (this.f.res.write(chunk)) return true;
+    this.f.res.once('drain', this.resume!);
+    return false;
   }
 
-  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+  onComplete(trailers: string[] | null): void {
     this.done();
     this.finished = true;
     const res = this.f.res;
-    let hasTrailers = false;
-    for (const _ in trailers) { hasTrailers = true; break; }
-    if (hasTrailers && res.chunkedEncoding) res.addTrailers(trailers as Record<string, string>);
+    if (trailers && trailers.length > 0 && res.chunkedEncoding) res.addTrailers(rawTrailers(trailers));
     res.end();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+  onError(err: Error): void {
     const target = this.target!;
     this.done();
     if (this.finished) return;

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 
 /** Hop-by-hop headers (RFC 9110 7.6.1) and ones the gateway sets itself. */
 const DROP_REQUEST = new Set([
@@ -55,10 +55,42 @@ export function upstreamRequestHeaders(req: IncomingMessage, f: ForwardedFor): s
   return out;
 }
 
-/** Response headers for the client: hop-by-hop ones removed, in place (the object is ours). */
-export function clientResponseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const extra = connectionTokens(headers.connection as string | undefined);
-  if (extra !== null) for (const name of extra) delete headers[name];
-  for (const name of DROP_RESPONSE) if (headers[name] !== undefined) delete headers[name];
-  return headers;
+/**
+ * Response headers for the client from undici's raw [name, value, ...] buffers, as the flat
+ * list `writeHead` takes, hop-by-hop ones removed. Working on the raw list skips undici's
+ * header-object parse; names keep the upstream's case, as nginx passes them.
+ */
+export function clientResponseHeaders(raw: readonly Buffer[]): string[] {
+  const out: string[] = [];
+  let extra: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const value = raw[i + 1]!.toString('latin1');
+    // Only names as long as a hop-by-hop one need the lower-case comparison.
+    if (HOP_LENGTHS.has(name.length)) {
+      const lower = name.toLowerCase();
+      if (DROP_RESPONSE.has(lower)) {
+        if (lower === 'connection') extra = connectionTokens(value);
+        continue;
+      }
+    }
+    out.push(name, value);
+  }
+  return extra === null ? out : dropNamed(out, extra);
+}
+
+const HOP_LENGTHS = new Set([...DROP_RESPONSE].map((n) => n.length));
+
+/** Removes headers a `Connection:` value named (rare: most say keep-alive or close). */
+function dropNamed(flat: string[], names: Set<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) if (!names.has(flat[i]!.toLowerCase())) out.push(flat[i]!, flat[i + 1]!);
+  return out;
+}
+
+/** Trailers from undici's raw list, as the [name, value] pairs `addTrailers` takes. */
+export function rawTrailers(raw: readonly (Buffer | string)[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < raw.length; i += 2) out.push([raw[i]!.toString('latin1'), raw[i + 1]!.toString('latin1')]);
+  return out;
 }

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { request } from 'undici';
-import { members, startBackends, type Backend, type Echo } from '../helpers/backends.js';
+import { members, startBackend, startBackends, type Backend, type Echo } from '../helpers/backends.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 describe('routing and headers through a real gateway', () => {
@@ -12,13 +12,24 @@ describe('routing and headers through a real gateway', () => {
   before(async () => {
     gw = await startTestGateway();
     backends = await startBackends(['exact', 'wild', 'any', 'api', 'post', 'rewrite']);
-    const [exact, wild, any, api, post, rewrite] = backends.map((b) => members([b]));
+    // Answers with hop-by-hop headers, a header its Connection names, and trailers.
+    backends.push(await startBackend('hops', (_req, res) => {
+      res.writeHead(200, [
+        'Content-Type', 'text/plain', 'Connection', 'keep-alive, X-Hop-Reply', 'X-Hop-Reply', '1', 'Keep-Alive', 'timeout=60',
+        'Proxy-Connection', 'keep-alive', 'Upgrade', 'h2c', 'X-Multi', 'a', 'X-Multi', 'b', 'X-Case-Kept', 'yes', 'Trailer', 'grpc-status',
+      ]);
+      res.write('part one, ');
+      res.addTrailers({ 'grpc-status': '0' });
+      res.end('part two');
+    }));
+    const [exact, wild, any, api, post, rewrite, hops] = backends.map((b) => members([b]));
     await gw.expose({ members: exact }, { hosts: ['shop.example.com'] });
     await gw.expose({ members: wild }, { hosts: ['*.example.com'] });
     await gw.expose({ members: any }, {});
     await gw.expose({ members: api }, { paths: ['/api'], stripPrefix: true });
     await gw.expose({ members: post }, { paths: ['/api/orders'], methods: ['POST'] });
     await gw.expose({ members: rewrite, upstreamHost: 'internal.svc' }, { hosts: ['rewrite.test'] });
+    await gw.expose({ members: hops }, { hosts: ['hops.test'] });
   });
   after(async () => {
     await gw.close();
@@ -71,6 +82,25 @@ describe('routing and headers through a real gateway', () => {
     assert.equal(h['x-forwarded-host'], 'other.test');
     assert.equal(h.host, 'other.test', 'the client Host passes when the upstream sets none');
     assert.equal(r.headers['x-backend'], 'any', 'response headers pass back');
+  });
+
+  test('response: hop-by-hop headers and those Connection names are dropped, the rest pass with their case, trailers too', async () => {
+    const r = await new Promise<{ raw: string[]; body: string; trailers: Record<string, unknown> }>((resolve, reject) => {
+      const req = httpRequest(`${gw.proxyUrl}/`, { headers: { host: 'hops.test', te: 'trailers' }, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => { body += c.toString(); });
+        res.on('end', () => resolve({ raw: res.rawHeaders, body, trailers: res.trailers }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const names = r.raw.filter((_, i) => i % 2 === 0);
+    for (const gone of ['X-Hop-Reply', 'Keep-Alive', 'Proxy-Connection', 'Upgrade']) assert.ok(!names.includes(gone), `${gone} dropped: ${names}`);
+    assert.ok(!r.raw.includes('keep-alive, X-Hop-Reply'), 'the upstream Connection value does not pass');
+    assert.ok(names.includes('X-Case-Kept'), 'names keep their case');
+    assert.deepEqual(r.raw.filter((_, i) => i > 0 && r.raw[i - 1] === 'X-Multi'), ['a', 'b'], 'repeated headers stay separate');
+    assert.equal(r.body, 'part one, part two');
+    assert.equal(r.trailers['grpc-status'], '0');
   });
 
   test('an upstream Host replaces the client Host', async () => {
