@@ -64,7 +64,11 @@ const sluice: ProxySpec = {
       return (await r.json()) as { id: string };
     };
     const tenant = await api('/v1/tenants', { name: 'bench' });
-    const up = await api('/v1/upstreams', { tenantId: tenant.id, name: 'bench', strategy: 'wrr', retries: 3, members: backends.map((p) => ({ host: '127.0.0.1', port: p })) });
+    // As the bar asks: routing, balancing, retries and health (active probes and passive checks) on.
+    const up = await api('/v1/upstreams', {
+      tenantId: tenant.id, name: 'bench', strategy: 'wrr', retries: 3, members: backends.map((p) => ({ host: '127.0.0.1', port: p })),
+      healthCheck: { active: true, protocol: 'http', path: '/', interval: 5, timeout: 3, passive: true, tcpFailureThreshold: 3, httpFailureThreshold: 3, timeoutThreshold: 3 },
+    });
     await api('/v1/routes', { upstreamId: up.id, paths: ['/'] });
     for (let i = 0; i < 100; i++) {
       const r = await fetch(`http://127.0.0.1:${port}/`).catch(() => null);
