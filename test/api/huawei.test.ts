@@ -597,7 +597,7 @@ describe('Huawei APIG v2 dialect, driven by the Huawei SDK core', () => {
       return { channel: s.status as number, members: s.members.map((m: { port: number; health_status: string }) => `${m.port === live.port ? 'live' : 'dead'}:${m.health_status}`) };
     };
     let s = await statusOf();
-    for (let i = 0; i < 50 && s.members.includes('live:unknown') || s.members.includes('dead:unknown'); i++) {
+    for (let i = 0; i < 50 && (s.members.includes('live:unknown') || s.members.includes('dead:unknown')); i++) {
       await new Promise((r) => setTimeout(r, 100));
       s = await statusOf();
     }
