@@ -21,7 +21,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitPort(port: number, ms = 15_000): Promise<void> {
+/** Put in front of every Node process the bench starts (bench/instructions.ts: valgrind). */
+let nodeWrapper: string[] = [];
+let startTimeoutMs = 15_000;
+export function wrapNode(prefix: string[], timeoutMs: number): void {
+  nodeWrapper = prefix;
+  startTimeoutMs = timeoutMs;
+}
+
+export async function waitPort(port: number, ms = startTimeoutMs): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -39,6 +47,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts a command pinned to `cpu` (taskset, when present); its pid is the command's own. */
 export function launch(cmd: string, args: string[], cpu: number | null, env: Record<string, string> = {}): ChildProcess {
+  if (cmd === process.execPath && nodeWrapper.length > 0) [cmd, args] = [nodeWrapper[0]!, [...nodeWrapper.slice(1), cmd, ...args]];
   const [file, argv] = cpu !== null && has('taskset') ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
   const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let err = '';
@@ -47,11 +56,11 @@ export function launch(cmd: string, args: string[], cpu: number | null, env: Rec
   return child;
 }
 
-export async function stop(child: ChildProcess): Promise<void> {
+export async function stop(child: ChildProcess, graceMs = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+  const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(t);
 }

@@ -55,6 +55,11 @@ export function upstreamRequestHeaders(req: IncomingMessage, f: ForwardedFor): s
   return out;
 }
 
+/** Only names as long as a hop-by-hop one need the lower-cased lookup (most never do). */
+const HOP_LENGTH = new Uint8Array(32);
+for (const n of DROP_RESPONSE) HOP_LENGTH[n.length] = 1;
+const mayBeHopByHop = (name: string): boolean => name.length < 32 && HOP_LENGTH[name.length] === 1;
+
 /**
  * Response headers for the client from undici's raw [name, value, ...] buffers, as the flat
  * list `writeHead` takes, hop-by-hop ones removed. Working on the raw list skips undici's
@@ -66,8 +71,7 @@ export function clientResponseHeaders(raw: readonly Buffer[]): string[] {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
     const value = raw[i + 1]!.toString('latin1');
-    // Only names as long as a hop-by-hop one need the lower-case comparison.
-    if (HOP_LENGTHS.has(name.length)) {
+    if (mayBeHopByHop(name)) {
       const lower = name.toLowerCase();
       if (DROP_RESPONSE.has(lower)) {
         if (lower === 'connection') extra = connectionTokens(value);
@@ -78,8 +82,6 @@ export function clientResponseHeaders(raw: readonly Buffer[]): string[] {
   }
   return extra === null ? out : dropNamed(out, extra);
 }
-
-const HOP_LENGTHS = new Set([...DROP_RESPONSE].map((n) => n.length));
 
 /** Removes headers a `Connection:` value named (rare: most say keep-alive or close). */
 function dropNamed(flat: string[], names: Set<string>): string[] {

@@ -1,9 +1,11 @@
 import type { Route } from '../model/types.js';
 
+export interface RouteMatch<R> { readonly value: R; readonly prefix: string }
+
 /** Routes sharing one path prefix within a host table, by method. */
 interface PrefixEntry<R> {
-  byMethod: Map<string, R>;
-  anyMethod: R | null;
+  byMethod: Map<string, RouteMatch<R>>;
+  anyMethod: RouteMatch<R> | null;
 }
 
 /** The routes of one host (or of one wildcard, or of any host), by path prefix. */
@@ -20,24 +22,25 @@ class PathTable<R> {
       if (!this.lengths.includes(prefix.length)) this.lengths = [...this.lengths, prefix.length].sort((a, b) => b - a);
     }
     // First route wins on an exact tie; routes are added in creation order.
-    if (methods.length === 0) entry.anyMethod ??= value;
-    for (const m of methods) if (!entry.byMethod.has(m)) entry.byMethod.set(m, value);
+    // Built once here, so that a lookup allocates nothing.
+    const match: RouteMatch<R> = { value, prefix };
+    if (methods.length === 0) entry.anyMethod ??= match;
+    for (const m of methods) if (!entry.byMethod.has(m)) entry.byMethod.set(m, match);
   }
 
-  match(path: string, method: string): { value: R; prefix: string } | null {
+  match(path: string, method: string): RouteMatch<R> | null {
     for (const len of this.lengths) {
       if (len > path.length) continue;
       const prefix = len === path.length ? path : path.slice(0, len);
       const entry = this.prefixes.get(prefix);
       if (!entry) continue;
-      const value = entry.byMethod.get(method) ?? entry.anyMethod;
-      if (value) return { value, prefix };
+      const hit = entry.byMethod.get(method) ?? entry.anyMethod;
+      if (hit) return hit;
     }
     return null;
   }
 }
 
-export interface RouteMatch<R> { value: R; prefix: string }
 
 /**
  * Compiled route table: host (exact, then the longest matching `*.suffix`, then routes
