@@ -173,6 +173,29 @@ describe('traffic through a real gateway', () => {
     assert.equal(t.headers['x-sluice-error'], 'upstream_timeout');
   });
 
+  test('a client that leaves mid-request: the upstream request is dropped, before and after its headers', async () => {
+    // Holds each request; answers headers and one chunk for /streaming, nothing for /held.
+    const closed: string[] = [];
+    const holder = await startBackend('holder', (req, res) => {
+      res.once('close', () => closed.push(req.url!));
+      if (req.url === '/streaming') { res.writeHead(200, { 'content-type': 'text/plain' }); res.write('first chunk'); }
+    });
+    open.push(holder);
+    await gw.expose({ members: members([holder]), retries: 0 }, { hosts: ['leave.test'] });
+    for (const path of ['/held', '/streaming']) {
+      const sock = connect(Number(new URL(gw.proxyUrl).port), '127.0.0.1');
+      await once(sock, 'connect');
+      sock.write(`GET ${path} HTTP/1.1\r\nhost: leave.test\r\n\r\n`);
+      if (path === '/streaming') await once(sock, 'data');
+      else await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(closed.filter((p) => p === path), [], `${path} still open upstream while the client waits`);
+      sock.destroy();
+      const until = Date.now() + 3000;
+      while (!closed.includes(path) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(closed.includes(path), `the upstream request for ${path} was dropped when the client left`);
+    }
+  });
+
   test('HTTPS upstream with a self-signed certificate: refused when verifying, served when not', async () => {
     const pems = await selfsigned.generate([{ name: 'commonName', value: 'backend.test' }], { keySize: 2048, extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'backend.test' }] }] });
     const tls = await startBackend('tls', echo, { key: pems.private, cert: pems.cert });
