@@ -1,8 +1,10 @@
 // npm run bench:instructions: CPU instructions per proxied request, counted by valgrind's
-// callgrind, for sluice and its Node peers. Instruction counts do not move with what else
-// the machine is doing, so this ratio stays put where req/s ratios on a shared VM swing by
-// ±10 %. It counts user-space work only (the kernel's share of each request, about a third
-// here, is alike for every Node proxy). Loopback only; every process it starts is stopped.
+// callgrind, for sluice and its Node peers. The count does not move with what else a shared
+// VM is doing, where req/s ratios swing by ±10 %; it still moves by a few per cent between
+// runs (when V8 compiles and collects garbage differs), so compare proxies within one run.
+// It counts user-space work only: the kernel's share of each request (about a third here) is
+// alike for every Node proxy, so req/s ratios are closer to 1 than instruction ratios.
+// Loopback only; every process it starts is stopped.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { Outcome } from '../health/checker.js';
 import type { Upstream } from '../model/types.js';
 import type { MemberTarget, RoutePlan } from '../runtime/snapshot.js';
 import { classify, sendProxyError, type ProxyFailure } from './errors.js';
+import { enter, leave, type ClientBound } from './client-gone.js';
 import { clientResponseHeaders, rawTrailers, upstreamRequestHeaders } from './headers.js';
 
 /** Bodies up to this size are buffered so that a failed attempt can be replayed. */
@@ -53,7 +55,7 @@ type Body = null | Buffer | IncomingMessage;
  * parses the response headers into an object that would only be turned back into a list.
  * Measured on the bench, the raw interface is the fastest way through undici 7.
  */
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange implements Dispatcher.DispatchHandler, ClientBound {
   private attempts = 0;
   /** The first member tried; later ones go in `retried` (most requests never retry). */
   private firstTry: MemberTarget | null = null;
@@ -69,18 +71,28 @@ class Exchange implements Dispatcher.DispatchHandler {
   private finished = false;
   private lastFailure: ProxyFailure | null = null;
   private readonly headers: string[];
+  private readonly socket: Socket;
   private readonly untriedHealthy = (t: MemberTarget): boolean =>
     t.state.healthy && t !== this.firstTry && (this.retried === null || !this.retried.includes(t));
-  private readonly clientGone = (): void => {
-    if (this.finished) return;
-    this.finished = true;
-    this.abort?.(new Error('client went away'));
-  };
 
   constructor(private readonly f: ForwardRequest, private readonly body: Body) {
     const host = f.plan.upstream.upstream.upstreamHost ?? f.clientHost;
     this.headers = upstreamRequestHeaders(f.req, { clientIp: f.clientIp, clientHost: f.clientHost, host });
-    f.res.on('close', this.clientGone);
+    // Kept: Node lets go of req.socket once a streamed request body has been read.
+    this.socket = f.req.socket;
+    enter(this.socket, this);
+  }
+
+  clientGone(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.abort?.(new Error('client went away'));
+  }
+
+  /** The exchange is over, one way or another: the connection no longer needs to tell it. */
+  private finish(): void {
+    this.finished = true;
+    leave(this.socket, this);
   }
 
   start(): void {
@@ -95,7 +107,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       if (t) this.f.hooks.failOpen(plan.upstream);
     }
     if (!t) {
-      this.finished = true;
+      this.finish();
       sendProxyError(this.f.res, this.lastFailure ?? { code: 'no_healthy_upstream', message: `no eligible member in upstream ${plan.upstream.id}` });
       return;
     }
@@ -142,7 +154,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onComplete(trailers: string[] | null): void {
     this.done();
-    this.finished = true;
+    this.finish();
     const res = this.f.res;
     if (trailers && trailers.length > 0 && res.chunkedEncoding) res.addTrailers(rawTrailers(trailers));
     res.end();
@@ -156,13 +168,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.report(target, failure.kind, 0);
     if (this.responded) {
       // Part of the answer is already with the client: all we can do is cut it short.
-      this.finished = true;
+      this.finish();
       this.f.res.destroy(err);
       return;
     }
     this.lastFailure = failure;
     if (this.retryable(failure.kind)) { this.start(); return; }
-    this.finished = true;
+    this.finish();
     sendProxyError(this.f.res, failure);
   }
 

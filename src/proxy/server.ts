@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Runtime } from '../runtime/runtime.js';
 import type { RoutePlan } from '../runtime/snapshot.js';
 import type { RouteMatch } from '../runtime/router.js';
+import { watchClientConnection } from './client-gone.js';
 import { rawProxyError, sendProxyError } from './errors.js';
 import { forward, NO_HOOKS, type ProxyHooks } from './forward.js';
 import { forwardUpgrade } from './upgrade.js';
@@ -69,7 +70,11 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     else socket.destroy();
   });
   const sockets = new Set<Socket>();
-  server.on('connection', (s: Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+    watchClientConnection(s);
+  });
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);

@@ -1,0 +1,29 @@
+import type { Socket } from 'node:net';
+
+/** Work in flight for a client connection that must stop when the client goes away. */
+export interface ClientBound { clientGone(): void }
+
+const IN_FLIGHT = Symbol('sluice.inFlight');
+type Tracked = Socket & { [IN_FLIGHT]?: ClientBound[] };
+
+/**
+ * One 'close' listener per client connection, rather than one per request on the response
+ * (measured: an emitter listener per request cost about 2 % of the proxy's instructions).
+ * A connection carries one request at a time unless the client pipelines.
+ */
+export function watchClientConnection(socket: Socket): void {
+  socket.once('close', () => {
+    const list = (socket as Tracked)[IN_FLIGHT];
+    if (list) for (const x of list.splice(0)) x.clientGone();
+  });
+}
+
+export function enter(socket: Socket, x: ClientBound): void {
+  ((socket as Tracked)[IN_FLIGHT] ??= []).push(x);
+}
+
+export function leave(socket: Socket, x: ClientBound): void {
+  const list = (socket as Tracked)[IN_FLIGHT];
+  const i = list ? list.indexOf(x) : -1;
+  if (i >= 0) list!.splice(i, 1);
+}
