@@ -6,11 +6,11 @@
 // alike for every Node proxy, so req/s ratios are closer to 1 than instruction ratios.
 // Loopback only; every process it starts is stopped.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { has, stop, wrapNode } from './lib.js';
+import { has, stop, wrapNode, writeResults } from './lib.js';
 import { LOAD_CPU, proxySpecs, startBackends } from './proxies.js';
 
 const { values } = parseArgs({ options: {
@@ -68,7 +68,5 @@ const table = [
   ...rows.map((r) => `| ${r.name} | ${Math.round(r.perRequest).toLocaleString('en')} | ${bare ? (r.perRequest / bare).toFixed(2) : '–'} |`),
 ].join('\n');
 process.stdout.write(`\n${table}\n`);
-mkdirSync('bench/results', { recursive: true });
-const file = `bench/results/instructions-${new Date().toISOString().replace(/[:.]/g, '-')}.md`;
-writeFileSync(file, `${table}\n`);
+const file = writeResults('instructions-', `${table}\n`);
 process.stdout.write(`written to ${file}\n`);

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 
 const found = new Map<string, boolean>();
@@ -126,4 +126,12 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Writes a report to bench/results/, named by `prefix` and the time; returns the path. */
+export function writeResults(prefix: string, report: string): string {
+  mkdirSync('bench/results', { recursive: true });
+  const file = `bench/results/${prefix}${new Date().toISOString().replace(/[:.]/g, '-')}.md`;
+  writeFileSync(file, report);
+  return file;
 }

@@ -1,8 +1,7 @@
 // npm run bench: sluice against a bare undici proxy, @fastify/reply-from, http-proxy, and
 // nginx and HAProxy when installed, on this machine, loopback only. See bench/README.md.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { cpuSeconds, has, load, median, sleep, stop, upstreamConnections } from './lib.js';
+import { cpuSeconds, has, load, median, sleep, stop, upstreamConnections, writeResults } from './lib.js';
 import { LOAD_CPU, proxySpecs, startBackends, type ProxySpec, type Running } from './proxies.js';
 import { balancerTable } from './balancers.js';
 
@@ -98,9 +97,7 @@ async function main(): Promise<void> {
   }
   const report = render(backends.kind) + '\n' + balancerTable();
   process.stdout.write(`\n${report}`);
-  mkdirSync('bench/results', { recursive: true });
-  const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, '-')}.md`;
-  writeFileSync(file, report);
+  const file = writeResults('', report);
   process.stdout.write(`\nwritten to ${file}\n`);
 }
 

@@ -72,8 +72,6 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound {
   private lastFailure: ProxyFailure | null = null;
   private readonly headers: string[];
   private readonly socket: Socket;
-  private readonly untriedHealthy = (t: MemberTarget): boolean =>
-    t.state.healthy && t !== this.firstTry && (this.retried === null || !this.retried.includes(t));
 
   constructor(private readonly f: ForwardRequest, private readonly body: Body) {
     const host = f.plan.upstream.upstream.upstreamHost ?? f.clientHost;
@@ -89,6 +87,10 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound {
     this.abort?.(new Error('client went away'));
   }
 
+  private tried(t: MemberTarget): boolean {
+    return t === this.firstTry || (this.retried !== null && this.retried.includes(t));
+  }
+
   /** The exchange is over, one way or another: the connection no longer needs to tell it. */
   private finish(): void {
     this.finished = true;
@@ -98,7 +100,7 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound {
   start(): void {
     const plan = this.f.plan.upstream;
     const first = this.attempts === 0;
-    const ctx = { clientIp: this.f.clientIp, path: this.f.hashPath, eligible: first ? healthy : this.untriedHealthy };
+    const ctx = { clientIp: this.f.clientIp, path: this.f.hashPath, eligible: first ? healthy : (t: MemberTarget) => t.state.healthy && !this.tried(t) };
     let t = plan.balancer.pick(ctx);
     // Fail open: with every member marked unhealthy, trying one beats refusing all.
     if (!t && plan.upstream.failMode === 'open' && first) {

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Runtime } from '../runtime/runtime.js';
 import type { RoutePlan } from '../runtime/snapshot.js';
 import type { RouteMatch } from '../runtime/router.js';
-import { watchClientConnection } from './client-gone.js';
+import { clientConnectionClosed } from './client-gone.js';
 import { rawProxyError, sendProxyError } from './errors.js';
 import { forward, NO_HOOKS, type ProxyHooks } from './forward.js';
 import { forwardUpgrade } from './upgrade.js';
@@ -72,8 +72,10 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
     sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-    watchClientConnection(s);
+    s.once('close', () => {
+      sockets.delete(s);
+      clientConnectionClosed(s);
+    });
   });
 
   await new Promise<void>((resolveListen, reject) => {

@@ -41,7 +41,6 @@ class PathTable<R> {
   }
 }
 
-
 /**
  * Compiled route table: host (exact, then the longest matching `*.suffix`, then routes
  * with no host), then the longest path prefix, then the method. Prefixes are plain string
