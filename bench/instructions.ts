@@ -17,6 +17,7 @@ const { values } = parseArgs({ options: {
   warm: { type: 'string', default: '4000' },
   measure: { type: 'string', default: '10000' },
   only: { type: 'string', default: 'sluice,undici-bare,reply-from,http-proxy' },
+  'node-flags': { type: 'string', default: '--no-memory-reducer' },
 } });
 const WARM = Number(values.warm);
 const MEASURE = Number(values.measure);
@@ -32,7 +33,7 @@ async function instructions(name: string, backends: number[], count: number): Pr
   const out = join(dir, 'callgrind.out');
   wrapNode(['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`], 180_000);
   const spec = proxySpecs().find((s) => s.name === name && s.node)!;
-  const r = await spec.start(backends, ['--no-memory-reducer']);
+  const r = await spec.start(backends, values['node-flags'].split(' ').filter(Boolean));
   try {
     const pin = has('taskset') ? ['taskset', '-c', String(LOAD_CPU)] : [];
     const cmd = [...pin, process.execPath, 'bench/peers/fixed-load.mjs', `http://127.0.0.1:${r.port}/`, String(count), '8'];

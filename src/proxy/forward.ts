@@ -8,6 +8,15 @@ import { classify, sendProxyError, type ProxyFailure } from './errors.js';
 import { enter, leave, type ClientBound } from './client-gone.js';
 import { clientResponseHeaders, rawTrailers, upstreamRequestHeaders } from './headers.js';
 
+/**
+ * A client that leaves while its request is with a member: the exchange lingers this long,
+ * discarding the answer, so that a response about to arrive keeps its keep-alive connection
+ * (for HTTPS, a TLS handshake saved); one still running then is cut, and its connection too.
+ */
+export const LINGER_MS = 1000;
+/** ...and discards at most this much of the answer before cutting it. */
+export const LINGER_BYTES = 256 * 1024;
+
 /** Bodies up to this size are buffered so that a failed attempt can be replayed. */
 export const REPLAY_BUFFER_LIMIT = 64 * 1024;
 
@@ -68,7 +77,12 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound {
   /** The current attempt has been written to an upstream socket. */
   private sent = false;
   private responded = false;
+  /** Nothing more goes to the client: the exchange is over, or the client left. */
   private finished = false;
+  /** The client left; what still comes from the member is discarded (see LINGER_MS). */
+  private left = false;
+  private discarded = 0;
+  private linger: NodeJS.Timeout | null = null;
   private lastFailure: ProxyFailure | null = null;
   private readonly headers: string[];
   private readonly socket: Socket;
@@ -84,6 +98,16 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound {
   clientGone(): void {
     if (this.finished) return;
     this.finished = true;
+    this.left = true;
+    // Not on a connection yet: onConnect aborts it. On one: give the answer a moment, reading
+    // on if it was waiting for the client to drain.
+    if (!this.sent) return;
+    this.linger = setTimeout(() => this.cut(), LINGER_MS).unref();
+    this.resume?.();
+  }
+
+  private cut(): void {
+    this.linger = null;
     this.abort?.(new Error('client went away'));
   }
 
@@ -141,6 +165,7 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound {
 
   onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
     if (status < 200) return true;
+    if (this.left) { this.report(this.target!, 'ok', status); return true; }
     this.responded = true;
     this.resume = resume;
     this.f.res.writeHead(status, statusText || undefined, clientResponseHeaders(raw));
@@ -149,6 +174,11 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound {
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.left) {
+      this.discarded += chunk.length;
+      if (this.discarded > LINGER_BYTES) this.cut();
+      return true;
+    }
     if (this.f.res.write(chunk)) return true;
     this.f.res.once('drain', this.resume!);
     return false;
@@ -156,6 +186,7 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound {
 
   onComplete(trailers: string[] | null): void {
     this.done();
+    if (this.left) { this.stopLinger(); return; }
     this.finish();
     const res = this.f.res;
     if (trailers && trailers.length > 0 && res.chunkedEncoding) res.addTrailers(rawTrailers(trailers));
@@ -165,6 +196,7 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound {
   onError(err: Error): void {
     const target = this.target!;
     this.done();
+    if (this.left) this.stopLinger();
     if (this.finished) return;
     const failure = classify(err);
     this.report(target, failure.kind, 0);
@@ -189,6 +221,11 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound {
     }
     // It reached the member; only a request that may safely run twice goes again.
     return IDEMPOTENT.has(this.f.req.method!) && (body === null || Buffer.isBuffer(body));
+  }
+
+  private stopLinger(): void {
+    if (this.linger) clearTimeout(this.linger);
+    this.linger = null;
   }
 
   private done(): void {

@@ -173,7 +173,7 @@ describe('traffic through a real gateway', () => {
     assert.equal(t.headers['x-sluice-error'], 'upstream_timeout');
   });
 
-  test('a client that leaves mid-request: the upstream request is dropped, before and after its headers', async () => {
+  test('a client that leaves mid-request: an upstream request still running a second later is dropped, before and after its headers', async () => {
     // Holds each request; answers headers and one chunk for /streaming, nothing for /held.
     const closed: string[] = [];
     const holder = await startBackend('holder', (req, res) => {
@@ -194,6 +194,30 @@ describe('traffic through a real gateway', () => {
       while (!closed.includes(path) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
       assert.ok(closed.includes(path), `the upstream request for ${path} was dropped when the client left`);
     }
+  });
+
+  test('a client that leaves just before a short answer: the answer is let finish and its upstream connection kept', async () => {
+    const ports: number[] = [];
+    const finished: boolean[] = [];
+    const slow = await startBackend('slow', (req, res) => {
+      ports.push(req.socket.remotePort!);
+      res.once('close', () => finished.push(res.writableFinished));
+      setTimeout(() => res.end('late but short'), req.url === '/slow' ? 300 : 0);
+    });
+    open.push(slow);
+    await gw.expose({ members: members([slow]), retries: 0 }, { hosts: ['linger.test'] });
+    const sock = connect(Number(new URL(gw.proxyUrl).port), '127.0.0.1');
+    await once(sock, 'connect');
+    sock.write('GET /slow HTTP/1.1\r\nhost: linger.test\r\n\r\n');
+    const until = Date.now() + 3000;
+    while (ports.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    sock.destroy();
+    while (finished.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(finished, [true], 'the member finished its answer though the client had left');
+    const next = await get('linger.test', '/fast');
+    assert.equal(next.status, 200);
+    assert.equal(ports.length, 2);
+    assert.equal(ports[1], ports[0], 'the next request went over the same upstream connection');
   });
 
   test('HTTPS upstream with a self-signed certificate: refused when verifying, served when not', async () => {
