@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { load, stop } from './lib.js';
 import { LOAD_CPU, proxySpecs, startBackends } from './proxies.js';
 
-interface ProfileNode { callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number }
+interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number }
 /** CPU microseconds per request, by function. */
 type Costs = Map<string, number>;
 
@@ -35,14 +35,25 @@ async function profile(proxy: string, backends: number[]): Promise<{ rps: number
   }
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`${proxy} wrote no profile`);
-  const nodes = (JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: ProfileNode[] }).nodes;
-  const total = nodes.reduce((s, n) => s + n.hitCount, 0);
+  const prof = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; endTime: number };
+  // Only the samples from inside the measured load (start-up, warm-up and exit left out):
+  // the last `secs` seconds before the profile ends, less a margin at each end.
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const hits = new Map<number, number>();
+  let t = prof.endTime;
+  for (let i = prof.samples.length - 1; i >= 0; i--) {
+    const age = prof.endTime - t;
+    if (age > 1e6 * (Number(secs) - 0.5)) break;
+    if (age > 1e6) hits.set(prof.samples[i]!, (hits.get(prof.samples[i]!) ?? 0) + 1);
+    t -= prof.timeDeltas[i]!;
+  }
+  const total = [...hits.values()].reduce((a, b) => a + b, 0);
   const costs: Costs = new Map();
   // Each sample is an equal slice of wall time; the proxy ran one core flat out.
   const usPerSample = 1e6 / rps / total;
-  for (const n of nodes) {
-    const k = label(n.callFrame);
-    costs.set(k, (costs.get(k) ?? 0) + n.hitCount * usPerSample);
+  for (const [id, n] of hits) {
+    const k = label(byId.get(id)!.callFrame);
+    costs.set(k, (costs.get(k) ?? 0) + n * usPerSample);
   }
   process.stdout.write(`${proxy}: ${rps.toFixed(0)} req/s under --cpu-prof (${(1e6 / rps).toFixed(1)} µs per request); profile in ${dir}\n`);
   return { rps, costs };
@@ -56,8 +67,12 @@ try {
   for (const [k, v] of [...a.costs].sort((x, y) => y[1] - x[1]).slice(0, 40)) {
     process.stdout.write(`${v.toFixed(2).padStart(8)} ${(b.costs.get(k) ?? 0).toFixed(2).padStart(12)}  ${k}\n`);
   }
-  const own = [...a.costs].filter(([k]) => k.includes(' dist/')).reduce((s, [, v]) => s + v, 0);
-  process.stdout.write(`\n${name}'s own code (dist/): ${own.toFixed(2)} µs per request\n`);
+  const own = [...a.costs].filter(([k]) => k.includes(' dist/')).sort((x, y) => y[1] - x[1]);
+  process.stdout.write(`\n${name}'s own code (dist/): ${own.reduce((s, [, v]) => s + v, 0).toFixed(2)} µs per request\n`);
+  for (const [k, v] of own.slice(0, 15)) process.stdout.write(`${v.toFixed(2).padStart(8)}  ${k}\n`);
+  const peer = [...b.costs].filter(([k]) => k.includes(' bench/')).sort((x, y) => y[1] - x[1]);
+  process.stdout.write(`${baseline}'s own code (bench/): ${peer.reduce((s, [, v]) => s + v, 0).toFixed(2)} µs per request\n`);
+  for (const [k, v] of peer.slice(0, 8)) process.stdout.write(`${v.toFixed(2).padStart(8)}  ${k}\n`);
 } finally {
   for (const p of backends.procs) await stop(p);
 }

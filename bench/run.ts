@@ -67,8 +67,11 @@ async function main(): Promise<void> {
   }
   try {
     for (let round = 1; round <= ROUNDS; round++) {
+      // Odd rounds A B C ..., even rounds ... C B A: whatever drifts while a round runs
+      // (the VM's neighbours, the backends' state) does not always favour the same proxy.
+      const order = round % 2 === 1 ? specs : [...specs].reverse();
       for (const fs of FLAGSETS) {
-        for (const spec of specs) {
+        for (const spec of order) {
           // nginx and HAProxy have no V8 flags: measured once per round.
           if (!spec.node && fs !== FLAGSETS[0]) continue;
           const r = await spec.start(backends.ports, fs.flags);

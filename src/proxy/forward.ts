@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { Outcome } from '../health/checker.js';
+import type { PickContext } from '../balance/balancer.js';
 import type { Upstream } from '../model/types.js';
 import type { MemberTarget, RoutePlan } from '../runtime/snapshot.js';
 import { classify, sendProxyError, type ProxyFailure } from './errors.js';
@@ -64,7 +65,11 @@ type Body = null | Buffer | IncomingMessage;
  * parses the response headers into an object that would only be turned back into a list.
  * Measured on the bench, the raw interface is the fastest way through undici 7.
  */
-class Exchange implements Dispatcher.DispatchHandler, ClientBound {
+class Exchange implements Dispatcher.DispatchHandler, ClientBound, PickContext<MemberTarget> {
+  // PickContext: what the balancer hashes on, and which members it may pick.
+  readonly clientIp: string;
+  readonly path: string;
+  eligible: (t: MemberTarget) => boolean = healthy;
   private attempts = 0;
   /** The first member tried; later ones go in `retried` (most requests never retry). */
   private firstTry: MemberTarget | null = null;
@@ -88,6 +93,8 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound {
   private readonly socket: Socket;
 
   constructor(private readonly f: ForwardRequest, private readonly body: Body) {
+    this.clientIp = f.clientIp;
+    this.path = f.hashPath;
     const host = f.plan.upstream.upstream.upstreamHost ?? f.clientHost;
     this.headers = upstreamRequestHeaders(f.req, { clientIp: f.clientIp, clientHost: f.clientHost, host });
     // Kept: Node lets go of req.socket once a streamed request body has been read.
@@ -124,12 +131,14 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound {
   start(): void {
     const plan = this.f.plan.upstream;
     const first = this.attempts === 0;
-    const ctx = { clientIp: this.f.clientIp, path: this.f.hashPath, eligible: first ? healthy : (t: MemberTarget) => t.state.healthy && !this.tried(t) };
-    let t = plan.balancer.pick(ctx);
+    // A retry goes to a healthy member not tried yet (a closure made only when retrying).
+    if (!first) this.eligible = (t: MemberTarget) => t.state.healthy && !this.tried(t);
+    // The exchange is its own pick context: nothing allocated per attempt.
+    let t = plan.balancer.pick(this);
     // Fail open: with every member marked unhealthy, trying one beats refusing all.
     if (!t && plan.upstream.failMode === 'open' && first) {
-      ctx.eligible = anyMember;
-      t = plan.balancer.pick(ctx);
+      this.eligible = anyMember;
+      t = plan.balancer.pick(this);
       if (t) this.f.hooks.failOpen(plan.upstream);
     }
     if (!t) {
