@@ -136,6 +136,19 @@ describe('weighted least connections', () => {
     const ids = Array.from({ length: 9 }, () => serve(b, ctx())!.id);
     assert.deepEqual(ids, ['m0', 'm1', 'm2', 'm0', 'm1', 'm2', 'm0', 'm1', 'm2']);
   });
+
+  it('moves the rotation on for a pick that is never started, and counts a started one once', () => {
+    const b = createBalancer('wlc', targets([1, 1, 1]));
+    assert.deepEqual(Array.from({ length: 6 }, () => b.pick(ctx())!.id), ['m0', 'm1', 'm2', 'm0', 'm1', 'm2']);
+    const notStarted = b.pick(ctx())!;
+    const started = b.pick(ctx())!;
+    b.onStart(started);
+    assert.deepEqual([notStarted.id, started.id], ['m0', 'm1']);
+    // m1 is busy: the idle ones take turns.
+    assert.deepEqual(Array.from({ length: 4 }, () => b.pick(ctx())!.id), ['m2', 'm0', 'm2', 'm0']);
+    b.onEnd(started);
+    assert.equal(b.pick(ctx())!.id, 'm1');
+  });
 });
 
 for (const strategy of ['source_ip_hash', 'uri_hash'] as const) {
