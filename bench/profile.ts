@@ -59,6 +59,13 @@ async function profile(proxy: string, backends: number[]): Promise<{ rps: number
   return { rps, costs };
 }
 
+/** A proxy's own functions (those under `dir`), the costliest first. */
+function ownCode(proxy: string, costs: Costs, dir: string, top: number): void {
+  const own = [...costs].filter(([k]) => k.includes(` ${dir}`)).sort((x, y) => y[1] - x[1]);
+  process.stdout.write(`${proxy}'s own code (${dir}): ${own.reduce((s, [, v]) => s + v, 0).toFixed(2)} µs per request\n`);
+  for (const [k, v] of own.slice(0, top)) process.stdout.write(`${v.toFixed(2).padStart(8)}  ${k}\n`);
+}
+
 const backends = await startBackends();
 try {
   const a = await profile(name, backends.ports);
@@ -67,12 +74,9 @@ try {
   for (const [k, v] of [...a.costs].sort((x, y) => y[1] - x[1]).slice(0, 40)) {
     process.stdout.write(`${v.toFixed(2).padStart(8)} ${(b.costs.get(k) ?? 0).toFixed(2).padStart(12)}  ${k}\n`);
   }
-  const own = [...a.costs].filter(([k]) => k.includes(' dist/')).sort((x, y) => y[1] - x[1]);
-  process.stdout.write(`\n${name}'s own code (dist/): ${own.reduce((s, [, v]) => s + v, 0).toFixed(2)} µs per request\n`);
-  for (const [k, v] of own.slice(0, 15)) process.stdout.write(`${v.toFixed(2).padStart(8)}  ${k}\n`);
-  const peer = [...b.costs].filter(([k]) => k.includes(' bench/')).sort((x, y) => y[1] - x[1]);
-  process.stdout.write(`${baseline}'s own code (bench/): ${peer.reduce((s, [, v]) => s + v, 0).toFixed(2)} µs per request\n`);
-  for (const [k, v] of peer.slice(0, 8)) process.stdout.write(`${v.toFixed(2).padStart(8)}  ${k}\n`);
+  process.stdout.write('\n');
+  ownCode(name, a.costs, 'dist/', 15);
+  ownCode(baseline, b.costs, 'bench/', 8);
 } finally {
   for (const p of backends.procs) await stop(p);
 }

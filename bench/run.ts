@@ -115,8 +115,9 @@ function ratioTo(s: Sample[], ref: Sample[] | undefined): string {
 
 /** The median, and each round's ratio: on a shared VM they spread more than the bars' margins. */
 function ratioWithRounds(s: Sample[] | undefined, ref: Sample[] | undefined): string {
-  if (!s || !ref) return '–';
-  return `${ratioTo(s, ref)} (rounds: ${roundRatios(s, ref).map((r) => r.toFixed(2)).join(', ')})`;
+  const ratios = s && ref ? roundRatios(s, ref) : [];
+  if (!ratios.length) return '–';
+  return `${median(ratios).toFixed(2)} (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`;
 }
 
 function render(backendKind: string): string {

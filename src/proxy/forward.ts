@@ -174,11 +174,11 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound, PickContext<M
 
   onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
     if (status < 200) return true;
-    if (this.left) { this.report(this.target!, 'ok', status); return true; }
+    this.report(this.target!, 'ok', status);
+    if (this.left) return true;
     this.responded = true;
     this.resume = resume;
     this.f.res.writeHead(status, statusText || undefined, clientResponseHeaders(raw));
-    this.report(this.target!, 'ok', status);
     return true;
   }
 
