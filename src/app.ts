@@ -35,6 +35,8 @@ export interface SluiceOptions {
   logLevel?: string;
   /** The gateway's client certificate for two-way TLS to members (PEM), used by HTTPS health probes that ask for it. */
   upstreamClientCert?: { cert: string; key: string };
+  /** Tencent dialect: requests per second per tenant and action before RequestLimitExceeded (default 20, as Tencent documents). */
+  tencentRatePerSecond?: number;
   /** Huawei dialect: requests per second per tenant and operation before APIG.9008 (default 100). */
   huaweiRatePerSecond?: number;
   /** Quotas (upstreams per tenant and instance, members per upstream); defaults: 30 and 1000. */
@@ -97,7 +99,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const admin = await buildAdminServer({
     store, logger: log, defaultRegion, health, limits,
-    dialects: [tencentDialect({ store, limits, health, defaultRegion }), huaweiDialect({ store, limits, health, ratePerSecond: opts.huaweiRatePerSecond })],
+    dialects: [tencentDialect({ store, limits, health, defaultRegion, ratePerSecond: opts.tencentRatePerSecond }), huaweiDialect({ store, limits, health, ratePerSecond: opts.huaweiRatePerSecond })],
   });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });
   const adminPort = (admin.server.address() as AddressInfo).port;

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { createLogger } from './logger.js';
 import { startSluice, type HostPort } from './app.js';
+import { isRegionName } from './model/region.js';
 
 const HELP = `sluice: a self-hosted API gateway managed through the Tencent Cloud and Huawei Cloud gateway APIs
 
@@ -23,6 +24,8 @@ Options for start:
   --max-upstreams N         upstreams (VPC channels) per tenant and instance (default 30; Huawei
                             APIG.3109 / Tencent LimitExceeded beyond it)
   --max-members N           members per upstream (default 1000)
+  --tencent-api-rate N      Tencent API 3.0 requests per second per tenant and action before
+                            RequestLimitExceeded (default 20, Tencent's documented limit)
   --huawei-api-rate N       Huawei APIG requests per second per tenant and operation before
                             APIG.9008 (default 100)
   --upstream-client-cert F  PEM certificate the gateway presents to members for two-way TLS
@@ -65,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
       'max-upstreams': { type: 'string', default: '30' },
       'max-members': { type: 'string', default: '1000' },
       'huawei-api-rate': { type: 'string', default: '100' },
+      'tencent-api-rate': { type: 'string', default: '20' },
       'upstream-client-cert': { type: 'string' },
       'upstream-client-key': { type: 'string' },
     },
@@ -77,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${HELP}`);
     return 2;
   }
+  if (!isRegionName(values.region!)) throw new Error(`--region must be lower-case letters, digits and hyphens (at most 64), got "${values.region}"`);
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new Error(`--workers must be an integer from 1 to 256, got "${values.workers}"`);
   const limits = {
@@ -103,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
     limits,
     upstreamClientCert,
     huaweiRatePerSecond: positiveInt('--huawei-api-rate', values['huawei-api-rate']!),
+    tencentRatePerSecond: positiveInt('--tencent-api-rate', values['tencent-api-rate']!),
   });
   if (sluice.generatedAdminToken) {
     // Printed once, outside the JSON log, so it is not shipped to a log store by accident.

@@ -28,6 +28,32 @@ export type Issue =
 
 export type Reporter = (issue: Issue) => Error;
 
+/**
+ * Keys that name an object's prototype machinery. A parsed key must never be one of them:
+ * assigning `__proto__` swaps an object's prototype, and `constructor.prototype` reaches the
+ * shared one. Every face refuses them as unknown parameters, wherever they sit.
+ */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+export function isPrototypeKey(key: string): boolean {
+  return PROTOTYPE_KEYS.has(key);
+}
+
+/** Integers beyond these are refused as out of range unless a spec sets its own bounds. */
+export const INT_MIN = -2_147_483_648;
+export const INT_MAX = 2_147_483_647;
+
+/** Throws the first prototype key found anywhere inside a free-form value. */
+function checkFreeForm(value: unknown, path: Path, opts: CheckOptions, depth = 0): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (depth > 32) throw opts.report({ kind: 'type', path, want: 'a value nested at most 32 levels deep' });
+  if (Array.isArray(value)) { value.forEach((v, i) => checkFreeForm(v, [...path, i], opts, depth + 1)); return; }
+  for (const key of Object.keys(value)) {
+    if (isPrototypeKey(key)) throw opts.report({ kind: 'unknown', path: [...path, key] });
+    checkFreeForm((value as Params)[key], [...path, key], opts, depth + 1);
+  }
+}
+
 export interface CheckOptions {
   report: Reporter;
   /** Values came from a query string: digits may stand for integers, true/false for booleans. */
@@ -46,7 +72,7 @@ export function check(spec: Spec, value: unknown, path: Path, opts: CheckOptions
   }
   const bad = () => opts.report({ kind: 'type', path, want: typeName(spec) });
   switch (spec.type) {
-    case 'any': return value;
+    case 'any': checkFreeForm(value, path, opts); return value;
     case 'string': {
       if (typeof value !== 'string') throw bad();
       let v = value;
@@ -66,9 +92,11 @@ export function check(spec: Spec, value: unknown, path: Path, opts: CheckOptions
       if (opts.fromText && typeof n === 'string' && /^-?\d+$/.test(n)) n = Number(n);
       if (typeof n !== 'number' || !Number.isInteger(n)) throw bad();
       if (spec.enum && !spec.enum.includes(n)) throw opts.report({ kind: 'enum', path, options: spec.enum, got: n });
-      if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
-        throw opts.report({ kind: 'range', path, min: spec.min, max: spec.max, got: n });
-      }
+      // No integer is unbounded: what no spec limits stays within 32 bits, so a huge value is
+      // the face's range error here rather than a failure in the store.
+      const min = spec.min ?? INT_MIN;
+      const max = spec.max ?? INT_MAX;
+      if (n < min || n > max) throw opts.report({ kind: 'range', path, min, max, got: n });
       return n;
     }
     case 'bool': {
@@ -91,8 +119,9 @@ export function check(spec: Spec, value: unknown, path: Path, opts: CheckOptions
 export function checkFields(fields: Record<string, Spec>, value: Params, path: Path, opts: CheckOptions, open = false): Params {
   const out: Params = {};
   for (const key of Object.keys(value)) {
-    if (!(key in fields)) {
-      if (open) { out[key] = value[key]; continue; }
+    // Own keys only: `key in fields` would take `constructor` or `toString` for declared fields.
+    if (isPrototypeKey(key) || !Object.hasOwn(fields, key)) {
+      if (open && !isPrototypeKey(key)) { checkFreeForm(value[key], [...path, key], opts); out[key] = value[key]; continue; }
       throw opts.report({ kind: 'unknown', path: [...path, key] });
     }
   }

@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import swagger from '@fastify/swagger';
+import type { Duplex } from 'node:stream';
 import { Ajv } from 'ajv';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
@@ -31,6 +32,11 @@ function compilers() {
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : text).compile(schema);
 }
 
+/** `/` followed by anything, but not `//` (which some parsers read as a scheme-relative authority). */
+function isOriginForm(target: string): boolean {
+  return target.charCodeAt(0) === 0x2f && target.charCodeAt(1) !== 0x2f;
+}
+
 export async function buildAdminServer(opts: AdminServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger.child({ component: 'admin' }) as FastifyBaseLogger,
@@ -57,22 +63,39 @@ export async function buildAdminServer(opts: AdminServerOptions): Promise<Fastif
     },
   });
 
-  // Operator token on everything under /v1 but the API description itself.
-  app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/v1/') || req.url === '/v1/openapi.json') return;
-    const h = req.headers.authorization;
-    const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null;
-    if (!m) throw new ApiError(401, 'unauthorized', 'Authorization: Bearer <operator token> is required');
-    const token = await lookupToken(opts.store, m[1]);
-    if (!token || token.tenantId !== null) throw new ApiError(401, 'unauthorized', 'the operator token is not valid');
+  // The admin listener is no proxy: only origin-form targets (`/path?query`). Absolute-form
+  // (`http://host/v1/...`), authority-form and `*` are refused before any routing, so no face
+  // sees a target in a form its authentication was not written for.
+  app.addHook('onRequest', async (req, reply) => {
+    if (!isOriginForm(req.raw.url ?? '')) {
+      return reply.status(400).header('connection', 'close').send({ code: 'bad_request_target', message: 'the request target must be a path (origin-form): the admin listener is not a proxy' });
+    }
+  });
+
+  // CONNECT (authority-form) never reaches a route: Node hands it to 'connect' listeners only.
+  app.server.on('connect', (_req: unknown, socket: Duplex) => {
+    const body = JSON.stringify({ code: 'bad_request_target', message: 'the admin listener is not a proxy: no CONNECT' });
+    socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
   });
 
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  registerNativeRoutes(app, {
-    store: opts.store,
-    limits: opts.limits ?? DEFAULT_LIMITS,
-    defaultRegion: opts.defaultRegion ?? 'default',
-    health: opts.health ?? noHealth,
+  // The operator token is a hook of the scope the operator routes live in, not a test on the
+  // raw URL: whatever spelling of a path the router resolved to one of them (percent-encoded
+  // segments, a trailing slash), the request went through this check first.
+  await app.register(async (operator) => {
+    operator.addHook('onRequest', async (req) => {
+      const h = req.headers.authorization;
+      const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null;
+      if (!m) throw new ApiError(401, 'unauthorized', 'Authorization: Bearer <operator token> is required');
+      const token = await lookupToken(opts.store, m[1]!);
+      if (!token || token.tenantId !== null) throw new ApiError(401, 'unauthorized', 'the operator token is not valid');
+    });
+    registerNativeRoutes(operator, {
+      store: opts.store,
+      limits: opts.limits ?? DEFAULT_LIMITS,
+      defaultRegion: opts.defaultRegion ?? 'default',
+      health: opts.health ?? noHealth,
+    });
   });
   // Each dialect is an encapsulated plugin: its own body parsers (raw bytes for signing)
   // and error handler stay inside it.

@@ -36,6 +36,29 @@ export function validateHealthCheck(h: HealthCheck, prefix = 'healthCheck'): voi
   maxLen(`${prefix}.path`, h.path, 2048);
   parseStatusSet(h.healthyStatuses, `${prefix}.healthyStatuses`);
   parseStatusSet(h.unhealthyStatuses, `${prefix}.unhealthyStatuses`);
+  validateProbeHeaders(h.requestHeaders, `${prefix}.requestHeaders`);
+}
+
+/** RFC 9110 token characters: what a field name may hold. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Visible characters, spaces and tabs: no CR, LF, NUL or other controls to split a probe's head. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** Names that would reach an object's prototype when the headers are copied into one. */
+const PROTOTYPE_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Headers a probe sends: real field names and values, a bounded number of them. */
+function validateProbeHeaders(headers: Record<string, string>, field: string): void {
+  const names = Object.keys(headers);
+  if (names.length > 32) throw new ModelError('out_of_range', field, `${field} holds at most 32 headers`);
+  for (const name of names) {
+    if (!HEADER_NAME.test(name) || name.length > 256 || PROTOTYPE_NAMES.has(name)) {
+      throw new ModelError('bad_format', field, `${field}: ${JSON.stringify(name.slice(0, 64))} is not a header name a probe can send`);
+    }
+    const value = headers[name];
+    if (typeof value !== 'string' || !HEADER_VALUE.test(value) || value.length > 4096) {
+      throw new ModelError('bad_format', field, `${field}: the value of ${name} holds characters a header cannot carry`);
+    }
+  }
 }
 
 export function validateUpstream(u: Upstream): void {

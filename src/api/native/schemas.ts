@@ -1,10 +1,15 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { REGION_PATTERN } from '../../model/region.js';
+import { INT_MAX } from '../params.js';
 
 // Written once: fastify validates requests against these and @fastify/swagger turns the same
 // objects into /v1/openapi.json. Canonical field names, so the operator API is the model.
 
 const Strict = { additionalProperties: false } as const;
 const Nullable = <T extends TSchema>(s: T) => Type.Union([s, Type.Null()]);
+
+const regionName = (description?: string) => Type.String({ minLength: 1, maxLength: 64, pattern: REGION_PATTERN.source, description });
+const Region = regionName();
 
 export const ErrorBody = Type.Object({ code: Type.String(), message: Type.String() }, { $id: 'Error' });
 
@@ -77,7 +82,7 @@ const UpstreamFields = {
 
 export const UpstreamCreate = Type.Object({
   tenantId: Type.String({ minLength: 1, maxLength: 64 }),
-  region: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'default: the gateway default region' })),
+  region: Type.Optional(regionName('default: the gateway default region')),
   instanceId: Type.Optional(Type.String({ maxLength: 64 })),
   name: Type.String({ minLength: 1, maxLength: 128 }),
   channelType: Type.Optional(Type.Union([Type.Literal('builtin'), Type.Literal('reference')])),
@@ -99,7 +104,6 @@ export const RouteInput = Type.Object({
 }, Strict);
 
 export const TenantCreate = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }) }, Strict);
-const Region = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9-]*$' });
 export const InstanceCreate = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }), region: Region }, Strict);
 export const ProjectOpen = Type.Object({ region: Region }, Strict);
 export const TokenCreate = Type.Object({
@@ -111,7 +115,7 @@ export const MembersReplace = Type.Object({ members: Type.Array(MemberInput, { m
 
 export const Paging = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 20 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: INT_MAX, default: 0 })),
   tenantId: Type.Optional(Type.String({ maxLength: 64 })),
 }, Strict);
 

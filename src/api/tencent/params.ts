@@ -1,25 +1,59 @@
-import { checkFields as checkAny, type Issue, type Params, type Spec } from '../params.js';
+import { checkFields as checkAny, isPrototypeKey, type Issue, type Params, type Spec } from '../params.js';
 import { TencentError } from './errors.js';
 
 export type { Params, Spec } from '../params.js';
 
-/** `a.0.b=x` pairs into nested objects and arrays (0-based indices, as the SDK sends). */
+/** Flattened array indices: canonical decimals (no `01`, `-1`, `1e3`), far below any array limit. */
+const INDEX = /^(0|[1-9]\d{0,4})$/;
+const NUMERIC = /^[-+]?\d+$/;
+/** Deeper than any action's parameters nest. */
+const MAX_DEPTH = 8;
+
+const formatError = (key: string, why: string) => new TencentError('InvalidParameter.FormatError', `the parameter \`${key}\` ${why}`);
+
+type Node = Record<string, unknown> | unknown[];
+
+/**
+ * `a.0.b=x` pairs into nested objects and arrays (0-based indices, as the SDK sends). Every
+ * key is taken at face value or refused: a repeated key, a name used both as a value and as
+ * a container, an index that leaves a gap, or a prototype key is a format error naming the
+ * parameter. Containers have no prototype while they are built, so no key can reach one.
+ */
 export function unflatten(query: URLSearchParams): Params {
-  const root: Params = {};
+  const root: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [key, value] of query) {
     const parts = key.split('.');
-    let node: Record<string, unknown> | unknown[] = root;
-    parts.forEach((part, i) => {
-      const last = i === parts.length - 1;
-      const nextIsIndex = !last && /^\d+$/.test(parts[i + 1]!);
-      const slot = Array.isArray(node) ? Number(part) : part;
+    if (parts.length > MAX_DEPTH) throw formatError(key, `nests deeper than ${MAX_DEPTH} levels`);
+    let node: Node = root;
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      const here = parts.slice(0, i + 1).join('.');
+      if (isPrototypeKey(part)) throw new TencentError('UnknownParameter', `the parameter \`${here}\` is not recognized`);
+      if (NUMERIC.test(part) && !INDEX.test(part)) throw formatError(here, 'has an index that is not a plain 0-based number below 100000');
+      let slot: string | number = part;
+      if (Array.isArray(node)) {
+        if (!INDEX.test(part)) throw formatError(here, 'must be a 0-based index of the list it is in');
+        slot = Number(part);
+        if (slot > node.length) throw formatError(here, `leaves a gap: ${parts.slice(0, i).join('.')}.${node.length} comes first`);
+      } else if (part === '') throw formatError(key, 'has an empty name segment');
       const container = node as Record<string | number, unknown>;
-      if (last) container[slot] = value;
-      else {
-        container[slot] ??= nextIsIndex ? [] : {};
-        node = container[slot] as Record<string, unknown> | unknown[];
+      const existing = container[slot];
+      if (i === parts.length - 1) {
+        if (existing !== undefined) throw formatError(here, typeof existing === 'string' ? 'is given more than once' : 'is both a value and a list or object');
+        container[slot] = value;
+        break;
       }
-    });
+      const wantList = INDEX.test(parts[i + 1]!);
+      if (existing === undefined) {
+        const made: Node = wantList ? [] : Object.create(null) as Record<string, unknown>;
+        container[slot] = made;
+        node = made;
+      } else if (typeof existing === 'string') {
+        throw formatError(here, 'is both a value and a list or object');
+      } else if (Array.isArray(existing) !== wantList) {
+        throw formatError(here, 'is used both as a list and as an object');
+      } else node = existing as Node;
+    }
   }
   return root;
 }

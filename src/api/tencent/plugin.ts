@@ -8,6 +8,7 @@ import { ACTIONS } from './actions.js';
 import { TencentError, toTencentError } from './errors.js';
 import { checkFields, unflatten, type Params } from './params.js';
 import { parseAuthorization, verifyTc3 } from './signature.js';
+import { isRegionName } from '../../model/region.js';
 
 export const TENCENT_VERSION = '2018-08-08';
 
@@ -27,6 +28,13 @@ export interface TencentOptions {
  * upstream actions (version 2018-08-08). Every answer is HTTP 200 with the `Response`
  * envelope, errors included: the SDK reads only `Response.Error`.
  */
+/** The request's region: X-TC-Region in the form every face accepts, else the gateway's default. */
+function regionOf(header: string | string[] | undefined, fallback: string): string {
+  if (header === undefined || header === '') return fallback;
+  if (typeof header !== 'string' || !isRegionName(header)) throw new TencentError('UnsupportedRegion', `the region \`X-TC-Region\` "${String(header).slice(0, 64)}" is not a region name`);
+  return header;
+}
+
 export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
   const limiter = new RateLimiterMemory({ points: opts.ratePerSecond ?? 20, duration: 1 });
@@ -44,8 +52,10 @@ export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
     const actionName = req.headers['x-tc-action'];
     if (typeof actionName !== 'string' || actionName === '') throw new TencentError('MissingParameter', 'the parameter `X-TC-Action` is required');
     if (version !== TENCENT_VERSION) throw new TencentError('NoSuchVersion', `the API version \`X-TC-Version\` "${String(version ?? '')}" does not exist; use ${TENCENT_VERSION}`);
-    const action = ACTIONS[actionName];
+    // Own entries only: `toString` or `__proto__` must not find Object.prototype's members.
+    const action = Object.hasOwn(ACTIONS, actionName) ? ACTIONS[actionName] : undefined;
     if (!action) throw new TencentError('InvalidAction', `the action \`${actionName}\` does not exist`);
+    const region = regionOf(req.headers['x-tc-region'], opts.defaultRegion);
 
     try {
       await limiter.consume(`${key.tenantId}:${actionName}`);
@@ -62,7 +72,6 @@ export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
     }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TencentError('InvalidParameter.FormatError', 'the request body must be a JSON object');
     const params = checkFields(action.params, raw as Params, req.method === 'GET');
-    const region = (req.headers['x-tc-region'] as string | undefined) || opts.defaultRegion;
     return action.run({ store: opts.store, limits: opts.limits, health: opts.health, tenantId: key.tenantId, region }, params);
   }
 

@@ -129,11 +129,11 @@ function healthInput(h: Params, scheme: Scheme): Partial<HealthCheck> {
   // Tencent's defaults are 5 s for both; the model needs timeout < interval.
   const timeout = (h.ActiveCheckTimeout as number | undefined) ?? Math.max(1, Math.min(5, interval - 1));
   const headers = (h.ActiveRequestHeader as unknown[] | undefined) ?? [];
-  const requestHeaders: Record<string, string> = {};
-  for (const x of headers) {
+  // fromEntries defines own keys: a Key such as `__proto__` stays a key, for the model's header rule to refuse.
+  const requestHeaders: Record<string, string> = Object.fromEntries(headers.flatMap((x) => {
     const kv = x as { Key?: unknown; Value?: unknown };
-    if (typeof kv?.Key === 'string' && typeof kv.Value === 'string') requestHeaders[kv.Key] = kv.Value;
-  }
+    return typeof kv?.Key === 'string' && typeof kv.Value === 'string' ? [[kv.Key, kv.Value]] : [];
+  }));
   return {
     active: h.EnableActiveCheck as boolean, passive: h.EnablePassiveCheck as boolean,
     protocol: scheme === 'https' || scheme === 'grpcs' ? 'https' : 'http',
