@@ -33,6 +33,8 @@ export interface SluiceOptions {
   workers?: number;
   /** Log level handed to workers. */
   logLevel?: string;
+  /** Serve the admin API over HTTPS with this certificate and key (PEM). */
+  adminTls?: { cert: string; key: string };
   /** The gateway's client certificate for two-way TLS to members (PEM), used by HTTPS health probes that ask for it. */
   upstreamClientCert?: { cert: string; key: string };
   /** Tencent dialect: requests per second per tenant and action before RequestLimitExceeded (default 20, as Tencent documents). */
@@ -98,12 +100,12 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const defaultRegion = opts.defaultRegion ?? 'default';
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const admin = await buildAdminServer({
-    store, logger: log, defaultRegion, health, limits,
+    store, logger: log, defaultRegion, health, limits, tls: opts.adminTls,
     dialects: [tencentDialect({ store, limits, health, defaultRegion, ratePerSecond: opts.tencentRatePerSecond }), huaweiDialect({ store, limits, health, ratePerSecond: opts.huaweiRatePerSecond })],
   });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });
   const adminPort = (admin.server.address() as AddressInfo).port;
-  log.info({ admin: `${opts.admin.host}:${adminPort}`, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind, workers: count }, 'sluice started');
+  log.info({ admin: `${opts.admin.host}:${adminPort}`, adminTls: opts.adminTls !== undefined, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind, workers: count }, 'sluice started');
 
   let closing: Promise<void> | null = null;
   return {

@@ -28,6 +28,9 @@ Options for start:
                             RequestLimitExceeded (default 20, Tencent's documented limit)
   --huawei-api-rate N       Huawei APIG requests per second per tenant and operation before
                             APIG.9008 (default 100)
+  --admin-tls-cert F        serve the admin API over HTTPS with this PEM certificate (chain)
+  --admin-tls-key F         and its PEM private key; both or neither (default: plain HTTP,
+                            so keep the admin listener on loopback or a private network)
   --upstream-client-cert F  PEM certificate the gateway presents to members for two-way TLS
   --upstream-client-key F   its PEM private key; both or neither. Used by HTTPS health checks
                             with client TLS on (Huawei enable_client_ssl)
@@ -52,6 +55,16 @@ function positiveInt(flag: string, v: string): number {
   return n;
 }
 
+/** A certificate and key given by two flags: both or neither, each a readable PEM file. */
+function pemPair(certFlag: string, certFile: string | undefined, keyFlag: string, keyFile: string | undefined): { cert: string; key: string } | undefined {
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new Error(`${certFlag} and ${keyFlag} go together`);
+  if (certFile === undefined || keyFile === undefined) return undefined;
+  const read = (flag: string, f: string) => {
+    try { return readFileSync(f, 'utf8'); } catch (err) { throw new Error(`${flag}: cannot read ${f} (${(err as Error).message})`, { cause: err }); }
+  };
+  return { cert: read(certFlag, certFile), key: read(keyFlag, keyFile) };
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -70,6 +83,8 @@ async function main(argv: string[]): Promise<number> {
       'huawei-api-rate': { type: 'string', default: '100' },
       'tencent-api-rate': { type: 'string', default: '20' },
       'upstream-client-cert': { type: 'string' },
+      'admin-tls-cert': { type: 'string' },
+      'admin-tls-key': { type: 'string' },
       'upstream-client-key': { type: 'string' },
     },
   });
@@ -88,12 +103,8 @@ async function main(argv: string[]): Promise<number> {
     maxUpstreamsPerInstance: positiveInt('--max-upstreams', values['max-upstreams']!),
     maxMembersPerUpstream: positiveInt('--max-members', values['max-members']!),
   };
-  const certFile = values['upstream-client-cert'];
-  const keyFile = values['upstream-client-key'];
-  if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('--upstream-client-cert and --upstream-client-key go together');
-  const upstreamClientCert = certFile && keyFile
-    ? { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') }
-    : undefined;
+  const upstreamClientCert = pemPair('--upstream-client-cert', values['upstream-client-cert'], '--upstream-client-key', values['upstream-client-key']);
+  const adminTls = pemPair('--admin-tls-cert', values['admin-tls-cert'], '--admin-tls-key', values['admin-tls-key']);
   const logger = createLogger(values['log-level']);
   const sluice = await startSluice({
     dataDir: resolve(values['data-dir']!),
@@ -107,6 +118,7 @@ async function main(argv: string[]): Promise<number> {
     logLevel: values['log-level'],
     limits,
     upstreamClientCert,
+    adminTls,
     huaweiRatePerSecond: positiveInt('--huawei-api-rate', values['huawei-api-rate']!),
     tencentRatePerSecond: positiveInt('--tencent-api-rate', values['tencent-api-rate']!),
   });

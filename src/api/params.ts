@@ -107,7 +107,11 @@ export function check(spec: Spec, value: unknown, path: Path, opts: CheckOptions
     case 'array': {
       if (!Array.isArray(value)) throw bad();
       if (spec.maxItems !== undefined && value.length > spec.maxItems) throw opts.report({ kind: 'items', path, max: spec.maxItems });
-      return value.map((v, i) => check(spec.items, v, [...path, i], opts));
+      return value.map((v, i) => {
+        // A list has no optional places: a null item is a wrong type, not an absent one.
+        if (v === null || v === undefined) throw opts.report({ kind: 'type', path: [...path, i], want: typeName(spec.items) });
+        return check(spec.items, v, [...path, i], opts);
+      });
     }
     case 'object': {
       if (typeof value !== 'object' || Array.isArray(value)) throw bad();

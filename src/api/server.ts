@@ -19,6 +19,8 @@ export interface AdminServerOptions {
   health?: HealthReporter;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
+  /** Serve HTTPS with this certificate and key (PEM) instead of plain HTTP. */
+  tls?: { cert: string; key: string };
   /** Further API faces (the cloud dialects) mounted on the same listener. */
   dialects?: FastifyPluginAsync[];
 }
@@ -38,11 +40,13 @@ function isOriginForm(target: string): boolean {
 }
 
 export async function buildAdminServer(opts: AdminServerOptions): Promise<FastifyInstance> {
+  // Fastify's types split on `https`; the instance is the same either way.
   const app = Fastify({
+    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' as const } } : {}),
     loggerInstance: opts.logger.child({ component: 'admin' }) as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit ?? 8 * 1024 * 1024,
     logController: new LogController({ disableRequestLogging: true }),
-  });
+  }) as unknown as FastifyInstance;
   app.setValidatorCompiler(compilers());
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {

@@ -2,6 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import selfsigned from 'selfsigned';
+import { Agent, request } from 'undici';
 import { startSluiceProcess } from '../helpers/cli.js';
 
 // `sluice start` as a real child process: starts on SQLite, serves, and stops cleanly on SIGTERM.
@@ -35,7 +40,7 @@ test('sluice --help documents every flag', async () => {
   child.stdout!.on('data', (d) => { out += d; });
   const [code] = await once(child, 'exit');
   assert.equal(code, 0);
-  for (const flag of ['--data-dir', '--admin-listen', '--proxy-listen', '--store', '--log-level', '--workers', '--max-upstreams', '--max-members', '--upstream-client-cert', '--upstream-client-key', '--huawei-api-rate', 'SLUICE_ADMIN_TOKEN']) {
+  for (const flag of ['--data-dir', '--admin-listen', '--proxy-listen', '--store', '--log-level', '--workers', '--max-upstreams', '--max-members', '--upstream-client-cert', '--upstream-client-key', '--huawei-api-rate', '--tencent-api-rate', '--admin-tls-cert', '--admin-tls-key', 'SLUICE_ADMIN_TOKEN']) {
     assert.ok(out.includes(flag), `help mentions ${flag}`);
   }
 });
@@ -45,6 +50,10 @@ test('sluice start refuses bad quota and certificate flags with a message naming
     [['--max-upstreams', '0'], '--max-upstreams'],
     [['--max-members', 'lots'], '--max-members'],
     [['--upstream-client-cert', 'only-the-cert.pem'], '--upstream-client-key'],
+    [['--admin-tls-key', 'only-the-key.pem'], '--admin-tls-cert'],
+    [['--admin-tls-cert', 'missing-cert.pem', '--admin-tls-key', 'missing-key.pem'], '--admin-tls-cert'],
+    [['--region', 'Not A Region'], '--region'],
+    [['--tencent-api-rate', '0'], '--tencent-api-rate'],
   ] as const) {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--admin-listen', '127.0.0.1:0', '--proxy-listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
@@ -52,5 +61,30 @@ test('sluice start refuses bad quota and certificate flags with a message naming
     const [code] = await once(child, 'exit');
     assert.equal(code, 1, `${args.join(' ')} exits 1`);
     assert.ok(err.includes(names), `${args.join(' ')}: ${err}`);
+  }
+});
+
+test('--admin-tls-cert/--admin-tls-key serve the admin API over HTTPS only', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-tls-'));
+  const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], { keySize: 2048, extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }] });
+  await writeFile(join(dir, 'cert.pem'), pems.cert);
+  await writeFile(join(dir, 'key.pem'), pems.private);
+  const p = await startSluiceProcess(['--admin-tls-cert', join(dir, 'cert.pem'), '--admin-tls-key', join(dir, 'key.pem')]);
+  const agent = new Agent({ connect: { ca: pems.cert } });
+  try {
+    const https = p.adminUrl.replace('http://', 'https://');
+    const unauth = await request(`${https}/v1/tenants`, { dispatcher: agent });
+    assert.equal(unauth.statusCode, 401);
+    await unauth.body.text();
+    const ok = await request(`${https}/v1/tenants`, { dispatcher: agent, headers: { authorization: `Bearer ${p.token}` } });
+    assert.equal(ok.statusCode, 200);
+    await ok.body.text();
+    // Plain HTTP to the same port gets no API answer.
+    const plain = await request(`${p.adminUrl}/v1/tenants`, { headers: { authorization: `Bearer ${p.token}` } }).then((r) => r.statusCode, () => 0);
+    assert.notEqual(plain, 200);
+  } finally {
+    await agent.close();
+    await p.cleanup();
+    await rm(dir, { recursive: true, force: true });
   }
 });
