@@ -40,7 +40,7 @@ class Gen {
 
   static readonly KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '', ' ', 'a.b', '0', '-1', '01', 'x'.repeat(300), 'name', 'Limit', 'Offset', 'limit', 'offset', 'host', 'port', 'weight', 'Nodes', 'members', '\u0000', 'ü', '$ref'];
   static readonly STRINGS = ['', ' ', 'a', 'x'.repeat(70), 'x'.repeat(5000), '\u0000', 'a\u0000b', '%ZZ', '../../etc', '[', '[::1', '::1', '1.2.3.4', '256.1.1.1', '127.0.0.1', 'host name', 'a/b', 'user@host', '\r\nX-Injected: 1', '<script>', '😀', '\ud800', 'null', 'true', '1e400', '-0', '0x10', 'NaN', 'ROUND-ROBIN', 'HTTP', 'wrr', 'http', 'tcp', '200,201,210-299', '999-100', '/', '/health'];
-  static readonly NUMBERS = [0, 1, -1, 2, 80, 65535, 65536, 100, 101, 254, 255, 10000, 10001, 2147483647, 2147483648, -2147483649, 9007199254740993, 1e20, -1e20, 0.5, -0.0, 1e308];
+  static readonly NUMBERS = [0, 1, -1, 2, 80, 65535, 65536, 100, 101, 254, 255, 10000, 10001, 2147483647, 2147483648, -2147483649, 2 ** 53, 1e20, -1e20, 0.5, -0.0, 1e308];
 
   scalar(): Json {
     switch (this.int(4)) {
