@@ -1,4 +1,5 @@
 import { ModelError } from './errors.js';
+import { memberHostProblem, upstreamHostProblem } from './host.js';
 import { parseStatusSet } from './status-set.js';
 import type { HealthCheck, Route, Upstream } from './types.js';
 
@@ -44,7 +45,11 @@ export function validateUpstream(u: Upstream): void {
   maxLen('description', u.description, 1024);
   range('port', u.port, 0, 65535);
   range('retries', u.retries, 0, 10);
-  if (u.upstreamHost !== null) maxLen('upstreamHost', u.upstreamHost, 253);
+  if (u.upstreamHost !== null) {
+    maxLen('upstreamHost', u.upstreamHost, 253);
+    const problem = upstreamHostProblem(u.upstreamHost);
+    if (problem) throw new ModelError('bad_format', 'upstreamHost', `upstreamHost ${JSON.stringify(u.upstreamHost)} ${problem}`);
+  }
 
   const groups = new Set<string>();
   const groupNames = new Set<string>();
@@ -66,6 +71,8 @@ export function validateUpstream(u: Upstream): void {
     const f = `members[${i}]`;
     if (m.host === '') throw new ModelError('missing', `${f}.host`, `${f}.host is required`);
     maxLen(`${f}.host`, m.host, 253);
+    const problem = memberHostProblem(m.host);
+    if (problem) throw new ModelError('bad_format', `${f}.host`, `${f}.host ${JSON.stringify(m.host)} ${problem}`);
     range(`${f}.port`, m.port, 0, 65535);
     if (m.weight !== null) range(`${f}.weight`, m.weight, 0, 10_000);
     if (m.groupId !== null && !groups.has(m.groupId)) {
