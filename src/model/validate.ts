@@ -35,6 +35,18 @@ export function validateHealthCheck(h: HealthCheck, prefix = 'healthCheck'): voi
     throw new ModelError('bad_format', `${prefix}.path`, `${prefix}.path must start with /`);
   }
   maxLen(`${prefix}.path`, h.path, 2048);
+  // The probe sends these as written: node:http refuses spaces, controls and bad header names.
+  if (!/^[\x21-\x7e]*$/.test(h.path)) {
+    throw new ModelError('bad_format', `${prefix}.path`, `${prefix}.path may hold only visible ASCII (percent-encode the rest)`);
+  }
+  for (const [name, value] of Object.entries(h.requestHeaders)) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      throw new ModelError('bad_format', `${prefix}.requestHeaders`, `${prefix}.requestHeaders: ${JSON.stringify(name)} is not a header name`);
+    }
+    if (typeof value !== 'string' || !/^[\t\x20-\x7e\x80-\xff]*$/.test(value)) {
+      throw new ModelError('bad_format', `${prefix}.requestHeaders`, `${prefix}.requestHeaders: the value of ${JSON.stringify(name)} must be a string without control characters`);
+    }
+  }
   parseStatusSet(h.healthyStatuses, `${prefix}.healthyStatuses`);
   parseStatusSet(h.unhealthyStatuses, `${prefix}.unhealthyStatuses`);
 }

@@ -28,6 +28,7 @@ function tencentField(field: string): string {
     .replace(/^healthCheck\.healthyStatuses$/, 'HealthChecker.HealthyHttpStatus')
     .replace(/^healthCheck\.unhealthyStatuses$/, 'HealthChecker.UnhealthyHttpStatus')
     .replace(/^healthCheck\.unhealthyTimeout$/, 'HealthChecker.UnhealthyTimeout')
+    .replace(/^healthCheck\.requestHeaders$/, 'HealthChecker.ActiveRequestHeader')
     .replace(/^healthCheck/, 'HealthChecker');
 }
 
