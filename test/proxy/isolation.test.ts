@@ -94,4 +94,33 @@ describe('a stored object the snapshot builder cannot build is isolated', () => 
     assert.equal((await send('bad.test')).status, 200);
     assert.equal((await gw.api('GET', `/v1/upstreams/${bad.id}/health`)).body.error, null);
   });
+
+  test('a health check node:http refuses is refused on write, and a stored one fails its probes without a crash', async () => {
+    const check = { active: true, protocol: 'http', path: '/health', interval: 2, timeout: 1, healthyThreshold: 1, unhealthyThreshold: 1 };
+    for (const [bad, field] of [[{ path: '/a b' }, 'healthCheck.path'], [{ requestHeaders: { 'bad name': 'x' } }, 'healthCheck.requestHeaders'], [{ requestHeaders: { 'x-ok': 'a\r\nb' } }, 'healthCheck.requestHeaders']] as const) {
+      const before = await gw.sluice.store.revision();
+      const r = await gw.api('POST', '/v1/upstreams', { tenantId: gw.tenantId, name: 'hc-bad', members: members([backends[0]!]), healthCheck: { ...check, ...bad } });
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal(r.body.code, 'bad_format');
+      assert.ok(r.body.message.includes(field), r.body.message);
+      assert.equal(await gw.sluice.store.revision(), before);
+    }
+    // Stored anyway (an older release): the probe is refused by node:http at once. That used
+    // to reject outside any handler and take the process down; now it is a failed probe.
+    const u = await gw.expose({ members: members([backends[0]!]), healthCheck: check }, { hosts: ['hc-path.test'] });
+    await gw.sluice.store.transact(async (tx) => {
+      const cur = (await tx.get('upstream', u.id)) as Upstream;
+      await tx.put('upstream', { ...cur, healthCheck: { ...cur.healthCheck!, path: '/a b' } });
+    });
+    await gw.settled();
+    let m: { state: string; reason: string } | undefined;
+    for (let i = 0; i < 100; i++) {
+      m = (await gw.api('GET', `/v1/upstreams/${u.id}/health`)).body.members[0];
+      if (m?.state === 'unhealthy') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(m?.state, 'unhealthy', JSON.stringify(m));
+    assert.match(m!.reason, /could not be sent/);
+    assert.equal((await send('good.test')).status, 200, 'the gateway still serves');
+  });
 });
