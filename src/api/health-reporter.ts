@@ -17,9 +17,15 @@ export interface MemberHealthReport {
  */
 export interface HealthReporter {
   report(u: Upstream): MemberHealthReport[];
+  /**
+   * What keeps the upstream as a whole from being served or checked on this node (a stored
+   * object the data plane cannot build), or null.
+   */
+  problem(u: Upstream): string | null;
 }
 
 export const noHealth: HealthReporter = {
+  problem: () => null,
   report: (u) => u.members.map((m) => ({
     memberId: m.id, host: m.host, port: m.port, state: u.healthCheck ? 'unknown' : 'off', reason: u.healthCheck ? 'no verdict yet' : 'health checks are off', since: null,
   })),

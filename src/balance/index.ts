@@ -17,6 +17,8 @@ function single<T extends Target>(strategy: Strategy, targets: T[]): Balancer<T>
     case 'wlc': return new WeightedLeastConnections(targets);
     case 'source_ip_hash': return new ConsistentHashRing(targets, byClientIp);
     case 'uri_hash': return new ConsistentHashRing(targets, byPath);
+    // A stored object can hold what no face writes; failing here isolates that upstream.
+    default: throw new Error(`unknown balancing strategy ${JSON.stringify(strategy)}`);
   }
 }
 

@@ -1,5 +1,6 @@
 import { DEFAULT_RETRIES, defaultHealthCheck } from '../model/defaults.js';
 import { ModelError } from '../model/errors.js';
+import { normaliseMemberHost } from '../model/host.js';
 import { newId, nowIso } from '../model/ids.js';
 import type { Member, MemberGroup, Upstream } from '../model/types.js';
 import { validateUpstream } from '../model/validate.js';
@@ -17,7 +18,7 @@ export const DEFAULT_LIMITS: Limits = { maxUpstreamsPerInstance: 30, maxMembersP
 
 /** What makes two members the same member: host (case-insensitive) and effective port. */
 export function memberAddress(host: string, port: number, upstreamPort: number): string {
-  return `${host.toLowerCase()}:${port || upstreamPort}`;
+  return `${normaliseMemberHost(host).toLowerCase()}:${port || upstreamPort}`;
 }
 
 function buildGroup(input: MemberGroupInput, prev: MemberGroup | undefined, now: string): MemberGroup {
@@ -46,7 +47,7 @@ function groupIdFor(name: string | null | undefined, groups: MemberGroup[], fiel
 export function buildMember(input: MemberInput, prev: Member | undefined, groups: MemberGroup[], field: string, now: string): Member {
   return {
     id: prev?.id ?? newId(),
-    host: input.host,
+    host: normaliseMemberHost(input.host),
     port: input.port ?? 0,
     weight: input.weight === undefined ? null : input.weight,
     backup: input.backup ?? false,
@@ -75,7 +76,8 @@ function materialise(input: UpstreamInput, base: Omit<Upstream, 'memberGroups' |
     strategy: input.strategy ?? 'wrr',
     port: input.port ?? 0,
     retries: input.retries ?? DEFAULT_RETRIES,
-    upstreamHost: input.upstreamHost ?? null,
+    // '' and null both mean "pass the client's Host"; only a real value is checked and sent.
+    upstreamHost: input.upstreamHost || null,
     tlsVerify: input.tlsVerify ?? true,
     failMode: input.failMode ?? 'open',
     memberType: input.memberType ?? 'ip',
@@ -194,6 +196,7 @@ export async function patchUpstream(store: Store, id: string, patch: Partial<Ups
     const now = nowIso();
     const { memberGroups, members, healthCheck, ...own } = patch;
     Object.assign(u, Object.fromEntries(Object.entries(own).filter(([, v]) => v !== undefined)));
+    if (u.upstreamHost === '') u.upstreamHost = null;
     if (healthCheck !== undefined) u.healthCheck = healthCheck === null ? null : { ...(u.healthCheck ?? defaultHealthCheck()), ...healthCheck };
     if (memberGroups !== undefined) {
       const prevGroups = new Map(u.memberGroups.map((g) => [g.name, g]));

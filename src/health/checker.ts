@@ -53,6 +53,11 @@ export class HealthChecker implements HealthReporter {
   private readonly queue: Watched[] = [];
   private closed = false;
 
+  /** Upstreams the data plane could not build (not served), from the last snapshot. */
+  private readonly unbuilt = new Map<string, string>();
+  /** Upstreams whose checks could not be set up (served, not checked), from the last sync. */
+  private readonly uncheckable = new Map<string, string>();
+
   /** Upstreams already told that they ask for client TLS the gateway cannot give. */
   private readonly warnedNoCert = new Set<string>();
 
@@ -66,14 +71,25 @@ export class HealthChecker implements HealthReporter {
   /** Starts watching new members, stops watching removed ones, keeps the rest as they are. */
   sync(snapshot: Snapshot): void {
     const seen = new Set<string>();
+    this.unbuilt.clear();
+    this.uncheckable.clear();
     for (const plan of snapshot.upstreams.values()) {
       const u = plan.upstream;
+      if (plan.error !== null) { this.unbuilt.set(u.id, plan.error); continue; }
       const check = u.healthCheck;
       if (!check || (!check.active && !check.passive)) continue;
-      const signature = JSON.stringify([check, u.upstreamHost, u.tlsVerify]);
-      for (const t of plan.targets) {
-        seen.add(t.stateKey);
-        this.watch(u, check, signature, t.stateKey, t.id, t.host, t.port, t.servername);
+      // A stored check this node cannot run (an older release wrote it, say) stops only
+      // this upstream's probing, and is reported; the other upstreams are still watched.
+      try {
+        const signature = JSON.stringify([check, u.upstreamHost, u.tlsVerify]);
+        for (const t of plan.targets) {
+          seen.add(t.stateKey);
+          this.watch(u, check, signature, t.stateKey, t.id, t.host, t.port, t.servername);
+        }
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        this.uncheckable.set(u.id, error);
+        this.log.error({ upstream: u.id, error }, 'health check cannot be set up; its members are not probed');
       }
     }
     for (const [key, w] of this.watched) if (!seen.has(key)) this.unwatch(w, 'removed from the config');
@@ -204,14 +220,25 @@ export class HealthChecker implements HealthReporter {
     return [...this.watched.values()].map((w) => ({ key: w.key, state: w.state, reason: w.reason, since: w.since }));
   }
 
+  problem(u: Upstream): string | null {
+    const unbuilt = this.unbuilt.get(u.id);
+    if (unbuilt !== undefined) return `not served: the data plane cannot build this upstream (${unbuilt})`;
+    const uncheckable = this.uncheckable.get(u.id);
+    return uncheckable === undefined ? null : `health checks cannot run (${uncheckable})`;
+  }
+
   report(u: Upstream): MemberHealthReport[] {
+    const unbuilt = this.unbuilt.get(u.id);
     return u.members.map((m) => {
       const port = memberPort(u, m);
       const base = { memberId: m.id, host: m.host, port };
       if (!m.enabled) return { ...base, state: 'off', reason: 'member disabled', since: null };
+      if (unbuilt !== undefined) return { ...base, state: 'unhealthy', reason: `not served: the upstream cannot be built (${unbuilt})`, since: null };
       const check = u.healthCheck;
       if (!check || (!check.active && !check.passive)) return { ...base, state: 'off', reason: 'health checks are off', since: null };
       const w = this.watched.get(memberStateKey(u.id, m.id, m.host, port));
+      const uncheckable = this.uncheckable.get(u.id);
+      if (!w && uncheckable !== undefined) return { ...base, state: 'unknown', reason: `health checks cannot run (${uncheckable})`, since: null };
       if (!w) return { ...base, state: 'unknown', reason: 'no verdict yet', since: null };
       return { ...base, state: w.state, reason: w.reason, since: new Date(w.since).toISOString() };
     });

@@ -29,7 +29,10 @@ export interface ProbeResult { ok: boolean; reason: string }
  * accepting). Always settles within the timeout, and leaves no socket behind.
  */
 export function probe(spec: ProbeSpec): Promise<ProbeResult> {
-  return spec.protocol === 'tcp' ? probeTcp(spec) : probeHttp(spec);
+  const p = spec.protocol === 'tcp' ? probeTcp(spec) : probeHttp(spec);
+  // node:http throws at once on a request it refuses (a bad header, a path with spaces);
+  // that is a failed probe of this member, never an unhandled rejection.
+  return p.catch((err: unknown) => ({ ok: false, reason: `${spec.protocol} probe could not be sent: ${err instanceof Error ? err.message : String(err)}` }));
 }
 
 function probeTcp(spec: ProbeSpec): Promise<ProbeResult> {

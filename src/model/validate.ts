@@ -1,4 +1,5 @@
 import { ModelError } from './errors.js';
+import { memberHostProblem, upstreamHostProblem } from './host.js';
 import { parseStatusSet } from './status-set.js';
 import type { HealthCheck, Route, Upstream } from './types.js';
 
@@ -34,6 +35,18 @@ export function validateHealthCheck(h: HealthCheck, prefix = 'healthCheck'): voi
     throw new ModelError('bad_format', `${prefix}.path`, `${prefix}.path must start with /`);
   }
   maxLen(`${prefix}.path`, h.path, 2048);
+  // The probe sends these as written: node:http refuses spaces, controls and bad header names.
+  if (!/^[\x21-\x7e]*$/.test(h.path)) {
+    throw new ModelError('bad_format', `${prefix}.path`, `${prefix}.path may hold only visible ASCII (percent-encode the rest)`);
+  }
+  for (const [name, value] of Object.entries(h.requestHeaders)) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      throw new ModelError('bad_format', `${prefix}.requestHeaders`, `${prefix}.requestHeaders: ${JSON.stringify(name)} is not a header name`);
+    }
+    if (typeof value !== 'string' || !/^[\t\x20-\x7e\x80-\xff]*$/.test(value)) {
+      throw new ModelError('bad_format', `${prefix}.requestHeaders`, `${prefix}.requestHeaders: the value of ${JSON.stringify(name)} must be a string without control characters`);
+    }
+  }
   parseStatusSet(h.healthyStatuses, `${prefix}.healthyStatuses`);
   parseStatusSet(h.unhealthyStatuses, `${prefix}.unhealthyStatuses`);
   validateProbeHeaders(h.requestHeaders, `${prefix}.requestHeaders`);
@@ -67,7 +80,11 @@ export function validateUpstream(u: Upstream): void {
   maxLen('description', u.description, 1024);
   range('port', u.port, 0, 65535);
   range('retries', u.retries, 0, 10);
-  if (u.upstreamHost !== null) maxLen('upstreamHost', u.upstreamHost, 253);
+  if (u.upstreamHost !== null) {
+    maxLen('upstreamHost', u.upstreamHost, 253);
+    const problem = upstreamHostProblem(u.upstreamHost);
+    if (problem) throw new ModelError('bad_format', 'upstreamHost', `upstreamHost ${JSON.stringify(u.upstreamHost)} ${problem}`);
+  }
 
   const groups = new Set<string>();
   const groupNames = new Set<string>();
@@ -89,6 +106,8 @@ export function validateUpstream(u: Upstream): void {
     const f = `members[${i}]`;
     if (m.host === '') throw new ModelError('missing', `${f}.host`, `${f}.host is required`);
     maxLen(`${f}.host`, m.host, 253);
+    const problem = memberHostProblem(m.host);
+    if (problem) throw new ModelError('bad_format', `${f}.host`, `${f}.host ${JSON.stringify(m.host)} ${problem}`);
     range(`${f}.port`, m.port, 0, 65535);
     if (m.weight !== null) range(`${f}.weight`, m.weight, 0, 10_000);
     if (m.groupId !== null && !groups.has(m.groupId)) {

@@ -1,10 +1,12 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Outcome } from '../health/checker.js';
+import type { UpstreamPlan } from '../runtime/snapshot.js';
 
 /** Stable codes for answers the gateway makes itself; sent in `x-sluice-error` and the JSON body. */
 export type ProxyErrorCode =
   | 'route_not_found'
   | 'no_healthy_upstream'
+  | 'upstream_unavailable'
   | 'upstream_connect_failed'
   | 'upstream_tls_failed'
   | 'upstream_reset'
@@ -14,6 +16,7 @@ export type ProxyErrorCode =
 const STATUS: Record<ProxyErrorCode, number> = {
   route_not_found: 404,
   no_healthy_upstream: 503,
+  upstream_unavailable: 503,
   upstream_connect_failed: 502,
   upstream_tls_failed: 502,
   upstream_reset: 502,
@@ -22,6 +25,16 @@ const STATUS: Record<ProxyErrorCode, number> = {
 };
 
 export interface ProxyFailure { code: ProxyErrorCode; message: string }
+
+/**
+ * No member to try: the upstream has none eligible, or it could not be built at all (the
+ * operator reads why on its health API; the client is not told the details).
+ */
+export function noMember(plan: UpstreamPlan): ProxyFailure {
+  return plan.error === null
+    ? { code: 'no_healthy_upstream', message: `no eligible member in upstream ${plan.upstream.id}` }
+    : { code: 'upstream_unavailable', message: `upstream ${plan.upstream.id} is misconfigured and not served` };
+}
 
 export function statusOf(code: ProxyErrorCode): number { return STATUS[code]; }
 

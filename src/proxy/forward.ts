@@ -5,7 +5,7 @@ import type { Outcome } from '../health/checker.js';
 import type { PickContext } from '../balance/balancer.js';
 import type { Upstream } from '../model/types.js';
 import type { MemberTarget, RoutePlan } from '../runtime/snapshot.js';
-import { classify, sendProxyError, type ProxyFailure } from './errors.js';
+import { classify, noMember, sendProxyError, type ProxyFailure } from './errors.js';
 import { enter, leave, type ClientBound } from './client-gone.js';
 import { clientResponseHeaders, rawTrailers, upstreamRequestHeaders } from './headers.js';
 
@@ -143,7 +143,7 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound, PickContext<M
     }
     if (!t) {
       this.finish();
-      sendProxyError(this.f.res, this.lastFailure ?? { code: 'no_healthy_upstream', message: `no eligible member in upstream ${plan.upstream.id}` });
+      sendProxyError(this.f.res, this.lastFailure ?? noMember(plan));
       return;
     }
     this.attempts++;

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { MemberTarget, RoutePlan } from '../runtime/snapshot.js';
-import { classify, rawProxyError, type ProxyFailure } from './errors.js';
+import { classify, noMember, rawProxyError, type ProxyFailure } from './errors.js';
 import { upstreamRequestHeaders } from './headers.js';
 
 function headerBlock(headers: Record<string, string | string[] | undefined>): string {
@@ -41,7 +41,7 @@ export function forwardUpgrade(u: UpgradeRequest): void {
   const attempt = (): void => {
     const t = plan.balancer.pick({ clientIp: u.clientIp, path: u.hashPath, eligible: (m) => m.state.healthy && !tried.has(m) });
     if (!t) {
-      u.socket.end(rawProxyError(last ?? { code: 'no_healthy_upstream', message: `no eligible member in upstream ${plan.upstream.id}` }));
+      u.socket.end(rawProxyError(last ?? noMember(plan)));
       return;
     }
     tried.add(t);

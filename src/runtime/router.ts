@@ -53,15 +53,37 @@ export class Router<R> {
   private readonly wildcard = new Map<string, PathTable<R>>();
   private readonly anyHost = new PathTable<R>();
 
-  constructor(routes: readonly Route[], valueOf: (r: Route) => R | null) {
-    const sorted = [...routes].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  /** `onError`: a route that cannot be compiled is left out whole, and told here. */
+  constructor(routes: readonly Route[], valueOf: (r: Route) => R | null, onError?: (r: Route, err: unknown) => void) {
+    // String(): a malformed stored route must not break the sort for every other route.
+    const sorted = [...routes].sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)) || String(a.id).localeCompare(String(b.id)));
     for (const route of sorted) {
-      const value = valueOf(route);
-      if (value === null) continue;
-      const paths = route.paths.length ? route.paths : ['/'];
-      const tables = route.hosts.length ? route.hosts.map((h) => this.tableFor(h.toLowerCase())) : [this.anyHost];
-      for (const table of tables) for (const p of paths) table.add(p, route.methods, value);
+      let compiled: { tables: PathTable<R>[]; paths: string[]; methods: string[]; value: R } | null;
+      try {
+        compiled = this.compile(route, valueOf);
+      } catch (err) {
+        onError?.(route, err);
+        continue;
+      }
+      if (!compiled) continue;
+      const { tables, paths, methods, value } = compiled;
+      for (const table of tables) for (const p of paths) table.add(p, methods, value);
     }
+  }
+
+  /** Everything that can throw on a malformed route, worked out before any table changes. */
+  private compile(route: Route, valueOf: (r: Route) => R | null) {
+    const value = valueOf(route);
+    if (value === null) return null;
+    const strings = (field: string, v: unknown): string[] => {
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error(`route ${field} is not a list of strings`);
+      return v as string[];
+    };
+    const paths = strings('paths', route.paths);
+    const hosts = strings('hosts', route.hosts);
+    const methods = strings('methods', route.methods);
+    const tables = hosts.length ? hosts.map((h) => this.tableFor(h.toLowerCase())) : [this.anyHost];
+    return { tables, paths: paths.length ? paths : ['/'], methods, value };
   }
 
   private tableFor(host: string): PathTable<R> {

@@ -53,6 +53,10 @@ export class Runtime {
     if (config.revision <= this.snapshot.revision) return;
     const next = buildSnapshot(config, this.deps(this.snapshot));
     this.snapshot = next;
+    // Once per revision and object: each revision is built once here.
+    for (const p of next.problems) {
+      this.log.error({ revision: next.revision, kind: p.kind, id: p.id, error: p.error }, `${p.kind} ${p.id} cannot be built; left out of this snapshot, the rest applied`);
+    }
     const usedPools = new Set<Dispatcher>();
     const usedStates = new Set<MemberState>();
     for (const plan of next.upstreams.values()) {

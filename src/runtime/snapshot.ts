@@ -30,6 +30,12 @@ export interface UpstreamPlan {
   balancer: Balancer<MemberTarget>;
   /** Identity of the balancing inputs: a plan whose signature is unchanged keeps its balancer. */
   signature: string;
+  /**
+   * Why this upstream could not be built, or null. A broken upstream stays in the snapshot
+   * with no members, so its routes answer 503 `upstream_unavailable` rather than falling
+   * through to another route, and the health API can say what is wrong.
+   */
+  error: string | null;
 }
 
 export interface RoutePlan {
@@ -37,10 +43,15 @@ export interface RoutePlan {
   upstream: UpstreamPlan;
 }
 
+/** An object the builder left out of (or emptied in) a snapshot, and why. */
+export interface BuildProblem { kind: 'upstream' | 'route'; id: string; error: string }
+
 export interface Snapshot {
   revision: number;
   router: Router<RoutePlan>;
   upstreams: Map<string, UpstreamPlan>;
+  /** Objects of this revision that could not be built; the rest applied without them. */
+  problems: BuildProblem[];
 }
 
 /** What a snapshot build needs from the long-lived runtime. */
@@ -109,8 +120,8 @@ function planUpstream(u: Upstream, byId: Map<string, Upstream>, deps: SnapshotDe
   const fixedName = (u.upstreamHost ?? '').replace(/:\d+$/, '') || null;
 
   const old = deps.previous?.upstreams.get(u.id);
-  if (old && old.signature === signature) {
-    return { upstream: u, targets: old.targets, balancer: old.balancer, signature };
+  if (old && old.error === null && old.signature === signature) {
+    return { upstream: u, targets: old.targets, balancer: old.balancer, signature, error: null };
   }
   const targets: MemberTarget[] = members.map((c) => {
     const origin = originOf(u, c.host, c.port);
@@ -122,17 +133,37 @@ function planUpstream(u: Upstream, byId: Map<string, Upstream>, deps: SnapshotDe
       state: deps.memberState(c.stateKey),
     };
   });
-  return { upstream: u, targets, balancer: createBalancer(u.strategy, targets), signature };
+  return { upstream: u, targets, balancer: createBalancer(u.strategy, targets), signature, error: null };
 }
 
-/** Builds the immutable snapshot for one config revision. */
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Builds the immutable snapshot for one config revision. An object that cannot be built
+ * (one an older release or another node stored, say) is isolated: it is listed in
+ * `problems` and everything else applies, so one tenant's bad object never holds back
+ * another's config.
+ */
 export function buildSnapshot(config: RuntimeConfig, deps: SnapshotDeps): Snapshot {
   const upstreams = new Map<string, UpstreamPlan>();
+  const problems: BuildProblem[] = [];
   const byId = new Map(config.upstreams.map((u) => [u.id, u]));
-  for (const u of config.upstreams) upstreams.set(u.id, planUpstream(u, byId, deps));
+  for (const u of config.upstreams) {
+    let plan: UpstreamPlan;
+    try {
+      plan = planUpstream(u, byId, deps);
+    } catch (err) {
+      const error = messageOf(err);
+      problems.push({ kind: 'upstream', id: u.id, error });
+      plan = { upstream: u, targets: [], balancer: createBalancer('wrr', []), signature: '', error };
+    }
+    upstreams.set(u.id, plan);
+  }
   const router = new Router<RoutePlan>(config.routes, (route) => {
     const upstream = upstreams.get(route.upstreamId);
     return upstream ? { route, upstream } : null;
-  });
-  return { revision: config.revision, router, upstreams };
+  }, (route, err) => problems.push({ kind: 'route', id: String(route.id), error: messageOf(err) }));
+  return { revision: config.revision, router, upstreams, problems };
 }

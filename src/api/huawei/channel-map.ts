@@ -1,6 +1,7 @@
 import { dedupeFirst } from '../../control/upstreams.js';
 import type { MemberGroupInput, MemberInput, UpstreamInput } from '../../control/inputs.js';
 import { memberPort } from '../../model/defaults.js';
+import { memberHostProblem, normaliseMemberHost } from '../../model/host.js';
 import type { ChannelType, HealthCheck, Member, MemberGroup, Strategy, Upstream } from '../../model/types.js';
 import type { HealthState, MemberHealthReport } from '../health-reporter.js';
 import type { Params, Spec } from '../params.js';
@@ -16,7 +17,6 @@ const GROUP_NAME = CHANNEL_NAME;
 const DICT_CODE = /^[A-Za-z0-9._-]{3,64}$/;
 const LABEL = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 const HTTP_CODE = /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/;
-const HOST = /^(\d{1,3}(\.\d{1,3}){3}|\[?[0-9A-Fa-f:.]+\]?|[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)$/;
 
 const MEMBER: Spec = {
   type: 'object', open: true, fields: {
@@ -114,9 +114,11 @@ export function memberInput(m: Params, memberType: string, i: number): MemberInp
     // No ECS inventory to resolve the id against: the address has to come with it.
     if (!host) throw new HuaweiError(404, 'APIG.3092', `The ECS does not exist,id:${String(m.ecs_id)} (sluice cannot look ECS ids up: give the server's address in members[${i}].host)`);
   } else if (!host) throw missing('host', at);
-  if (!HOST.test(host)) throw new HuaweiError(400, 'APIG.2015', `Invalid IP address,parameterName:host (members[${i}].host: ${JSON.stringify(host)})`);
+  const bare = normaliseMemberHost(host);
+  const problem = memberHostProblem(bare);
+  if (problem) throw new HuaweiError(400, 'APIG.2015', `Invalid IP address,parameterName:host (members[${i}].host ${JSON.stringify(host)} ${problem})`);
   return {
-    host: host.replace(/^\[|\]$/g, ''),
+    host: bare,
   port: (m.port as number | undefined) ?? 0,
     weight: m.weight as number | undefined,
     backup: (m.is_backup as boolean | undefined) ?? false,

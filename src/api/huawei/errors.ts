@@ -88,6 +88,9 @@ export function fromModelError(e: ModelError): HuaweiError {
   switch (e.code) {
     case 'missing': return missing(name, detail);
     case 'out_of_range': case 'too_long': return outOfRange(name, detail);
+    case 'bad_format':
+      if (/^members\[\d+\]\.host$/.test(e.field)) return new HuaweiError(400, 'APIG.2015', `Invalid IP address,parameterName:host${detail}`);
+      return invalid(name, detail);
     case 'not_found':
       if (e.field === 'upstreamId' || /referenceUpstreamId$/.test(e.field)) return new HuaweiError(404, 'APIG.3023', `The VPC channel does not exist${detail}`);
       if (e.field === 'memberId') return new HuaweiError(404, 'APIG.3024', `The VPC instance does not exist${detail}`);

@@ -139,7 +139,7 @@ export function registerNativeRoutes(app: FastifyInstance, deps: NativeDeps): vo
   });
   app.get('/v1/upstreams/:id/health', { schema: { tags: ['upstreams'], ...withId() } }, async (req) => {
     const u = await ups.getOwnedUpstream(store, (req.params as Id).id);
-    return { upstreamId: u.id, members: deps.health.report(u) };
+    return { upstreamId: u.id, error: deps.health.problem(u), members: deps.health.report(u) };
   });
 
   // ---- members ---------------------------------------------------------------------
