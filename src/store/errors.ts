@@ -18,28 +18,26 @@ const PG_UNAVAILABLE = /^(57014|55P03|08...|57P0[1-4]|25P03)$/;
 
 // What pg and node:net say when the connection is gone or never came.
 const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
-const PG_CLIENT_MESSAGES = [
-  'Query read timeout',
-  'timeout exceeded when trying to connect',
+const PG_QUERY_TIMEOUT = ['Query read timeout'];
+const PG_CONNECT_TIMEOUT = ['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout', 'timeout expired'];
+const PG_CONNECTION_LOST = [
   'Connection terminated',
-  'timeout expired',
   'Client was closed and is not queryable',
   'Client has encountered a connection error and is not queryable',
 ];
 
 /** `err` as a StoreUnavailableError when it means the PostgreSQL server did not answer; otherwise `err` itself. */
-export function fromPgError(err: unknown, timeoutMs: number): unknown {
+export function fromPgError(err: unknown, t: { timeoutMs: number; connectTimeoutMs: number }): unknown {
   if (err instanceof StoreUnavailableError) return err;
   const e = err as { code?: unknown; message?: unknown } | null;
   if (!e || typeof e !== 'object') return err;
   const code = typeof e.code === 'string' ? e.code : '';
   const message = typeof e.message === 'string' ? e.message : '';
-  if (PG_UNAVAILABLE.test(code)) {
-    return new StoreUnavailableError(`the configuration store did not answer within ${timeoutMs} ms (${message})`, { cause: err });
-  }
-  if (NET_UNAVAILABLE.has(code) || PG_CLIENT_MESSAGES.some((m) => message.startsWith(m))) {
-    return new StoreUnavailableError(`the configuration store is unreachable or did not answer within ${timeoutMs} ms (${message || code})`, { cause: err });
-  }
+  const starts = (list: string[]) => list.some((m) => message.startsWith(m));
+  const fail = (text: string) => new StoreUnavailableError(`the configuration store ${text} (${message || code})`, { cause: err });
+  if (PG_UNAVAILABLE.test(code) || starts(PG_QUERY_TIMEOUT)) return fail(`did not answer within ${t.timeoutMs} ms`);
+  if (starts(PG_CONNECT_TIMEOUT)) return fail(`did not answer a connection within ${t.connectTimeoutMs} ms`);
+  if (NET_UNAVAILABLE.has(code) || starts(PG_CONNECTION_LOST)) return fail('is unreachable');
   return err;
 }
 

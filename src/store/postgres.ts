@@ -120,7 +120,7 @@ export class PostgresStore implements Store {
   }
 
   private unavailable(err: unknown): unknown {
-    return fromPgError(err, this.timeouts.timeoutMs);
+    return fromPgError(err, this.timeouts);
   }
 
   /** One pool query, its failure to answer told as StoreUnavailableError. */
