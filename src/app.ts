@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { buildAdminServer } from './api/server.js';
 import { bootstrapOperatorToken } from './control/operator.js';
 import { openStore } from './store/open.js';
-import type { Store } from './store/store.js';
+import type { Store, StoreTimeouts } from './store/store.js';
 import { Runtime } from './runtime/runtime.js';
 import { followStore } from './runtime/follow.js';
 import { HealthChecker } from './health/checker.js';
@@ -22,6 +22,8 @@ export interface SluiceOptions {
   dataDir: string;
   /** postgres://... for PostgreSQL; absent for the embedded SQLite store in dataDir. */
   storeUrl?: string;
+  /** Deadlines of store calls (defaults: 5000 ms per call, 3000 ms to connect). */
+  storeTimeouts?: Partial<StoreTimeouts>;
   admin: HostPort;
   proxy: HostPort;
   logger: Logger;
@@ -61,7 +63,7 @@ export interface Sluice {
 
 export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const log = opts.logger;
-  const store = await openStore({ url: opts.storeUrl, dataDir: opts.dataDir });
+  const store = await openStore({ url: opts.storeUrl, dataDir: opts.dataDir, timeouts: opts.storeTimeouts });
   const generatedAdminToken = await bootstrapOperatorToken(store, opts.adminToken, log);
 
   const runtime = new Runtime({ logger: log });

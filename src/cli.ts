@@ -17,6 +17,12 @@ Options for start:
   --admin-listen HOST:PORT  admin API listener: operator API and cloud dialects (default 127.0.0.1:9180)
   --proxy-listen HOST:PORT  proxy listener for client traffic (default 0.0.0.0:9080)
   --store URL               postgres://user@host:port/db to use PostgreSQL (default: SQLite in --data-dir)
+  --store-timeout MS        deadline of one store call: a query, a lock wait, a whole write
+                            transaction (PostgreSQL statement_timeout, lock_timeout and a client
+                            deadline; SQLite busy_timeout). Default 5000
+  --store-connect-timeout MS
+                            deadline to connect to PostgreSQL or get a pooled connection
+                            (default 3000)
   --region NAME             region used when a request names none (default "default")
   --log-level LEVEL         trace, debug, info, warn, error (default info)
   --workers N               proxy worker processes sharing the proxy listener (default 1: serve
@@ -39,6 +45,10 @@ Environment:
   SLUICE_ADMIN_TOKEN        operator token to accept (at least 16 characters). Without it, the first
                             start generates one, stores only its hash and prints it once.
 
+When the store does not answer within its deadline, the admin API answers at once: operator
+API 503 store_unavailable, Tencent ServiceUnavailable, Huawei APIG.9999; the proxy keeps
+serving the last configuration it loaded, and picks up changes when the store is back.
+
 Signals: SIGINT and SIGTERM stop accepting connections, let in-flight requests finish
 (up to 10 s) and close the store.
 `;
@@ -47,6 +57,12 @@ function hostPort(flag: string, v: string): HostPort {
   const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(v);
   if (!m || Number(m[2]) > 65535) throw new Error(`${flag} must be HOST:PORT, got "${v}"`);
   return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+function millis(flag: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 10 || n > 600_000) throw new Error(`${flag} must be a number of milliseconds from 10 to 600000, got "${v}"`);
+  return n;
 }
 
 function positiveInt(flag: string, v: string): number {
@@ -75,6 +91,8 @@ async function main(argv: string[]): Promise<number> {
       'admin-listen': { type: 'string', default: '127.0.0.1:9180' },
       'proxy-listen': { type: 'string', default: '0.0.0.0:9080' },
       store: { type: 'string' },
+      'store-timeout': { type: 'string', default: '5000' },
+      'store-connect-timeout': { type: 'string', default: '3000' },
       region: { type: 'string', default: 'default' },
       'log-level': { type: 'string', default: 'info' },
       workers: { type: 'string', default: '1' },
@@ -109,6 +127,10 @@ async function main(argv: string[]): Promise<number> {
   const sluice = await startSluice({
     dataDir: resolve(values['data-dir']!),
     storeUrl: values.store,
+    storeTimeouts: {
+      timeoutMs: millis('--store-timeout', values['store-timeout']!),
+      connectTimeoutMs: millis('--store-connect-timeout', values['store-connect-timeout']!),
+    },
     admin: hostPort('--admin-listen', values['admin-listen']!),
     proxy: hostPort('--proxy-listen', values['proxy-listen']!),
     logger,

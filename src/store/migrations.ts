@@ -41,7 +41,10 @@ export function migrateSqlite(db: Database.Database): void {
   });
 }
 
-export async function migratePostgres(client: pg.PoolClient): Promise<void> {
+/** A pool or one client: what a migration (and the store's readers) send queries to. */
+export interface PgQueryable { query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> }
+
+export async function migratePostgres(client: PgQueryable): Promise<void> {
   // An advisory lock: several nodes starting together must not migrate twice.
   await client.query('SELECT pg_advisory_lock(7243001)');
   try {

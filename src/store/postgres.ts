@@ -1,11 +1,14 @@
 import pg from 'pg';
 import { KINDS, type Kind, type ObjectKinds } from '../model/types.js';
 import { collapse, duplicateError, Subscribers, toRow } from './base.js';
-import { migratePostgres } from './migrations.js';
-import { tenantOf, uniqueKey, type Change, type ListQuery, type ListResult, type Store, type Subscriber, type Tx } from './store.js';
+import { fromPgError, StoreUnavailableError } from './errors.js';
+import { migratePostgres, type PgQueryable } from './migrations.js';
+import { DEFAULT_STORE_TIMEOUTS, tenantOf, uniqueKey, type Change, type ListQuery, type ListResult, type Store, type StoreTimeouts, type Subscriber, type Tx } from './store.js';
 
-type Q = pg.Pool | pg.PoolClient;
+/** What the readers need: the pool, or one checked-out client behind a deadline. */
+type Q = PgQueryable;
 const CHANNEL = 'sluice_changes';
+const ignore = (): void => undefined;
 
 async function readList<K extends Kind>(c: Q, kind: K, q: ListQuery = {}): Promise<ListResult<ObjectKinds[K]>> {
   const where = ['kind = $1'];
@@ -31,47 +34,186 @@ async function readUnique<K extends Kind>(c: Q, kind: K, key: string): Promise<O
 }
 
 /**
+ * The client-side deadline of one query. A little later than the server's statement_timeout,
+ * so that a live but slow server cancels the statement itself (the connection stays usable);
+ * this one fires only when the server, or the network to it, has stopped answering.
+ */
+function clientDeadline(timeoutMs: number): number {
+  return timeoutMs + Math.max(100, Math.round(timeoutMs / 10));
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first: for shutdown steps that may hang on a frozen peer. */
+function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    t.unref();
+    p.then(() => { clearTimeout(t); resolve(); }, () => { clearTimeout(t); resolve(); });
+  });
+}
+
+export interface PostgresOptions extends Partial<StoreTimeouts> {
+  /** A private schema (created if absent): tests. Production names it in the URL's options, if at all. */
+  schema?: string;
+}
+
+/**
  * The cluster store. Writers serialise on the meta row (SELECT ... FOR UPDATE), across
  * processes and nodes alike; every commit NOTIFYs its revision so that other nodes' stores
  * deliver the change to their own subscribers.
+ *
+ * Every call has a deadline (StoreTimeouts): the server cancels a statement or lock wait
+ * past it, the client gives up on a server that does not answer at all, and a client that
+ * gave up is destroyed rather than returned to the pool, so a frozen server wedges nothing.
  */
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private readonly subs = new Subscribers();
   private listener: pg.Client | null = null;
+  private dropListener: (() => Promise<void>) | null = null;
+  private reconnect: NodeJS.Timeout | null = null;
   private lastNotified = 0;
   private catchingUp: Promise<void> = Promise.resolve();
   private closed = false;
 
-  private constructor(private readonly pool: pg.Pool, private readonly connect: () => pg.Client) {}
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly clientConfig: pg.ClientConfig,
+    private readonly timeouts: StoreTimeouts,
+  ) {}
 
-  static async open(url: string, opts: { schema?: string } = {}): Promise<PostgresStore> {
+  static async open(url: string, opts: PostgresOptions = {}): Promise<PostgresStore> {
     const schema = opts.schema;
     if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
-    const options = schema ? `-c search_path=${schema}` : undefined;
-    const pool = new pg.Pool({ connectionString: url, max: 10, options });
+    const timeouts: StoreTimeouts = { ...DEFAULT_STORE_TIMEOUTS, ...stripUndefined(opts) };
+    const t = timeouts.timeoutMs;
+    const clientConfig: pg.ClientConfig = {
+      connectionString: url,
+      options: schema ? `-c search_path=${schema}` : undefined,
+      // Server side: a statement, a wait for another node's meta lock, and a transaction
+      // whose client vanished mid-way (its lock released) all end at the deadline.
+      statement_timeout: t,
+      lock_timeout: t,
+      idle_in_transaction_session_timeout: t,
+      query_timeout: clientDeadline(t),
+      connectionTimeoutMillis: timeouts.connectTimeoutMs,
+      // Notices a dead peer host or a cut network on idle connections; a frozen server
+      // process is caught by the deadlines and the listener's heartbeat instead.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    };
+    const pool = new pg.Pool({ ...clientConfig, max: 10 });
     // An idle client's error (server restart) must not take the process down.
-    pool.on('error', () => undefined);
-    const client = await pool.connect();
+    pool.on('error', ignore);
+    const store = new PostgresStore(pool, clientConfig, timeouts);
     try {
-      if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-      await migratePostgres(client);
-    } finally {
-      client.release();
+      await store.withClient(async (c) => {
+        if (schema) await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+        await migratePostgres(c);
+      }, false);
+      store.lastNotified = await store.revision();
+      await store.listen(true);
+    } catch (err) {
+      await store.close();
+      throw err;
     }
-    const store = new PostgresStore(pool, () => new pg.Client({ connectionString: url, options }));
-    store.lastNotified = await store.revision();
-    await store.listen();
     return store;
   }
 
-  private async listen(): Promise<void> {
-    const client = this.connect();
-    client.on('error', () => { if (!this.closed) setTimeout(() => { void this.listen().catch(() => undefined); }, 1000); });
+  private unavailable(err: unknown): unknown {
+    return fromPgError(err, this.timeouts);
+  }
+
+  /** One pool query, its failure to answer told as StoreUnavailableError. */
+  private async read<T>(fn: () => Promise<T>): Promise<T> {
+    try { return await fn(); } catch (err) { throw this.unavailable(err); }
+  }
+
+  /**
+   * Runs `work` on one checked-out client, the whole of it within the deadline (each query
+   * is bounded too). A client that failed to answer, or outlived the deadline, is destroyed
+   * on release; one that failed on a healthy connection (a constraint, a ModelError) is
+   * rolled back and reused. `deadline` false: no overall bound (migrations at start).
+   */
+  private async withClient<T>(work: (c: Q) => Promise<T>, deadline = true): Promise<T> {
+    const t = this.timeouts.timeoutMs;
+    let c: pg.PoolClient;
+    try { c = await this.pool.connect(); } catch (err) { throw this.unavailable(err); }
+    // A socket error on a checked-out client is emitted as 'error'; unheard, it would crash the process.
+    c.on('error', ignore);
+    let expired = false;
+    const late = () => new StoreUnavailableError(`the configuration store did not finish the transaction within ${t} ms`);
+    const q: Q = {
+      query: (text, values) => (expired ? Promise.reject(late()) : c.query(text, values)),
+    };
+    const run = (async () => {
+      let broken = false;
+      try {
+        return await work(q);
+      } catch (err) {
+        const mapped = this.unavailable(err);
+        // Rolling back on a connection that does not answer would only wait out another
+        // deadline; a server that answered (even "lock timeout") left a usable connection.
+        if (expired || (mapped instanceof StoreUnavailableError && !(err instanceof pg.DatabaseError))) broken = true;
+        else await c.query('ROLLBACK').catch(() => { broken = true; });
+        throw mapped;
+      } finally {
+        c.removeListener('error', ignore);
+        c.release(broken || expired);
+      }
+    })();
+    if (!deadline) return run;
+    let timer: NodeJS.Timeout | undefined;
+    const overall = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => { expired = true; reject(late()); }, clientDeadline(t));
+    });
+    try {
+      return await Promise.race([run, overall]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The LISTEN connection. It has no query of its own to time out, so a heartbeat asks the
+   * server every so often; a heartbeat without answer, an error or an end replaces the
+   * connection, and a new one catches up on what was committed meanwhile (notifications sent
+   * while it was away are lost).
+   */
+  private async listen(first: boolean): Promise<void> {
+    const client = new pg.Client(this.clientConfig);
+    let gone = false;
+    let beat: NodeJS.Timeout | undefined = undefined;
+    let ended: Promise<void> = Promise.resolve();
+    const lost = (): Promise<void> => {
+      if (gone) return ended;
+      gone = true;
+      clearInterval(beat);
+      if (this.listener === client) { this.listener = null; this.dropListener = null; }
+      // With a query in flight end() destroys the socket; it never waits on a frozen peer for long.
+      ended = bounded(client.end(), this.timeouts.connectTimeoutMs);
+      if (!this.closed) {
+        this.reconnect = setTimeout(() => { this.reconnect = null; void this.listen(false).catch(ignore); }, 1000);
+        this.reconnect.unref();
+      }
+      return ended;
+    };
+    client.on('error', () => { void lost(); });
+    client.on('end', () => { void lost(); });
     client.on('notification', () => { this.catchUp(); });
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (err) {
+      void lost();
+      if (first) throw this.unavailable(err);
+      return;
+    }
+    if (this.closed || gone) { void lost(); return; }
     this.listener = client;
+    this.dropListener = lost;
+    beat = setInterval(() => { client.query('SELECT 1').catch(() => lost()); }, Math.max(1000, this.timeouts.timeoutMs));
+    beat.unref();
+    if (!first) this.catchUp();
   }
 
   /** Delivers, in order and once each, every revision this process has not yet announced. */
@@ -90,74 +232,70 @@ export class PostgresStore implements Store {
         this.lastNotified = rev;
         this.subs.notify(rev, list);
       }
-    }).catch(() => undefined);
+    }).catch(ignore);
   }
 
-  async revision(): Promise<number> {
-    return Number((await this.pool.query<{ revision: string }>('SELECT revision FROM meta')).rows[0].revision);
+  revision(): Promise<number> {
+    return this.read(async () => Number((await this.pool.query<{ revision: string }>('SELECT revision FROM meta')).rows[0].revision));
   }
 
-  get<K extends Kind>(kind: K, id: string) { return readOne(this.pool, kind, id); }
-  list<K extends Kind>(kind: K, q?: ListQuery) { return readList(this.pool, kind, q); }
-  findUnique<K extends Kind>(kind: K, key: string) { return readUnique(this.pool, kind, key); }
+  get<K extends Kind>(kind: K, id: string) { return this.read(() => readOne(this.pool, kind, id)); }
+  list<K extends Kind>(kind: K, q?: ListQuery) { return this.read(() => readList(this.pool, kind, q)); }
+  findUnique<K extends Kind>(kind: K, key: string) { return this.read(() => readUnique(this.pool, kind, key)); }
 
-  async loadAll() {
-    const c = await this.pool.connect();
-    try {
+  loadAll() {
+    return this.withClient(async (c) => {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const revision = Number((await c.query<{ revision: string }>('SELECT revision FROM meta')).rows[0].revision);
       const objects = {} as { [K in Kind]: ObjectKinds[K][] };
       for (const k of KINDS) (objects as Record<Kind, unknown[]>)[k] = (await readList(c, k)).items;
       await c.query('COMMIT');
       return { revision, objects };
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   async transact<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
     const writes = new Map<string, { kind: Kind; id: string; op: 'put' | 'delete' }>();
-    const tx: Tx = {
-      get: (kind, id) => readOne(c, kind, id),
-      list: (kind, q) => readList(c, kind, q),
-      findUnique: (kind, key) => readUnique(c, kind, key),
-      put: async (kind, obj) => {
-        const key = uniqueKey(kind, obj);
-        const row = toRow(kind, obj, key, tenantOf(kind, obj));
-        if (key !== null) {
-          const other = await c.query<{ id: string }>('SELECT id FROM objects WHERE kind = $1 AND unique_key = $2', [kind, key]);
-          if (other.rows[0] && other.rows[0].id !== row.id) throw duplicateError(kind);
-        }
-        try {
-          // A savepoint keeps the transaction usable if the insert fails on a constraint.
-          await c.query('SAVEPOINT put');
-          await c.query(`INSERT INTO objects (kind, id, tenant_id, upstream_id, unique_key, created_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)
-            ON CONFLICT (kind, id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, upstream_id = EXCLUDED.upstream_id,
-            unique_key = EXCLUDED.unique_key, doc = EXCLUDED.doc`,
-          [row.kind, row.id, row.tenantId, row.upstreamId, row.uniqueKey, row.createdAt, row.doc]);
-          await c.query('RELEASE SAVEPOINT put');
-        } catch (err) {
-          await c.query('ROLLBACK TO SAVEPOINT put');
-          if ((err as { code?: string }).code === '23505') throw duplicateError(kind);
-          throw err;
-        }
-        writes.set(`${kind}/${row.id}`, { kind, id: row.id, op: 'put' });
-      },
-      delete: async (kind, id) => {
-        const n = (await c.query('DELETE FROM objects WHERE kind = $1 AND id = $2', [kind, id])).rowCount ?? 0;
-        if (n > 0) writes.set(`${kind}/${id}`, { kind, id, op: 'delete' });
-        return n > 0;
-      },
-    };
-    let result: T;
-    try {
+    // Released before waiting for subscribers: catching up needs a pool client too, and
+    // writers queued on the meta lock may hold all the others.
+    const result = await this.withClient(async (c) => {
+      const tx: Tx = {
+        get: (kind, id) => readOne(c, kind, id),
+        list: (kind, q) => readList(c, kind, q),
+        findUnique: (kind, key) => readUnique(c, kind, key),
+        put: async (kind, obj) => {
+          const key = uniqueKey(kind, obj);
+          const row = toRow(kind, obj, key, tenantOf(kind, obj));
+          if (key !== null) {
+            const other = await c.query<{ id: string }>('SELECT id FROM objects WHERE kind = $1 AND unique_key = $2', [kind, key]);
+            if (other.rows[0] && other.rows[0].id !== row.id) throw duplicateError(kind);
+          }
+          try {
+            // A savepoint keeps the transaction usable if the insert fails on a constraint.
+            await c.query('SAVEPOINT put');
+            await c.query(`INSERT INTO objects (kind, id, tenant_id, upstream_id, unique_key, created_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)
+              ON CONFLICT (kind, id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, upstream_id = EXCLUDED.upstream_id,
+              unique_key = EXCLUDED.unique_key, doc = EXCLUDED.doc`,
+            [row.kind, row.id, row.tenantId, row.upstreamId, row.uniqueKey, row.createdAt, row.doc]);
+            await c.query('RELEASE SAVEPOINT put');
+          } catch (err) {
+            // On a connection that does not answer, the whole transaction is given up instead.
+            if (!(err instanceof pg.DatabaseError)) throw err;
+            await c.query('ROLLBACK TO SAVEPOINT put');
+            if (err.code === '23505') throw duplicateError(kind);
+            throw err;
+          }
+          writes.set(`${kind}/${row.id}`, { kind, id: row.id, op: 'put' });
+        },
+        delete: async (kind, id) => {
+          const n = (await c.query('DELETE FROM objects WHERE kind = $1 AND id = $2', [kind, id])).rowCount ?? 0;
+          if (n > 0) writes.set(`${kind}/${id}`, { kind, id, op: 'delete' });
+          return n > 0;
+        },
+      };
       await c.query('BEGIN');
       await c.query('SELECT revision FROM meta FOR UPDATE');
-      result = await fn(tx);
+      const out = await fn(tx);
       if (writes.size > 0) {
         const revision = Number((await c.query<{ revision: string }>('UPDATE meta SET revision = revision + 1 RETURNING revision')).rows[0].revision);
         const changes = collapse(revision, writes);
@@ -167,23 +305,19 @@ export class PostgresStore implements Store {
         await c.query(`SELECT pg_notify('${CHANNEL}', $1)`, [String(revision)]);
       }
       await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      // Released before waiting for subscribers: catching up needs a pool client too, and
-      // writers queued on the meta lock may hold all the others.
-      c.release();
-    }
+      return out;
+    });
     if (writes.size > 0) this.catchUp();
     await this.catchingUp;
     return result;
   }
 
-  async changesSince(revision: number): Promise<Change[]> {
-    const r = await this.pool.query<{ revision: string; kind: Kind; id: string; op: 'put' | 'delete' }>(
-      'SELECT revision, kind, id, op FROM changes WHERE revision > $1 ORDER BY revision, seq', [revision]);
-    return r.rows.map((x) => ({ ...x, revision: Number(x.revision) }));
+  changesSince(revision: number): Promise<Change[]> {
+    return this.read(async () => {
+      const r = await this.pool.query<{ revision: string; kind: Kind; id: string; op: 'put' | 'delete' }>(
+        'SELECT revision, kind, id, op FROM changes WHERE revision > $1 ORDER BY revision, seq', [revision]);
+      return r.rows.map((x) => ({ ...x, revision: Number(x.revision) }));
+    });
   }
 
   subscribe(fn: Subscriber): () => void { return this.subs.add(fn); }
@@ -191,8 +325,17 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.reconnect) clearTimeout(this.reconnect);
     await this.catchingUp;
-    await this.listener?.end().catch(() => undefined);
-    await this.pool.end();
+    await this.dropListener?.();
+    // A graceful goodbye to a frozen server would wait for ever: bounded.
+    await bounded(this.pool.end(), this.timeouts.connectTimeoutMs);
   }
+}
+
+function stripUndefined(o: Partial<StoreTimeouts>): Partial<StoreTimeouts> {
+  const out: Partial<StoreTimeouts> = {};
+  if (o.timeoutMs !== undefined) out.timeoutMs = o.timeoutMs;
+  if (o.connectTimeoutMs !== undefined) out.connectTimeoutMs = o.connectTimeoutMs;
+  return out;
 }

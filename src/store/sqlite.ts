@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
 import { KINDS, type Kind, type ObjectKinds } from '../model/types.js';
 import { collapse, duplicateError, Mutex, Subscribers, toRow } from './base.js';
+import { fromSqliteError } from './errors.js';
 import { migrateSqlite } from './migrations.js';
-import { tenantOf, uniqueKey, type Change, type ListQuery, type ListResult, type Store, type Subscriber, type Tx } from './store.js';
+import { DEFAULT_STORE_TIMEOUTS, tenantOf, uniqueKey, type Change, type ListQuery, type ListResult, type Store, type Subscriber, type Tx } from './store.js';
 
 type Db = Database.Database;
 
@@ -32,31 +33,46 @@ function readUnique<K extends Kind>(db: Db, kind: K, key: string): ObjectKinds[K
   return r ? (JSON.parse(r.doc) as ObjectKinds[K]) : null;
 }
 
-/** The embedded default: one SQLite file in WAL mode; writers are serialised in-process. */
+/**
+ * The embedded default: one SQLite file in WAL mode; writers are serialised in-process.
+ * Its calls are synchronous, so its only wait is on another process's lock on the file:
+ * busy_timeout is its deadline, and a store still locked past it is StoreUnavailableError.
+ */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly mutex = new Mutex();
   private readonly subs = new Subscribers();
   private closed = false;
 
-  private constructor(private readonly db: Db) {}
+  private constructor(private readonly db: Db, private readonly timeoutMs: number) {}
 
-  static open(path: string): SqliteStore {
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('busy_timeout = 5000');
-    migrateSqlite(db);
-    return new SqliteStore(db);
+  static open(path: string, opts: { timeoutMs?: number } = {}): SqliteStore {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_STORE_TIMEOUTS.timeoutMs;
+    // Set first: even opening (WAL recovery, migrations) may wait on another process.
+    const db = new Database(path, { timeout: timeoutMs });
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      migrateSqlite(db);
+    } catch (err) {
+      db.close();
+      throw fromSqliteError(err, timeoutMs);
+    }
+    return new SqliteStore(db, timeoutMs);
+  }
+
+  /** Runs one synchronous step, a busy database told as StoreUnavailableError. */
+  private guard<T>(fn: () => T): T {
+    try { return fn(); } catch (err) { throw fromSqliteError(err, this.timeoutMs); }
   }
 
   async revision(): Promise<number> {
-    return (this.db.prepare('SELECT revision FROM meta').get() as { revision: number }).revision;
+    return this.guard(() => (this.db.prepare('SELECT revision FROM meta').get() as { revision: number }).revision);
   }
 
-  async get<K extends Kind>(kind: K, id: string) { return readOne(this.db, kind, id); }
-  async list<K extends Kind>(kind: K, q?: ListQuery) { return readList(this.db, kind, q); }
-  async findUnique<K extends Kind>(kind: K, key: string) { return readUnique(this.db, kind, key); }
+  async get<K extends Kind>(kind: K, id: string) { return this.guard(() => readOne(this.db, kind, id)); }
+  async list<K extends Kind>(kind: K, q?: ListQuery) { return this.guard(() => readList(this.db, kind, q)); }
+  async findUnique<K extends Kind>(kind: K, key: string) { return this.guard(() => readUnique(this.db, kind, key)); }
 
   async loadAll() {
     // One read transaction: every kind as of the same revision.
@@ -65,7 +81,7 @@ export class SqliteStore implements Store {
       for (const k of KINDS) (objects as Record<Kind, unknown[]>)[k] = readList(this.db, k).items;
       return { revision: (this.db.prepare('SELECT revision FROM meta').get() as { revision: number }).revision, objects };
     });
-    return read.deferred();
+    return this.guard(() => read.deferred());
   }
 
   transact<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -100,7 +116,7 @@ export class SqliteStore implements Store {
           return n > 0;
         },
       };
-      db.exec('BEGIN IMMEDIATE');
+      this.guard(() => db.exec('BEGIN IMMEDIATE'));
       let result: T;
       let changes: Change[] = [];
       let revision = 0;
@@ -115,7 +131,7 @@ export class SqliteStore implements Store {
         db.exec('COMMIT');
       } catch (err) {
         if (db.inTransaction) db.exec('ROLLBACK');
-        throw err;
+        throw fromSqliteError(err, this.timeoutMs);
       }
       if (changes.length > 0) this.subs.notify(revision, changes);
       return result;
@@ -123,7 +139,7 @@ export class SqliteStore implements Store {
   }
 
   async changesSince(revision: number): Promise<Change[]> {
-    return this.db.prepare('SELECT revision, kind, id, op FROM changes WHERE revision > ? ORDER BY revision, seq').all(revision) as Change[];
+    return this.guard(() => this.db.prepare('SELECT revision, kind, id, op FROM changes WHERE revision > ? ORDER BY revision, seq').all(revision) as Change[]);
   }
 
   subscribe(fn: Subscriber): () => void { return this.subs.add(fn); }

@@ -11,6 +11,16 @@ export interface Change {
   op: 'put' | 'delete';
 }
 
+/** How long the store may take to answer (operator settings --store-timeout, --store-connect-timeout). */
+export interface StoreTimeouts {
+  /** One query, one lock wait, one whole transaction (SQLite: busy_timeout). */
+  timeoutMs: number;
+  /** Connecting to the server, or waiting for a free pooled connection (PostgreSQL only). */
+  connectTimeoutMs: number;
+}
+
+export const DEFAULT_STORE_TIMEOUTS: StoreTimeouts = { timeoutMs: 5000, connectTimeoutMs: 3000 };
+
 export interface ListQuery {
   /** Only objects of this tenant (upstreams, routes, keypairs, tokens, projects). */
   tenantId?: string;
@@ -41,6 +51,10 @@ export type Subscriber = (revision: number, changes: Change[]) => void;
  * Every `transact` that writes is one database transaction and bumps the global revision
  * by exactly one; a throwing callback rolls everything back. Transactions are serialised,
  * so concurrent read-modify-write cycles do not lose updates.
+ *
+ * Every call ends within the store's deadline (StoreTimeouts); one that cannot rejects with
+ * StoreUnavailableError (errors.ts). A write that timed out changed nothing, unless its
+ * COMMIT had already been sent: then it is unknown, as with any lost connection.
  */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';

@@ -50,3 +50,30 @@ export async function pgTestStore(schema = `sluice_test_${randomBytes(6).toStrin
     },
   };
 }
+
+/** A fresh empty schema on the test server, for a store that is opened by URL (through a relay, say). */
+export async function pgTestSchema(): Promise<{ schema: string; drop: () => Promise<void> }> {
+  const schema = `sluice_test_${randomBytes(6).toString('hex')}`;
+  const run = async (sql: string) => {
+    const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+    await c.connect();
+    try { await c.query(sql); } finally { await c.end(); }
+  };
+  await run(`CREATE SCHEMA ${schema}`);
+  return { schema, drop: () => run(`DROP SCHEMA IF EXISTS ${schema} CASCADE`) };
+}
+
+/** The test server's host and port. */
+export function pgTarget(): { host: string; port: number } {
+  const u = new URL(PG_URL);
+  return { host: u.hostname, port: Number(u.port || 5432) };
+}
+
+/** PG_URL pointed at 127.0.0.1:`port` (a relay), its search_path set to `schema` in the URL itself. */
+export function pgUrlVia(port: number, schema: string): string {
+  const u = new URL(PG_URL);
+  u.hostname = '127.0.0.1';
+  u.port = String(port);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+}

@@ -1,4 +1,5 @@
 import { ModelError } from '../../model/errors.js';
+import { StoreUnavailableError } from '../../store/errors.js';
 import type { Issue, Path } from '../params.js';
 
 /** An APIG error: a real HTTP status and `{error_code, error_msg}`. */
@@ -114,5 +115,7 @@ export function fromModelError(e: ModelError): HuaweiError {
 export function toHuaweiError(err: unknown): HuaweiError | null {
   if (err instanceof HuaweiError) return err;
   if (err instanceof ModelError) return fromModelError(err);
+  // APIG has no "unavailable" code (spec D.7): its system error, with the reason after Huawei's words.
+  if (err instanceof StoreUnavailableError) return new HuaweiError(500, 'APIG.9999', `System error (${err.message}; retry later)`);
   return null;
 }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ModelError, type ModelErrorCode } from '../../model/errors.js';
+import { StoreUnavailableError } from '../../store/errors.js';
 
 /** An error of the operator API: a stable code, a status, a message naming the field. */
 export class ApiError extends Error {
@@ -53,6 +54,8 @@ function describe(context: string, issues: AjvIssue[]): ApiError {
 
 export function toApiError(err: unknown): ApiError | null {
   if (err instanceof ApiError) return err;
+  // The control plane says so at once; the data plane keeps serving its last snapshot.
+  if (err instanceof StoreUnavailableError) return new ApiError(503, err.code, `${err.message}; the data plane keeps serving the last configuration it loaded, retry later`);
   if (err instanceof ModelError) {
     const message = err.message.includes(err.field) ? err.message : `${err.field}: ${err.message}`;
     return new ApiError(MODEL_STATUS[err.code], err.code, message);

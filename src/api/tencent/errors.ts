@@ -1,4 +1,5 @@
 import { ModelError } from '../../model/errors.js';
+import { StoreUnavailableError } from '../../store/errors.js';
 
 /** An API 3.0 error: answered with HTTP 200 and `Response.Error.{Code,Message}`. */
 export class TencentError extends Error {
@@ -53,5 +54,7 @@ export function fromModelError(e: ModelError, notFoundCode = 'ResourceNotFound')
 export function toTencentError(err: unknown, notFoundCode?: string): TencentError | null {
   if (err instanceof TencentError) return err;
   if (err instanceof ModelError) return fromModelError(err, notFoundCode);
+  // A common API 3.0 code: the caller may retry, unlike InternalError.
+  if (err instanceof StoreUnavailableError) return new TencentError('ServiceUnavailable', `the service is temporarily unavailable: ${err.message}; retry later`);
   return null;
 }
