@@ -16,11 +16,25 @@ export type ModelErrorCode =
   | 'limit_exceeded'
   | 'unsupported';
 
+/**
+ * What a face needs to word an error in its own catalogue without reading the English
+ * message: the kind of object, the limit that was crossed, the value that was refused.
+ */
+export interface ModelErrorDetails {
+  /** The kind of object concerned (`upstream`, `member`, `route`...). */
+  entity?: string;
+  /** The bound that was crossed (a quota, a maximum length, a range end). */
+  limit?: number;
+  /** The refused value, when it is short enough to show. */
+  value?: unknown;
+}
+
 export class ModelError extends Error {
   constructor(
     readonly code: ModelErrorCode,
     readonly field: string,
     message: string,
+    readonly details: ModelErrorDetails = {},
   ) {
     super(message);
     this.name = 'ModelError';
