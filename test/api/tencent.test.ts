@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import clientModule from 'tencentcloud-sdk-nodejs/tencentcloud/services/apigateway/v20180808/apigateway_client.js';
+import gaapModule from 'tencentcloud-sdk-nodejs/tencentcloud/services/gaap/v20180529/gaap_client.js';
 import { startBackends, type Backend } from '../helpers/backends.js';
 import { startSluiceProcess, type SluiceProcess } from '../helpers/cli.js';
 
@@ -9,6 +10,7 @@ import { startSluiceProcess, type SluiceProcess } from '../helpers/cli.js';
 for (const v of ['http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY']) delete process.env[v];
 
 const { Client } = clientModule as unknown as { Client: new (cfg: unknown) => SdkClient };
+const { Client: GaapClient } = gaapModule as unknown as { Client: new (cfg: unknown) => SdkClient & { DescribeProxyGroupList: SdkCall } };
 type SdkCall = (req: Record<string, unknown>) => Promise<Record<string, any>>;
 interface SdkClient {
   CreateUpstream: SdkCall; DescribeUpstreams: SdkCall; ModifyUpstream: SdkCall; DeleteUpstream: SdkCall; DescribeUpstreamBindApis: SdkCall;
@@ -195,6 +197,23 @@ describe('Tencent API 3.0 dialect, driven by tencentcloud-sdk-nodejs', () => {
     old.apiVersion = '2017-03-12';
     await fails(old.DescribeUpstreams({ Limit: 1, Offset: 0 }), 'NoSuchVersion');
     await fails(c.ModifyUpstream({ UpstreamId: 'f'.repeat(32) }), 'InvalidParameterValue.InvalidUpstream', 'UpstreamId');
+  });
+
+  test('API 3.0 dispatches by service: GAAP (2018-05-29) is a service of its own, not an unknown version', async () => {
+    const k = keys.alice!;
+    const gaap = new GaapClient({
+      credential: { secretId: k.secretId, secretKey: k.secretKey }, region: 'ap-guangzhou',
+      profile: { httpProfile: { protocol: 'http://', endpoint: gw.adminUrl.replace('http://', ''), reqTimeout: 10 } },
+    });
+    // The GAAP client's own version reaches GAAP: an action it lacks is InvalidAction there.
+    await fails(gaap.DescribeProxyGroupList({ Limit: 10, Offset: 0 }), 'InvalidAction', 'gaap');
+    // An API Gateway action under GAAP's version is not found in GAAP, and the reverse.
+    await fails(gaap.request('DescribeUpstreams', { Limit: 1, Offset: 0 }), 'InvalidAction', 'DescribeUpstreams');
+    await fails(client('alice').request('DescribeProxyGroupList', { Limit: 1, Offset: 0 }), 'InvalidAction', 'apigateway');
+    for (const name of ['toString', '__proto__', 'constructor', 'hasOwnProperty']) {
+      await fails(gaap.request(name, {}), 'InvalidAction');
+      await fails(client('alice').request(name, {}), 'InvalidAction');
+    }
   });
 
   test('another tenant\'s upstream is not found, and its data never shown', async () => {

@@ -4,13 +4,11 @@ import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Limits } from '../../control/upstreams.js';
 import type { Store } from '../../store/store.js';
 import type { HealthReporter } from '../health-reporter.js';
-import { ACTIONS } from './actions.js';
 import { TencentError, toTencentError } from './errors.js';
 import { checkFields, unflatten, type Params } from './params.js';
 import { parseAuthorization, verifyTc3 } from './signature.js';
+import { actionOf, serviceFor } from './services.js';
 import { isRegionName } from '../../model/region.js';
-
-export const TENCENT_VERSION = '2018-08-08';
 
 export interface TencentOptions {
   store: Store;
@@ -23,11 +21,6 @@ export interface TencentOptions {
   now?: () => number;
 }
 
-/**
- * Tencent Cloud API 3.0 on `POST /` and `GET /` of the admin listener, for the API Gateway
- * upstream actions (version 2018-08-08). Every answer is HTTP 200 with the `Response`
- * envelope, errors included: the SDK reads only `Response.Error`.
- */
 /** The request's region: X-TC-Region in the form every face accepts, else the gateway's default. */
 function regionOf(header: string | string[] | undefined, fallback: string): string {
   if (header === undefined || header === '') return fallback;
@@ -35,6 +28,11 @@ function regionOf(header: string | string[] | undefined, fallback: string): stri
   return header;
 }
 
+/**
+ * Tencent Cloud API 3.0 on `POST /` and `GET /` of the admin listener: TC3 authentication,
+ * the `Response` envelope, and dispatch to a service by API version (services.ts). Every
+ * answer is HTTP 200, errors included: the SDK reads only `Response.Error`.
+ */
 export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
   const limiter = new RateLimiterMemory({ points: opts.ratePerSecond ?? 20, duration: 1 });
@@ -48,17 +46,14 @@ export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
     if (!key) throw new TencentError('AuthFailure.SecretIdNotFound', `the SecretId ${cred.secretId} does not exist`);
     verifyTc3({ method: req.method, query: rawQuery, headers: req.headers, body }, cred, key.secretKey, now());
 
-    const version = req.headers['x-tc-version'];
     const actionName = req.headers['x-tc-action'];
     if (typeof actionName !== 'string' || actionName === '') throw new TencentError('MissingParameter', 'the parameter `X-TC-Action` is required');
-    if (version !== TENCENT_VERSION) throw new TencentError('NoSuchVersion', `the API version \`X-TC-Version\` "${String(version ?? '')}" does not exist; use ${TENCENT_VERSION}`);
-    // Own entries only: `toString` or `__proto__` must not find Object.prototype's members.
-    const action = Object.hasOwn(ACTIONS, actionName) ? ACTIONS[actionName] : undefined;
-    if (!action) throw new TencentError('InvalidAction', `the action \`${actionName}\` does not exist`);
+    const service = serviceFor(cred.service, req.headers['x-tc-version']);
+    const action = actionOf(service, actionName);
     const region = regionOf(req.headers['x-tc-region'], opts.defaultRegion);
 
     try {
-      await limiter.consume(`${key.tenantId}:${actionName}`);
+      await limiter.consume(`${key.tenantId}:${service.name}:${actionName}`);
     } catch {
       throw new TencentError('RequestLimitExceeded', `more than ${opts.ratePerSecond ?? 20} ${actionName} requests per second`);
     }
