@@ -28,19 +28,39 @@ Options for start:
   --upstream-client-cert F  PEM certificate the gateway presents to members for two-way TLS
   --upstream-client-key F   its PEM private key; both or neither. Used by HTTPS health checks
                             with client TLS on (Huawei enable_client_ssl)
+  --header-timeout SECONDS  a client must send a whole request head within this, on a new or
+                            a kept-alive connection, else 408 and the connection is closed
+                            (default 60)
+  --request-timeout SECONDS ...and the whole request, body included (default 300; 0 = none);
+                            at least --header-timeout
+  --max-connections N       open client connections on the proxy listener; one more is closed
+                            at accept (default 10000; 0 = no limit). With --workers each worker
+                            takes ceil(N / workers)
+  --max-connections-per-ip N
+                            open client connections per client address; one more is closed at
+                            accept (default 0 = no limit); split over workers the same way
+  --shutdown-grace SECONDS  how long a stop waits for requests in flight (default 10)
 
 Environment:
   SLUICE_ADMIN_TOKEN        operator token to accept (at least 16 characters). Without it, the first
                             start generates one, stores only its hash and prints it once.
 
-Signals: SIGINT and SIGTERM stop accepting connections, let in-flight requests finish
-(up to 10 s) and close the store.
+Signals: SIGINT and SIGTERM stop accepting connections and drain the proxy: idle keep-alive
+connections close at once, every answer from then on says "Connection: close" and closes its
+connection, and sluice exits as soon as the last request in flight is done (after
+--shutdown-grace, whatever is left, open WebSockets included, is cut); then the store closes.
 `;
 
 function hostPort(flag: string, v: string): HostPort {
   const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(v);
   if (!m || Number(m[2]) > 65535) throw new Error(`${flag} must be HOST:PORT, got "${v}"`);
   return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+function intIn(flag: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max) throw new Error(`${flag} must be an integer from ${min} to ${max}, got "${v}"`);
+  return n;
 }
 
 function positiveInt(flag: string, v: string): number {
@@ -67,6 +87,11 @@ async function main(argv: string[]): Promise<number> {
       'huawei-api-rate': { type: 'string', default: '100' },
       'upstream-client-cert': { type: 'string' },
       'upstream-client-key': { type: 'string' },
+      'header-timeout': { type: 'string', default: '60' },
+      'request-timeout': { type: 'string', default: '300' },
+      'max-connections': { type: 'string', default: '10000' },
+      'max-connections-per-ip': { type: 'string', default: '0' },
+      'shutdown-grace': { type: 'string', default: '10' },
     },
   });
   if (values.help || positionals.length === 0) {
@@ -83,6 +108,17 @@ async function main(argv: string[]): Promise<number> {
     maxUpstreamsPerInstance: positiveInt('--max-upstreams', values['max-upstreams']!),
     maxMembersPerUpstream: positiveInt('--max-members', values['max-members']!),
   };
+  const headerTimeout = intIn('--header-timeout', values['header-timeout']!, 1, 3600);
+  const requestTimeout = intIn('--request-timeout', values['request-timeout']!, 0, 86_400);
+  // Node refuses a header deadline past the request deadline; say which flag to change.
+  if (requestTimeout > 0 && requestTimeout < headerTimeout) throw new Error(`--request-timeout (${requestTimeout}) must be 0 or at least --header-timeout (${headerTimeout})`);
+  const listenerLimits = {
+    headerTimeoutMs: headerTimeout * 1000,
+    requestTimeoutMs: requestTimeout * 1000,
+    maxConnections: intIn('--max-connections', values['max-connections']!, 0, 1_000_000),
+    maxConnectionsPerIp: intIn('--max-connections-per-ip', values['max-connections-per-ip']!, 0, 1_000_000),
+  };
+  const shutdownGraceMs = intIn('--shutdown-grace', values['shutdown-grace']!, 0, 3600) * 1000;
   const certFile = values['upstream-client-cert'];
   const keyFile = values['upstream-client-key'];
   if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('--upstream-client-cert and --upstream-client-key go together');
@@ -99,6 +135,8 @@ async function main(argv: string[]): Promise<number> {
     adminToken: process.env.SLUICE_ADMIN_TOKEN,
     defaultRegion: values.region,
     workers,
+    listenerLimits,
+    shutdownGraceMs,
     logLevel: values['log-level'],
     limits,
     upstreamClientCert,
