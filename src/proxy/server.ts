@@ -158,6 +158,9 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
       server.closeIdleConnections();
       for (const s of sockets) {
         const res = currentResponse(s);
+        // Node counts a connection that has not sent a byte yet as busy, not idle; it is
+        // idle all the same (nginx closes those too).
+        if (res === null && s.bytesRead === 0) { s.destroy(); continue; }
         if (res === null || res.writableFinished) continue;
         // Not answered yet: the answer says `Connection: close` and Node closes after it.
         if (!res.headersSent) res.shouldKeepAlive = false;
