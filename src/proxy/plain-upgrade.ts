@@ -27,11 +27,43 @@ export function plainResponse(req: IncomingMessage, socket: Socket): ServerRespo
 }
 
 /**
- * Node does not read the body of a request it treats as an upgrade: those bytes are the
- * tunnel's. A non-WebSocket upgrade that has one cannot be served as a plain request, so it
- * is refused (the client can send it again without `Upgrade`).
+ * Node does not read the body of a request it treats as an upgrade: those bytes would be the
+ * tunnel's. `curl --http2 -d ...` sends one, so a Content-Length body up to `max` bytes is read
+ * here (see readUpgradeBody); a chunked or larger one is refused, as it could not be replayed
+ * on a retry either. Null when the request can be served; else why not, naming the header.
  */
-export function upgradeHasBody(req: IncomingMessage): boolean {
+export function upgradeBodyProblem(req: IncomingMessage, max: number): string | null {
+  const send = 'send it without Upgrade';
+  if (req.headers['transfer-encoding'] !== undefined) return `Transfer-Encoding is not served with an Upgrade other than websocket; ${send}`;
   const len = req.headers['content-length'];
-  return (len !== undefined && len.trim() !== '0') || req.headers['transfer-encoding'] !== undefined;
+  if (len !== undefined && !(/^\d+$/.test(len) && Number(len) <= max)) return `Content-Length with an Upgrade other than websocket may be at most ${max}; ${send}`;
+  return null;
+}
+
+/**
+ * The `length` body bytes behind an upgrade head: what Node already read (`head`) and the
+ * rest from the socket, within `deadlineMs`; null if the client stops short or is too slow.
+ */
+export function readUpgradeBody(socket: Socket, head: Buffer, length: number, deadlineMs: number, done: (body: Buffer | null) => void): void {
+  if (head.length >= length) { done(head.subarray(0, length)); return; }
+  const chunks: Buffer[] = [head];
+  let size = head.length;
+  const finish = (body: Buffer | null): void => {
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.off('end', short);
+    socket.off('close', short);
+    socket.pause();
+    done(body);
+  };
+  const onData = (c: Buffer): void => {
+    chunks.push(c);
+    size += c.length;
+    if (size >= length) finish(Buffer.concat(chunks, size).subarray(0, length));
+  };
+  const short = (): void => finish(null);
+  const timer = setTimeout(short, deadlineMs);
+  socket.on('data', onData);
+  socket.once('end', short);
+  socket.once('close', short);
 }

@@ -6,11 +6,11 @@ import type { RoutePlan } from '../runtime/snapshot.js';
 import type { RouteMatch } from '../runtime/router.js';
 import { clientConnectionClosed } from './client-gone.js';
 import { rawProxyError, sendProxyError, type ProxyFailure } from './errors.js';
-import { forward, NO_HOOKS, type ProxyHooks } from './forward.js';
+import { forward, NO_HOOKS, REPLAY_BUFFER_LIMIT, type ProxyHooks } from './forward.js';
 import { hasDuplicateHost } from './host-header.js';
 import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './limits.js';
 import { perAddressGate } from './per-address.js';
-import { plainResponse, upgradeHasBody } from './plain-upgrade.js';
+import { plainResponse, readUpgradeBody, upgradeBodyProblem } from './plain-upgrade.js';
 import { forwardUpgrade } from './upgrade.js';
 import { isWebSocketUpgrade, webSocketRequestProblem } from './websocket.js';
 
@@ -63,7 +63,6 @@ function notFound(host: string, path: string) {
 }
 
 const DUPLICATE_HOST: ProxyFailure = { code: 'bad_request', message: 'Host must be sent once' };
-const UPGRADE_WITH_BODY: ProxyFailure = { code: 'bad_request', message: 'Upgrade other than websocket is not served on a request with a body; send it without Upgrade' };
 
 /**
  * The response being written on a client connection. Node links a socket to it only through
@@ -73,6 +72,8 @@ const UPGRADE_WITH_BODY: ProxyFailure = { code: 'bad_request', message: 'Upgrade
 function currentResponse(s: Socket): ServerResponse | null {
   return (s as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? null;
 }
+
+const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
 
 /** How often Node looks for connections past their header or request deadline. */
 const TIMEOUT_CHECK_MS = 1000;
@@ -84,7 +85,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   // Set once close() starts; the one thing the request path checks for shutdown.
   let draining = false;
 
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse, body?: Buffer): void => {
     if (draining) res.shouldKeepAlive = false;
     if (hasDuplicateHost(req.rawHeaders)) {
       res.shouldKeepAlive = false;
@@ -94,7 +95,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     }
     const t = resolve(runtime, req);
     if (!t.match) { req.resume(); sendProxyError(res, notFound(t.host, t.hashPath)); return; }
-    forward({ req, res, plan: t.match.value, path: t.path, hashPath: t.hashPath, clientIp: t.clientIp, clientHost: t.host, hooks });
+    forward({ req, res, plan: t.match.value, path: t.path, hashPath: t.hashPath, clientIp: t.clientIp, clientHost: t.host, hooks }, body);
   };
 
   const server = createServer({
@@ -109,8 +110,14 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     if (!isWebSocketUpgrade(req)) {
-      if (upgradeHasBody(req)) { socket.end(rawProxyError(UPGRADE_WITH_BODY)); return; }
-      onRequest(req, plainResponse(req, socket));
+      const problem = upgradeBodyProblem(req, REPLAY_BUFFER_LIMIT);
+      if (problem !== null) { socket.end(rawProxyError({ code: 'bad_request', message: problem })); return; }
+      const length = Number(req.headers['content-length'] ?? 0);
+      if (length === 0) { onRequest(req, plainResponse(req, socket)); return; }
+      readUpgradeBody(socket, head, length, limits.requestTimeoutMs || limits.headerTimeoutMs, (body) => {
+        if (body === null) { socket.end(REQUEST_TIMEOUT); return; }
+        onRequest(req, plainResponse(req, socket), body);
+      });
       return;
     }
     const problem = hasDuplicateHost(req.rawHeaders) ? DUPLICATE_HOST.message : webSocketRequestProblem(req);
@@ -123,9 +130,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     // Nothing can be written once an answer has started on this connection.
     const started = currentResponse(socket)?.headersSent === true;
     if (!socket.writable || err.code === 'ECONNRESET' || started) { socket.destroy(); return; }
-    socket.end(err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'
-      : 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    socket.end(err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? REQUEST_TIMEOUT : 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   });
   const admit = limits.maxConnectionsPerIp > 0 ? perAddressGate(limits.maxConnectionsPerIp) : null;
   const sockets = new Set<Socket>();

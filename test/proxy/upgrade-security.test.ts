@@ -13,9 +13,10 @@ interface Raw { text: string; status: number; headers: Record<string, string>; b
 
 /**
  * Writes exact bytes on a fresh connection and reads until the server closes it (or 3 s
- * pass). `then` runs once the first response head is in, for bytes sent after it.
+ * pass). `then` runs once the first response head is in, for bytes sent after it; `later`
+ * is written 100 ms after the first bytes.
  */
-async function raw(port: number, bytes: string, then?: (s: Socket) => void): Promise<Raw> {
+async function raw(port: number, bytes: string, then?: (s: Socket) => void, later?: string): Promise<Raw> {
   const s = connect(port, '127.0.0.1');
   await once(s, 'connect');
   let text = '';
@@ -28,6 +29,7 @@ async function raw(port: number, bytes: string, then?: (s: Socket) => void): Pro
   s.on('error', () => {});
   s.once('close', () => { closed = true; });
   s.write(bytes);
+  if (later !== undefined) { await new Promise((r) => setTimeout(r, 100)); s.write(later); }
   for (let i = 0; i < 300 && !closed; i++) await new Promise((r) => setTimeout(r, 10));
   s.destroy();
   const end = text.indexOf('\r\n\r\n');
@@ -130,18 +132,33 @@ describe('upgrades and Host through a real gateway', () => {
     assert.equal(seen.tunnelBytes, '');
   });
 
-  test('a non-WebSocket upgrade with a body is refused with 400 naming Upgrade, never tunnelled', async () => {
+  test('a non-WebSocket upgrade with a body: a small Content-Length one is served with its body, chunked or large is refused with 400, never tunnelled', async () => {
     const { b, seen } = await eagerMember('h2c-body', () => 'HTTP/1.1 101 Switching Protocols\r\nupgrade: h2c\r\nconnection: Upgrade\r\n\r\n');
     await gw.expose({ members: members([b]) }, { hosts: ['h2c-body.test'] });
-    for (const framing of ['content-length: 5\r\n\r\nhello', 'transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n']) {
-      const r = await raw(port, `POST / HTTP/1.1\r\nhost: h2c-body.test\r\nupgrade: h2c\r\nconnection: Upgrade\r\n${framing}`);
+    const h2c = 'upgrade: h2c\r\nconnection: Upgrade, HTTP2-Settings\r\nhttp2-settings: AAMAAABkAARAAAAAAAIAAAAA\r\n';
+    // What curl --http2 -d sends: the body right behind the head, or in a later packet.
+    const served = await raw(port, `POST /form HTTP/1.1\r\nhost: h2c-body.test\r\n${h2c}content-length: 5\r\n\r\nhello`);
+    const split = await raw(port, `PUT /form HTTP/1.1\r\nhost: h2c-body.test\r\n${h2c}content-length: 10\r\n\r\nhel`, undefined, 'lo, world');
+    for (const [r, bytes] of [[served, 5], [split, 10]] as const) {
+      assert.equal(r.status, 200, r.text);
+      const echo = JSON.parse(r.body) as Echo;
+      assert.equal(echo.bodyBytes, bytes);
+      assert.equal(echo.headers.upgrade, undefined);
+      assert.equal(echo.headers['http2-settings'], undefined);
+      assert.ok(r.closed);
+    }
+    for (const [framing, field] of [
+      ['transfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n', 'Transfer-Encoding'],
+      [`content-length: ${70 * 1024}\r\n\r\nxx`, 'Content-Length'],
+    ]) {
+      const r = await raw(port, `POST / HTTP/1.1\r\nhost: h2c-body.test\r\n${h2c}${framing}`);
       assert.equal(r.status, 400, r.text);
       assert.equal(r.headers['x-sluice-error'], 'bad_request');
-      assert.match(JSON.parse(r.body).message, /Upgrade/);
+      assert.ok((JSON.parse(r.body) as { message: string }).message.includes(field), r.body);
       assert.ok(r.closed);
     }
     assert.equal(seen.upgrades, 0);
-    assert.equal(b.hits, 0);
+    assert.equal(b.hits, 2);
   });
 
   test('a member whose 101 does not complete the WebSocket handshake: 502 upstream_bad_upgrade, no tunnel, member connection closed; a right one passes', async () => {
