@@ -12,6 +12,7 @@ import { tencentDialect } from './api/tencent/plugin.js';
 import { huaweiDialect } from './api/huawei/plugin.js';
 import { DEFAULT_LIMITS, type Limits } from './control/upstreams.js';
 import { failOpenLogger } from './proxy/fail-open-log.js';
+import { DEFAULT_LISTENER_LIMITS, perWorker, type ListenerLimits } from './proxy/limits.js';
 import { startProxy, type ProxyServer } from './proxy/server.js';
 import { startProxyWorkers, type ProxyWorkers } from './proxy/workers.js';
 import { EMPTY_CONFIG, type RuntimeConfig } from './runtime/config.js';
@@ -31,6 +32,8 @@ export interface SluiceOptions {
   defaultRegion?: string;
   /** How long shutdown waits for in-flight requests. */
   shutdownGraceMs?: number;
+  /** Proxy listener timeouts and connection caps, for the whole node (split over workers). */
+  listenerLimits?: Partial<ListenerLimits>;
   /** Proxy worker processes; 1 (default) serves in this process. */
   workers?: number;
   /** Log level handed to workers. */
@@ -83,10 +86,12 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   }, (err) => log.error({ err }, 'could not load config; serving the last snapshot'));
   await follower.ready;
   const count = opts.workers ?? 1;
+  const listener: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, ...opts.listenerLimits };
   let proxy: ProxyServer;
   if (count > 1) {
     workers = await startProxyWorkers({
       count, host: opts.proxy.host, port: opts.proxy.port, logger: log, logLevel: opts.logLevel ?? 'info',
+      limits: perWorker(listener, count),
       initial: latest ?? EMPTY_CONFIG,
       verdicts: () => health.verdicts(),
       onOutcome: (key, outcome, status) => health.outcome(key, outcome, status),
@@ -94,7 +99,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     proxy = workers;
   } else {
     proxy = await startProxy({
-      host: opts.proxy.host, port: opts.proxy.port, runtime, logger: log,
+      host: opts.proxy.host, port: opts.proxy.port, runtime, logger: log, limits: listener,
       hooks: { outcome: (t, outcome, status) => health.outcome(t.stateKey, outcome, status), failOpen: failOpenLogger(log) },
     });
   }

@@ -40,6 +40,18 @@ Options for start:
   --upstream-client-cert F  PEM certificate the gateway presents to members for two-way TLS
   --upstream-client-key F   its PEM private key; both or neither. Used by HTTPS health checks
                             with client TLS on (Huawei enable_client_ssl)
+  --header-timeout SECONDS  a client must send a whole request head within this, on a new or
+                            a kept-alive connection, else 408 and the connection is closed
+                            (default 60)
+  --request-timeout SECONDS ...and the whole request, body included (default 300; 0 = none);
+                            at least --header-timeout
+  --max-connections N       open client connections on the proxy listener; one more is closed
+                            at accept (default 10000; 0 = no limit). With --workers each worker
+                            takes ceil(N / workers)
+  --max-connections-per-ip N
+                            open client connections per client address; one more is closed at
+                            accept (default 0 = no limit); split over workers the same way
+  --shutdown-grace SECONDS  how long a stop waits for requests in flight (default 10)
 
 Environment:
   SLUICE_ADMIN_TOKEN        operator token to accept (at least 16 characters). Without it, the first
@@ -49,8 +61,10 @@ When the store does not answer within its deadline, the admin API answers at onc
 API 503 store_unavailable, Tencent ServiceUnavailable, Huawei APIG.9999; the proxy keeps
 serving the last configuration it loaded, and picks up changes when the store is back.
 
-Signals: SIGINT and SIGTERM stop accepting connections, let in-flight requests finish
-(up to 10 s) and close the store.
+Signals: SIGINT and SIGTERM stop accepting connections and drain the proxy: idle keep-alive
+connections close at once, every answer from then on says "Connection: close" and closes its
+connection, and sluice exits as soon as the last request in flight is done (after
+--shutdown-grace, whatever is left, open WebSockets included, is cut); then the store closes.
 `;
 
 function hostPort(flag: string, v: string): HostPort {
@@ -59,9 +73,9 @@ function hostPort(flag: string, v: string): HostPort {
   return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
-function millis(flag: string, v: string): number {
+function intIn(flag: string, v: string, min: number, max: number): number {
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 10 || n > 600_000) throw new Error(`${flag} must be a number of milliseconds from 10 to 600000, got "${v}"`);
+  if (!/^\d+$/.test(v) || n < min || n > max) throw new Error(`${flag} must be an integer from ${min} to ${max}, got "${v}"`);
   return n;
 }
 
@@ -104,6 +118,11 @@ async function main(argv: string[]): Promise<number> {
       'admin-tls-cert': { type: 'string' },
       'admin-tls-key': { type: 'string' },
       'upstream-client-key': { type: 'string' },
+      'header-timeout': { type: 'string', default: '60' },
+      'request-timeout': { type: 'string', default: '300' },
+      'max-connections': { type: 'string', default: '10000' },
+      'max-connections-per-ip': { type: 'string', default: '0' },
+      'shutdown-grace': { type: 'string', default: '10' },
     },
   });
   if (values.help || positionals.length === 0) {
@@ -123,13 +142,24 @@ async function main(argv: string[]): Promise<number> {
   };
   const upstreamClientCert = pemPair('--upstream-client-cert', values['upstream-client-cert'], '--upstream-client-key', values['upstream-client-key']);
   const adminTls = pemPair('--admin-tls-cert', values['admin-tls-cert'], '--admin-tls-key', values['admin-tls-key']);
+  const headerTimeout = intIn('--header-timeout', values['header-timeout']!, 1, 3600);
+  const requestTimeout = intIn('--request-timeout', values['request-timeout']!, 0, 86_400);
+  // Node refuses a header deadline past the request deadline; say which flag to change.
+  if (requestTimeout > 0 && requestTimeout < headerTimeout) throw new Error(`--request-timeout (${requestTimeout}) must be 0 or at least --header-timeout (${headerTimeout})`);
+  const listenerLimits = {
+    headerTimeoutMs: headerTimeout * 1000,
+    requestTimeoutMs: requestTimeout * 1000,
+    maxConnections: intIn('--max-connections', values['max-connections']!, 0, 1_000_000),
+    maxConnectionsPerIp: intIn('--max-connections-per-ip', values['max-connections-per-ip']!, 0, 1_000_000),
+  };
+  const shutdownGraceMs = intIn('--shutdown-grace', values['shutdown-grace']!, 0, 3600) * 1000;
   const logger = createLogger(values['log-level']);
   const sluice = await startSluice({
     dataDir: resolve(values['data-dir']!),
     storeUrl: values.store,
     storeTimeouts: {
-      timeoutMs: millis('--store-timeout', values['store-timeout']!),
-      connectTimeoutMs: millis('--store-connect-timeout', values['store-connect-timeout']!),
+      timeoutMs: intIn('--store-timeout', values['store-timeout']!, 10, 600_000),
+      connectTimeoutMs: intIn('--store-connect-timeout', values['store-connect-timeout']!, 10, 600_000),
     },
     admin: hostPort('--admin-listen', values['admin-listen']!),
     proxy: hostPort('--proxy-listen', values['proxy-listen']!),
@@ -137,6 +167,8 @@ async function main(argv: string[]): Promise<number> {
     adminToken: process.env.SLUICE_ADMIN_TOKEN,
     defaultRegion: values.region,
     workers,
+    listenerLimits,
+    shutdownGraceMs,
     logLevel: values['log-level'],
     limits,
     upstreamClientCert,

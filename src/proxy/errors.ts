@@ -11,6 +11,7 @@ export type ProxyErrorCode =
   | 'upstream_tls_failed'
   | 'upstream_reset'
   | 'upstream_timeout'
+  | 'upstream_bad_upgrade'
   | 'bad_request';
 
 const STATUS: Record<ProxyErrorCode, number> = {
@@ -21,6 +22,7 @@ const STATUS: Record<ProxyErrorCode, number> = {
   upstream_tls_failed: 502,
   upstream_reset: 502,
   upstream_timeout: 504,
+  upstream_bad_upgrade: 502,
   bad_request: 400,
 };
 

@@ -252,9 +252,13 @@ function hasBody(req: IncomingMessage): boolean {
   return (len !== undefined && len !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
-/** Forwards one request; buffers small bodies first so that they can be replayed. */
-export function forward(f: ForwardRequest): void {
+/**
+ * Forwards one request; buffers small bodies first so that they can be replayed. `body` is
+ * one read already (a plain request that came in as an upgrade, see plain-upgrade.ts).
+ */
+export function forward(f: ForwardRequest, body?: Buffer): void {
   const req = f.req;
+  if (body !== undefined) { new Exchange(f, body).start(); return; }
   if (!hasBody(req)) { new Exchange(f, null).start(); return; }
   const len = Number(req.headers['content-length']);
   if (!(len <= REPLAY_BUFFER_LIMIT)) { new Exchange(f, req).start(); return; }

@@ -1,12 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 
-/** Hop-by-hop headers (RFC 9110 7.6.1) and ones the gateway sets itself. */
+/**
+ * Hop-by-hop headers (RFC 9110 7.6.1) and ones the gateway sets itself. `http2-settings` only
+ * means something with `Upgrade: h2c`, which is never passed on (see upgrade.ts).
+ */
 const DROP_REQUEST = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding',
-  'upgrade', 'expect', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip',
+  'upgrade', 'http2-settings', 'expect', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip',
 ]);
 
-const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+export const DROP_RESPONSE: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 export interface ForwardedFor {
   clientIp: string;

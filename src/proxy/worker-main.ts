@@ -33,7 +33,7 @@ process.on('message', (m: ToWorker) => {
     send({ type: 'applied', revision: runtime.snapshot.revision });
     // Listen only once there is a config to serve: no window of 404s at start.
     if (!proxy) {
-      void startProxy({ host: setup.host, port: setup.port, runtime, logger, hooks, exclusive: false }).then((p) => {
+      void startProxy({ host: setup.host, port: setup.port, runtime, logger, hooks, exclusive: false, limits: setup.limits }).then((p) => {
         proxy = p;
         send({ type: 'listening', port: p.port });
       }, (err: unknown) => {
@@ -50,6 +50,10 @@ process.on('message', (m: ToWorker) => {
     });
   }
 });
+// A signal to the whole process group (Ctrl-C, systemd's stop) reaches the workers too: the
+// primary's 'shutdown' message drives their drain, so the signal itself must not end them.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
 // The primary going away takes its workers with it.
 process.on('disconnect', () => process.exit(0));
 send({ type: 'ready' });

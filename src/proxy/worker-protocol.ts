@@ -1,6 +1,7 @@
 import type { RuntimeConfig } from '../runtime/config.js';
 import type { HealthUpdate } from '../runtime/member-state.js';
 import type { Outcome } from '../health/checker.js';
+import type { ListenerLimits } from './limits.js';
 
 /** Messages between the primary and its proxy workers over the cluster IPC channel. */
 export type ToWorker =
@@ -16,4 +17,5 @@ export type FromWorker =
   /** Passive health input for the primary's checker. */
   | { type: 'outcome'; key: string; outcome: Outcome; status: number };
 
-export interface WorkerSetup { host: string; port: number; logLevel: string }
+/** A worker's start parameters (in its environment); `limits` is already this worker's share. */
+export interface WorkerSetup { host: string; port: number; logLevel: string; limits: ListenerLimits }

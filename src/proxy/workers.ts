@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from '../runtime/config.js';
 import type { HealthUpdate } from '../runtime/member-state.js';
+import type { ListenerLimits } from './limits.js';
 import type { Outcome } from '../health/checker.js';
 import type { ProxyServer } from './server.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
@@ -14,6 +15,8 @@ export interface WorkerPoolOptions {
   port: number;
   logger: Logger;
   logLevel: string;
+  /** Each worker's timeouts and connection caps. */
+  limits: ListenerLimits;
   /** The config workers start from. */
   initial: RuntimeConfig;
   /** Current health verdicts, sent to each worker after its first config. */
@@ -53,7 +56,7 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
   function fork(): Promise<number> {
     // Every worker asks for the configured port, 0 included: the cluster shares one socket
     // per (host, port asked for), so asking for the port 0 turned into would bind anew.
-    const setup: WorkerSetup = { host: opts.host, port: opts.port, logLevel: opts.logLevel };
+    const setup: WorkerSetup = { host: opts.host, port: opts.port, logLevel: opts.logLevel, limits: opts.limits };
     const w = cluster.fork({ SLUICE_WORKER_SETUP: JSON.stringify(setup) });
     workers.add(w);
     const listening = new Promise<number>((resolve, reject) => {

@@ -40,12 +40,12 @@ test('sluice --help documents every flag', async () => {
   child.stdout!.on('data', (d) => { out += d; });
   const [code] = await once(child, 'exit');
   assert.equal(code, 0);
-  for (const flag of ['--data-dir', '--admin-listen', '--proxy-listen', '--store', '--store-timeout', '--store-connect-timeout', '--log-level', '--workers', '--max-upstreams', '--max-members', '--upstream-client-cert', '--upstream-client-key', '--huawei-api-rate', '--tencent-api-rate', '--admin-tls-cert', '--admin-tls-key', 'SLUICE_ADMIN_TOKEN']) {
+  for (const flag of ['--data-dir', '--admin-listen', '--proxy-listen', '--store', '--store-timeout', '--store-connect-timeout', '--log-level', '--workers', '--max-upstreams', '--max-members', '--upstream-client-cert', '--upstream-client-key', '--huawei-api-rate', '--tencent-api-rate', '--admin-tls-cert', '--admin-tls-key', '--header-timeout', '--request-timeout', '--max-connections', '--max-connections-per-ip', '--shutdown-grace', 'SLUICE_ADMIN_TOKEN']) {
     assert.ok(out.includes(flag), `help mentions ${flag}`);
   }
 });
 
-test('sluice start refuses bad quota, store deadline and certificate flags with a message naming the flag', async () => {
+test('sluice start refuses bad quota, store deadline, certificate, timeout and connection flags with a message naming the flag', async () => {
   for (const [args, names] of [
     [['--max-upstreams', '0'], '--max-upstreams'],
     [['--max-members', 'lots'], '--max-members'],
@@ -56,6 +56,11 @@ test('sluice start refuses bad quota, store deadline and certificate flags with 
     [['--tencent-api-rate', '0'], '--tencent-api-rate'],
     [['--store-timeout', 'soon'], '--store-timeout'],
     [['--store-connect-timeout', '0'], '--store-connect-timeout'],
+    [['--header-timeout', '0'], '--header-timeout'],
+    [['--request-timeout', '5', '--header-timeout', '10'], '--request-timeout'],
+    [['--max-connections', 'many'], '--max-connections'],
+    [['--max-connections-per-ip', '1.5'], '--max-connections-per-ip'],
+    [['--shutdown-grace', '-'], '--shutdown-grace'],
   ] as const) {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--admin-listen', '127.0.0.1:0', '--proxy-listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';

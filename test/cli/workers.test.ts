@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { echo, startBackend, type Backend } from '../helpers/backends.js';
 import { startSluiceProcess, type SluiceProcess } from '../helpers/cli.js';
 
@@ -101,5 +102,28 @@ test('--workers 2: one health checker for the node, and its verdict reaches both
     await p.cleanup();
     await sick.close();
     await well.close();
+  }
+});
+
+test('--workers 2: every worker enforces the header timeout it was given', { timeout: 60_000 }, async () => {
+  const p = await startSluiceProcess(['--workers', '2', '--header-timeout', '1']);
+  try {
+    const port = Number(new URL(p.proxyUrl).port);
+    // Four silent connections: the cluster spreads them over both workers.
+    const got = await Promise.all(Array.from({ length: 4 }, () => new Promise<{ text: string; ms: number }>((resolve) => {
+      const started = Date.now();
+      const s = connect(port, '127.0.0.1');
+      let text = '';
+      s.on('data', (d: Buffer) => { text += d.toString(); });
+      s.on('error', () => {});
+      const cap = setTimeout(() => s.destroy(), 10_000);
+      s.once('close', () => { clearTimeout(cap); resolve({ text, ms: Date.now() - started }); });
+    })));
+    for (const g of got) {
+      assert.match(g.text, /^HTTP\/1.1 408 /);
+      assert.ok(g.ms < 5000, `closed after ${g.ms} ms`);
+    }
+  } finally {
+    await p.cleanup();
   }
 });

@@ -303,7 +303,8 @@ describe('traffic through a real gateway', () => {
     const ws = await startBackend('ws');
     open.push(ws);
     ws.server.on('upgrade', (req, socket) => {
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nx-backend: ws\r\n\r\n`);
+      // The accept for the key below (RFC 6455 4.2.2's own example): the gateway checks it.
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nx-backend: ws\r\n\r\n`);
       socket.on('data', (d: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), d])));
     });
     await gw.expose({ members: members([ws]) }, { hosts: ['ws.test'] });
