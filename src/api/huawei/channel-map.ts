@@ -210,7 +210,7 @@ const GROUP_DESCRIBED: Described['group'] = [
 ];
 
 /** UpdateVpcChannel's full update: the channel's own fields, its groups, members and health config. */
-export function HUAWEI_CHANNEL_DESCRIBES(memberType: string, _body: Params): Described {
+export function HUAWEI_CHANNEL_DESCRIBES(memberType: string): Described {
   return {
     upstream: ['name', 'port', 'strategy', 'memberType', 'channelType', 'memberGroups', 'members', 'healthCheck', 'ext'],
     healthCheck: HEALTH_DESCRIBED,
