@@ -174,7 +174,7 @@ export const OPERATIONS: Operation[] = [
       const type = channelType(body, prev.channelType);
       if (type !== prev.channelType) throw invalid('vpc_channel_type', ` (a ${prev.channelType} channel cannot become ${type})`);
       // Full update of what APIG describes; control carries over what only other faces set.
-      const u = await replaceUpstream(ctx.store, scopeOf(ctx), prev.id, channelInput(body, type), HUAWEI_CHANNEL_DESCRIBES(prev.memberType), ctx.limits)
+      const u = await replaceUpstream(ctx.store, scopeOf(ctx), prev.id, channelInput(body, type), HUAWEI_CHANNEL_DESCRIBES(body.member_type as string), ctx.limits)
         .catch((err: unknown) => { throw asChannelError(prev.id, err); });
       return channelInfo(u, ctx.health.report(u), false);
     },
