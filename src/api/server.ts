@@ -94,7 +94,7 @@ export async function buildAdminServer(opts: AdminServerOptions): Promise<Fastif
       const token = await lookupToken(opts.store, m[1]!);
       if (!token || token.tenantId !== null) throw new ApiError(401, 'unauthorized', 'the operator token is not valid');
     });
-    registerNativeRoutes(operator, {
+    await registerNativeRoutes(operator, {
       store: opts.store,
       limits: opts.limits ?? DEFAULT_LIMITS,
       defaultRegion: opts.defaultRegion ?? 'default',

@@ -47,11 +47,13 @@ export interface UpstreamInput {
   ext?: Ext;
 }
 
-export interface UpstreamScope {
-  tenantId: string;
-  /** Region of the tenant's project; the project is created on first use. */
-  region: string;
-  /** Instance id; default: the region's default instance. */
+/** Where a new upstream goes, beyond what the caller's Scope already fixes. */
+export interface Placement {
+  /** The owner; the operator must name one, a tenant scope is its own. */
+  tenantId?: string;
+  /** Region of the tenant's project (created on first use); default: the scope's project or region. */
+  region?: string;
+  /** Instance id; default: the scope's instance, else the region's default instance. */
   instanceId?: string;
 }
 

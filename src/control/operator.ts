@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
+import { OPERATOR } from './scope.js';
 import { createToken, hashToken } from './tenants.js';
 
 /**
@@ -11,13 +12,13 @@ export async function bootstrapOperatorToken(store: Store, fromEnv: string | und
   if (fromEnv) {
     if (fromEnv.length < 16) throw new Error('SLUICE_ADMIN_TOKEN must be at least 16 characters');
     if (!(await store.findUnique('token', hashToken(fromEnv)))) {
-      await createToken(store, null, 'from SLUICE_ADMIN_TOKEN', null, fromEnv);
+      await createToken(store, OPERATOR, null, 'from SLUICE_ADMIN_TOKEN', null, fromEnv);
       log.info('operator token from SLUICE_ADMIN_TOKEN registered');
     }
     return null;
   }
   const existing = (await store.list('token')).items.some((t) => t.tenantId === null);
   if (existing) return null;
-  const { clear } = await createToken(store, null, 'generated at first start', null);
+  const { clear } = await createToken(store, OPERATOR, null, 'generated at first start', null);
   return clear;
 }

@@ -2,10 +2,13 @@ import { DEFAULT_RETRIES, defaultHealthCheck } from '../model/defaults.js';
 import { ModelError } from '../model/errors.js';
 import { normaliseMemberHost } from '../model/host.js';
 import { newId, nowIso } from '../model/ids.js';
+import { applyGroupWeight, memberEndpoint } from '../model/member.js';
 import type { Member, MemberGroup, Upstream } from '../model/types.js';
 import { validateUpstream } from '../model/validate.js';
-import type { Store, Tx } from '../store/store.js';
-import type { MemberGroupInput, MemberInput, UpstreamInput, UpstreamScope } from './inputs.js';
+import type { ListQuery, ListResult, Store, Tx } from '../store/store.js';
+import { carryOver, givenFields, GROUP_FIELDS, type Described } from './describes.js';
+import type { MemberGroupInput, MemberInput, Placement, UpstreamInput } from './inputs.js';
+import { reaches, resolveScope, tenantFor, type Scope } from './scope.js';
 import { ensureDefaultInstance, ensureProject, requireTenant } from './tenants.js';
 
 /** Options shared by every write that can touch an upstream. */
@@ -15,11 +18,6 @@ export interface Limits {
   maxMembersPerUpstream: number;
 }
 export const DEFAULT_LIMITS: Limits = { maxUpstreamsPerInstance: 30, maxMembersPerUpstream: 1000 };
-
-/** What makes two members the same member: host (case-insensitive) and effective port. */
-export function memberAddress(host: string, port: number, upstreamPort: number): string {
-  return `${normaliseMemberHost(host).toLowerCase()}:${port || upstreamPort}`;
-}
 
 function buildGroup(input: MemberGroupInput, prev: MemberGroup | undefined, now: string): MemberGroup {
   return {
@@ -92,9 +90,9 @@ function materialise(input: UpstreamInput, base: Omit<Upstream, 'memberGroups' |
   };
   const prevGroups = new Map((prev?.memberGroups ?? []).map((g) => [g.name, g]));
   u.memberGroups = (input.memberGroups ?? []).map((g) => buildGroup(g, prevGroups.get(g.name), now));
-  const prevMembers = new Map((prev?.members ?? []).map((m) => [memberAddress(m.host, m.port, prev!.port), m]));
+  const prevMembers = new Map((prev?.members ?? []).map((m) => [memberEndpoint(prev!, m.host, m.port), m]));
   u.members = (input.members ?? []).map((m, i) =>
-    buildMember(m, prevMembers.get(memberAddress(m.host, m.port ?? 0, u.port)), u.memberGroups, `members[${i}]`, now));
+    buildMember(m, prevMembers.get(memberEndpoint(u, m.host, m.port)), u.memberGroups, `members[${i}]`, now));
   return u;
 }
 
@@ -122,20 +120,32 @@ export async function writeUpstream(tx: Tx, u: Upstream, limits: Limits): Promis
   return u;
 }
 
-export async function createUpstream(store: Store, scope: UpstreamScope, input: UpstreamInput, limits = DEFAULT_LIMITS): Promise<Upstream> {
+/**
+ * A new upstream where `place` says (the operator names the tenant and region; a tenant
+ * scope supplies its own tenant, and its project or region and instance).
+ */
+export async function createUpstream(store: Store, scope: Scope, place: Placement, input: UpstreamInput, limits = DEFAULT_LIMITS): Promise<Upstream> {
   return store.transact(async (tx) => {
-    await requireTenant(tx, scope.tenantId);
-    const project = await ensureProject(tx, scope.tenantId, scope.region);
-    let instanceId = scope.instanceId;
-    if (instanceId === undefined) instanceId = (await ensureDefaultInstance(tx, scope.region)).id;
-    else if (!(await tx.get('instance', instanceId))) throw new ModelError('not_found', 'instanceId', `instance ${instanceId} does not exist`);
-    const existing = (await tx.list('upstream', { tenantId: scope.tenantId })).items.filter((x) => x.instanceId === instanceId);
+    const tenantId = tenantFor(scope, place.tenantId);
+    await requireTenant(tx, tenantId);
+    let region = place.region ?? (scope.kind === 'tenant' ? scope.region : undefined);
+    if (scope.kind === 'tenant' && scope.projectId !== undefined) {
+      const p = await tx.get('project', scope.projectId);
+      if (!p || p.tenantId !== tenantId) throw new ModelError('not_found', 'projectId', `project ${scope.projectId} does not exist`, { entity: 'project' });
+      region = p.region;
+    }
+    if (region === undefined) throw new ModelError('missing', 'region', 'region is required', { entity: 'upstream' });
+    const project = await ensureProject(tx, tenantId, region);
+    let instanceId = (scope.kind === 'tenant' ? scope.instanceId : undefined) ?? place.instanceId;
+    if (instanceId === undefined) instanceId = (await ensureDefaultInstance(tx, region)).id;
+    else if (!(await tx.get('instance', instanceId))) throw new ModelError('not_found', 'instanceId', `instance ${instanceId} does not exist`, { entity: 'instance' });
+    const existing = (await tx.list('upstream', { tenantId })).items.filter((x) => x.instanceId === instanceId);
     if (existing.length >= limits.maxUpstreamsPerInstance) {
-      throw new ModelError('limit_exceeded', 'upstreams', `at most ${limits.maxUpstreamsPerInstance} upstreams per instance`);
+      throw new ModelError('limit_exceeded', 'upstreams', `at most ${limits.maxUpstreamsPerInstance} upstreams per instance`, { entity: 'upstream', limit: limits.maxUpstreamsPerInstance });
     }
     const now = nowIso();
     const u = materialise(input, {
-      id: newId(), tenantId: scope.tenantId, projectId: project.id, instanceId,
+      id: newId(), tenantId, projectId: project.id, instanceId,
       name: input.name, description: '', scheme: 'http', strategy: 'wrr', port: 0, retries: DEFAULT_RETRIES,
       upstreamHost: null, tlsVerify: true, failMode: 'open', memberType: 'ip', channelType: 'builtin',
       tags: [], networkId: '', ext: {}, createdAt: now, updatedAt: now,
@@ -144,45 +154,68 @@ export async function createUpstream(store: Store, scope: UpstreamScope, input: 
   });
 }
 
-/** The upstream if it exists and belongs to the tenant (undefined tenant = operator: any). */
-export async function getOwnedUpstream(tx: Tx | Store, id: string, tenantId?: string): Promise<Upstream> {
+function upstreamNotFound(id: string): ModelError {
+  return new ModelError('not_found', 'upstreamId', `upstream ${id} does not exist`, { entity: 'upstream', value: id });
+}
+
+/** The upstream if the scope reaches it; another tenant's (or project's, instance's) does not exist. */
+export async function getUpstream(tx: Tx | Store, scope: Scope, id: string): Promise<Upstream> {
   const u = await tx.get('upstream', id);
-  if (!u || (tenantId !== undefined && u.tenantId !== tenantId)) {
-    throw new ModelError('not_found', 'upstreamId', `upstream ${id} does not exist`);
-  }
+  if (!u || !reaches(await resolveScope(tx, scope), u)) throw upstreamNotFound(id);
   return u;
 }
 
 /**
- * Full update: every field not given returns to its default; lists are replaced. `input` may
- * be derived from the current upstream inside the transaction, for dialects that carry over
- * the fields they do not know.
+ * The upstreams the scope reaches, oldest first. The operator may filter by tenant; a
+ * tenant's list is its own whatever it asks.
+ */
+export async function listUpstreams(store: Store, scope: Scope, query: Pick<ListQuery, 'tenantId' | 'limit' | 'offset'> = {}): Promise<ListResult<Upstream>> {
+  if (scope.kind === 'operator') return store.list('upstream', query);
+  const r = await resolveScope(store, scope);
+  const items = (await store.list('upstream', { tenantId: scope.tenantId, limit: 100_000 })).items
+    .filter((u) => reaches(r, u))
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  const offset = query.offset ?? 0;
+  return { items: items.slice(offset, query.limit === undefined ? undefined : offset + query.limit), total: items.length };
+}
+
+/**
+ * Full replace of the fields `described` names (those left out return to their defaults);
+ * every other field is carried over from the stored upstream. `input` may be derived from
+ * the current upstream inside the transaction.
  */
 export async function replaceUpstream(
-  store: Store, id: string, input: UpstreamInput | ((prev: Upstream) => UpstreamInput), tenantId?: string, limits = DEFAULT_LIMITS,
+  store: Store, scope: Scope, id: string, input: Partial<UpstreamInput> | ((prev: Upstream) => Partial<UpstreamInput>), described: Described, limits = DEFAULT_LIMITS,
 ): Promise<Upstream> {
   return store.transact(async (tx) => {
-    const prev = await getOwnedUpstream(tx, id, tenantId);
+    const prev = await getUpstream(tx, scope, id);
     const given = typeof input === 'function' ? input(prev) : input;
-    const input2 = { ...given, channelType: given.channelType ?? prev.channelType };
-    if (input2.channelType !== prev.channelType) {
-      throw new ModelError('conflict', 'channelType', 'channelType cannot change on update');
+    const merged = carryOver(given, prev, described);
+    merged.channelType ??= prev.channelType;
+    if (merged.channelType !== prev.channelType) {
+      throw new ModelError('conflict', 'channelType', 'channelType cannot change on update', { entity: 'upstream', value: merged.channelType });
     }
-    return writeUpstream(tx, materialise(input2, prev, prev), limits);
+    return writeUpstream(tx, materialise(merged, prev, prev), limits);
   });
+}
+
+/** Partial update: only the fields given change (a list given replaces the stored one). */
+export async function patchUpstream(store: Store, scope: Scope, id: string, patch: Partial<UpstreamInput>, limits = DEFAULT_LIMITS, described = givenFields(patch)): Promise<Upstream> {
+  return replaceUpstream(store, scope, id, patch, described, limits);
 }
 
 /** Applies `mutate` to the current upstream inside one transaction and writes the result. */
 export async function updateUpstream(
   store: Store,
+  scope: Scope,
   id: string,
-  mutate: (u: Upstream, tx: Tx) => Upstream | Promise<Upstream>,
-  tenantId?: string,
+  mutate: (u: Upstream, tx: Tx) => Upstream | void | Promise<Upstream | void>,
   limits = DEFAULT_LIMITS,
 ): Promise<Upstream> {
   return store.transact(async (tx) => {
-    const prev = await getOwnedUpstream(tx, id, tenantId);
-    const next = await mutate(structuredClone(prev), tx);
+    const prev = await getUpstream(tx, scope, id);
+    const draft = structuredClone(prev);
+    const next = (await mutate(draft, tx)) ?? draft;
     next.id = prev.id; next.tenantId = prev.tenantId; next.projectId = prev.projectId;
     next.instanceId = prev.instanceId; next.createdAt = prev.createdAt; next.channelType = prev.channelType;
     next.updatedAt = nowIso();
@@ -190,39 +223,22 @@ export async function updateUpstream(
   });
 }
 
-/** Partial update of the upstream's own fields (lists untouched unless given). */
-export async function patchUpstream(store: Store, id: string, patch: Partial<UpstreamInput>, tenantId?: string, limits = DEFAULT_LIMITS): Promise<Upstream> {
-  return updateUpstream(store, id, (u) => {
-    const now = nowIso();
-    const { memberGroups, members, healthCheck, ...own } = patch;
-    Object.assign(u, Object.fromEntries(Object.entries(own).filter(([, v]) => v !== undefined)));
-    if (u.upstreamHost === '') u.upstreamHost = null;
-    if (healthCheck !== undefined) u.healthCheck = healthCheck === null ? null : { ...(u.healthCheck ?? defaultHealthCheck()), ...healthCheck };
-    if (memberGroups !== undefined) {
-      const prevGroups = new Map(u.memberGroups.map((g) => [g.name, g]));
-      u.memberGroups = memberGroups.map((g) => buildGroup(g, prevGroups.get(g.name), now));
-    }
-    if (members !== undefined) u.members = replaceMemberList(u, members, now);
-    return u;
-  }, tenantId, limits);
-}
-
 function replaceMemberList(u: Upstream, members: MemberInput[], now: string): Member[] {
-  const prev = new Map(u.members.map((m) => [memberAddress(m.host, m.port, u.port), m]));
-  return members.map((m, i) => buildMember(m, prev.get(memberAddress(m.host, m.port ?? 0, u.port)), u.memberGroups, `members[${i}]`, now));
+  const prev = new Map(u.members.map((m) => [memberEndpoint(u, m.host, m.port), m]));
+  return members.map((m, i) => buildMember(m, prev.get(memberEndpoint(u, m.host, m.port)), u.memberGroups, `members[${i}]`, now));
 }
 
 /** Refused while a route or a reference channel uses the upstream. */
-export async function deleteUpstream(store: Store, id: string, tenantId?: string): Promise<void> {
+export async function deleteUpstream(store: Store, scope: Scope, id: string): Promise<void> {
   await store.transact(async (tx) => {
-    await getOwnedUpstream(tx, id, tenantId);
+    await getUpstream(tx, scope, id);
     const routes = await tx.list('route', { upstreamId: id });
     if (routes.total > 0) {
-      throw new ModelError('in_use', 'upstreamId', `upstream ${id} is used by ${routes.total} route(s): delete or rebind them first`);
+      throw new ModelError('in_use', 'upstreamId', `upstream ${id} is used by ${routes.total} route(s): delete or rebind them first`, { entity: 'upstream', value: id });
     }
     const referrers = (await tx.list('upstream', {})).items.filter((x) => x.memberGroups.some((g) => g.referenceUpstreamId === id));
     if (referrers.length > 0) {
-      throw new ModelError('conflict', 'upstreamId', `upstream ${id} is referenced by upstream ${referrers[0].id}`);
+      throw new ModelError('conflict', 'upstreamId', `upstream ${id} is referenced by upstream ${referrers[0].id}`, { entity: 'upstream', value: id });
     }
     await tx.delete('upstream', id);
   });
@@ -239,10 +255,10 @@ export function upsertMembers(u: Upstream, inputs: MemberInput[]): Upstream {
   const now = nowIso();
   const seen = new Set<string>();
   inputs.forEach((m, i) => {
-    const addr = memberAddress(m.host, m.port ?? 0, u.port);
+    const addr = memberEndpoint(u, m.host, m.port);
     if (seen.has(addr)) return;
     seen.add(addr);
-    const idx = u.members.findIndex((x) => memberAddress(x.host, x.port, u.port) === addr);
+    const idx = u.members.findIndex((x) => memberEndpoint(u, x.host, x.port) === addr);
     const prev = idx >= 0 ? u.members[idx] : undefined;
     const next = buildMember(m, prev, u.memberGroups, `members[${i}]`, now);
     if (idx >= 0) u.members[idx] = next; else u.members.push(next);
@@ -254,23 +270,23 @@ export function upsertMembers(u: Upstream, inputs: MemberInput[]): Upstream {
 export function replaceMembers(u: Upstream, inputs: MemberInput[], group?: string): Upstream {
   const now = nowIso();
   if (group === undefined) {
-    u.members = replaceMemberList(u, dedupeFirst(inputs, u.port), now);
+    u.members = replaceMemberList(u, dedupeFirst(inputs, u), now);
     return u;
   }
   const gid = groupIdFor(group, u.memberGroups, 'memberGroupName');
   const keep = u.members.filter((m) => m.groupId !== gid);
-  const prev = new Map(u.members.filter((m) => m.groupId === gid).map((m) => [memberAddress(m.host, m.port, u.port), m]));
-  const mine = dedupeFirst(inputs.filter((m) => (m.group ?? group) === group), u.port)
-    .map((m, i) => buildMember({ ...m, group }, prev.get(memberAddress(m.host, m.port ?? 0, u.port)), u.memberGroups, `members[${i}]`, now));
+  const prev = new Map(u.members.filter((m) => m.groupId === gid).map((m) => [memberEndpoint(u, m.host, m.port), m]));
+  const mine = dedupeFirst(inputs.filter((m) => (m.group ?? group) === group), u)
+    .map((m, i) => buildMember({ ...m, group }, prev.get(memberEndpoint(u, m.host, m.port)), u.memberGroups, `members[${i}]`, now));
   u.members = [...keep, ...mine];
   return u;
 }
 
-/** The inputs without repeated addresses: the first definition of each address wins. */
-export function dedupeFirst(inputs: MemberInput[], upstreamPort: number): MemberInput[] {
+/** The inputs without repeated endpoints: the first definition of each endpoint wins. */
+export function dedupeFirst(inputs: MemberInput[], u: Pick<Upstream, 'port' | 'scheme'>): MemberInput[] {
   const seen = new Set<string>();
   return inputs.filter((m) => {
-    const a = memberAddress(m.host, m.port ?? 0, upstreamPort);
+    const a = memberEndpoint(u, m.host, m.port);
     if (seen.has(a)) return false;
     seen.add(a);
     return true;
@@ -296,7 +312,10 @@ export function removeMember(u: Upstream, memberId: string): Upstream {
 
 // ---- member groups ------------------------------------------------------------------
 
-/** Add-or-update groups by name; the first of duplicate names in one call wins. */
+/**
+ * Add-or-update groups by name; the first of duplicate names in one call wins. A group
+ * given a weight sets its members' weights (applyGroupWeight), whichever face asks.
+ */
 export function upsertGroups(u: Upstream, inputs: MemberGroupInput[]): Upstream {
   const now = nowIso();
   const seen = new Set<string>();
@@ -306,6 +325,7 @@ export function upsertGroups(u: Upstream, inputs: MemberGroupInput[]): Upstream 
     const idx = u.memberGroups.findIndex((x) => x.name === g.name);
     const next = buildGroup(g, idx >= 0 ? u.memberGroups[idx] : undefined, now);
     if (idx >= 0) u.memberGroups[idx] = next; else u.memberGroups.push(next);
+    applyGroupWeight(u, next);
   }
   return u;
 }
@@ -316,11 +336,29 @@ export function findGroup(u: Upstream, groupId: string): MemberGroup {
   return g;
 }
 
-/** Replaces one group's fields (a rename included), keeping its id and its members. */
-export function replaceGroup(u: Upstream, groupId: string, input: MemberGroupInput): MemberGroup {
-  const idx = u.memberGroups.indexOf(findGroup(u, groupId));
-  const next = buildGroup(input, u.memberGroups[idx], nowIso());
-  u.memberGroups[idx] = next;
+/**
+ * Replaces the fields of one group that `described` names (a rename included), keeping its
+ * id, its members and its other fields; a weight given sets its members' weights.
+ */
+export function replaceGroup(u: Upstream, groupId: string, input: MemberGroupInput, described: readonly (keyof MemberGroupInput)[] = GROUP_FIELDS): MemberGroup {
+  const prev = findGroup(u, groupId);
+  if (input.name !== prev.name && u.memberGroups.some((o) => o.name === input.name)) {
+    throw new ModelError('duplicate', 'name', `name: member group "${input.name}" already exists`, { entity: 'member group', value: input.name });
+  }
+  const carried = Object.fromEntries(GROUP_FIELDS.filter((k) => !described.includes(k)).map((k) => [k, prev[k as keyof MemberGroup]]));
+  const next = buildGroup({ ...input, ...carried } as MemberGroupInput, prev, nowIso());
+  u.memberGroups[u.memberGroups.indexOf(prev)] = next;
+  applyGroupWeight(u, next);
+  return next;
+}
+
+/** Changes the given fields of one member, keeping the rest (its group included). */
+export function patchMember(u: Upstream, memberId: string, patch: Partial<MemberInput>): Member {
+  const m = findMember(u, memberId);
+  const group = patch.group !== undefined ? patch.group : u.memberGroups.find((g) => g.id === m.groupId)?.name ?? null;
+  const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+  const next = buildMember({ ...m, ...defined, group }, m, u.memberGroups, 'member', m.createdAt);
+  u.members = u.members.map((y) => (y.id === m.id ? next : y));
   return next;
 }
 

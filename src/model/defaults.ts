@@ -27,6 +27,14 @@ export function defaultHealthCheck(): HealthCheck {
   };
 }
 
+/**
+ * A probe timeout when the caller gives only an interval: 5 s (both clouds' default), but
+ * always below the interval, which the model requires.
+ */
+export function defaultProbeTimeout(interval: number): number {
+  return Math.max(1, Math.min(5, interval - 1));
+}
+
 /** The port a member is reached on: its own, else the upstream's, else the scheme's. */
 export function memberPort(u: Pick<Upstream, 'port' | 'scheme'>, m: Pick<Member, 'port'>): number {
   return m.port || u.port || schemeDefaultPort(u.scheme);

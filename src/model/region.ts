@@ -8,3 +8,8 @@ export const REGION_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
 export function isRegionName(name: string): boolean {
   return REGION_PATTERN.test(name);
 }
+
+/** The unique key of a tenant's project in a region: one project per (tenant, region). */
+export function projectKey(tenantId: string, region: string): string {
+  return `${tenantId}/${region}`;
+}

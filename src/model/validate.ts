@@ -1,5 +1,6 @@
 import { ModelError } from './errors.js';
 import { memberHostProblem, upstreamHostProblem } from './host.js';
+import { memberEndpoint } from './member.js';
 import { parseStatusSet } from './status-set.js';
 import type { HealthCheck, Route, Upstream } from './types.js';
 
@@ -113,7 +114,7 @@ export function validateUpstream(u: Upstream): void {
     if (m.groupId !== null && !groups.has(m.groupId)) {
       throw new ModelError('not_found', `${f}.group`, `${f} names a member group that does not exist in this upstream`);
     }
-    const addr = `${m.host.toLowerCase()}:${m.port || u.port}`;
+    const addr = memberEndpoint(u, m.host, m.port);
     if (addresses.has(addr)) throw new ModelError('duplicate', `${f}.host`, `${f}.host: member ${addr} appears twice in the upstream`);
     addresses.add(addr);
   });

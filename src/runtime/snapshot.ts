@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { createBalancer, type Balancer, type Target } from '../balance/index.js';
 import { memberPort } from '../model/defaults.js';
+import { effectiveWeight } from '../model/member.js';
 import type { Route, Upstream } from '../model/types.js';
 import type { RuntimeConfig } from './config.js';
 import { memberStateKey, type MemberState } from './member-state.js';
@@ -73,12 +74,6 @@ function originOf(u: Upstream, host: string, port: number): string {
   return `${tls ? 'https' : 'http'}://${h}:${port}`;
 }
 
-function effectiveWeight(u: Upstream, weight: number | null, groupId: string | null): number {
-  if (weight !== null) return weight;
-  const group = groupId ? u.memberGroups.find((g) => g.id === groupId) : undefined;
-  return group?.weight ?? 1;
-}
-
 /** A member that can take traffic, as the balancer will see it. */
 interface Candidate { id: string; host: string; port: number; weight: number; backup: boolean; stateKey: string }
 
@@ -87,7 +82,7 @@ function ownCandidates(u: Upstream): Candidate[] {
     .filter((m) => m.enabled)
     .map((m) => {
       const port = memberPort(u, m);
-      return { id: m.id, host: m.host, port, weight: effectiveWeight(u, m.weight, m.groupId), backup: m.backup, stateKey: memberStateKey(u.id, m.id, m.host, port) };
+      return { id: m.id, host: m.host, port, weight: effectiveWeight(u, m), backup: m.backup, stateKey: memberStateKey(u.id, m.id, m.host, port) };
     })
     .filter((c) => c.weight > 0);
 }

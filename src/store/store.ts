@@ -1,3 +1,4 @@
+import { projectKey } from '../model/region.js';
 import type { Kind, ObjectKinds } from '../model/types.js';
 
 /**
@@ -79,7 +80,7 @@ export interface Store {
 export function uniqueKey<K extends Kind>(kind: K, obj: ObjectKinds[K]): string | null {
   switch (kind) {
     case 'tenant': return (obj as ObjectKinds['tenant']).name;
-    case 'project': { const p = obj as ObjectKinds['project']; return `${p.tenantId}/${p.region}`; }
+    case 'project': { const p = obj as ObjectKinds['project']; return projectKey(p.tenantId, p.region); }
     case 'instance': return null;
     case 'keypair': return (obj as ObjectKinds['keypair']).secretId;
     case 'token': return (obj as ObjectKinds['token']).hash;

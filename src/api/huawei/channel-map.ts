@@ -1,6 +1,8 @@
+import type { Described } from '../../control/describes.js';
 import { dedupeFirst } from '../../control/upstreams.js';
 import type { MemberGroupInput, MemberInput, UpstreamInput } from '../../control/inputs.js';
-import { memberPort } from '../../model/defaults.js';
+import { defaultProbeTimeout, memberPort } from '../../model/defaults.js';
+import { effectiveWeight } from '../../model/member.js';
 import { memberHostProblem, normaliseMemberHost } from '../../model/host.js';
 import type { ChannelType, HealthCheck, Member, MemberGroup, Strategy, Upstream } from '../../model/types.js';
 import type { HealthState, MemberHealthReport } from '../health-reporter.js';
@@ -124,13 +126,14 @@ export function memberInput(m: Params, memberType: string, i: number): MemberInp
     backup: (m.is_backup as boolean | undefined) ?? false,
     enabled: m.status !== 2,
     group: (m.member_group_name as string | undefined) || null,
-    ecsId: (m.ecs_id as string | undefined) ?? '',
-    ecsName: (m.ecs_name as string | undefined) ?? '',
+    // Left out when not sent: on an ip channel they are not APIG's to reset (a Tencent VmInstanceId).
+    ecsId: m.ecs_id as string | undefined,
+    ecsName: m.ecs_name as string | undefined,
   };
 }
 
-export function membersInput(list: Params[], memberType: string, channelPort: number): MemberInput[] {
-  return dedupeFirst(list.map((m, i) => memberInput(m, memberType, i)), channelPort);
+export function membersInput(list: Params[], memberType: string, channel: { port: number; scheme?: Upstream['scheme'] }): MemberInput[] {
+  return dedupeFirst(list.map((m, i) => memberInput(m, memberType, i)), { port: channel.port, scheme: channel.scheme ?? 'http' });
 }
 
 export function groupInput(g: Params, channel: ChannelType): MemberGroupInput {
@@ -160,11 +163,10 @@ export function healthInput(h: Params): Partial<HealthCheck> {
   if (protocol !== 'tcp' && !h.path) throw missing('path', ` (vpc_health_config.path is required for ${protocol.toUpperCase()} checks)`);
   if (protocol === 'http' && !httpCode) throw missing('http_code', ' (vpc_health_config.http_code is required for HTTP checks)');
   if (httpCode !== undefined && !HTTP_CODE.test(httpCode)) throw invalid('http_code', ` (use e.g. 200,201,210-299; got ${JSON.stringify(httpCode)})`);
-  const timeout = (h.timeout as number | undefined) ?? Math.max(1, Math.min(5, interval - 1));
+  const timeout = (h.timeout as number | undefined) ?? defaultProbeTimeout(interval);
   if (timeout >= interval) throw invalid('timeout', ` (vpc_health_config.timeout ${timeout} must be less than time_interval ${interval})`);
   return {
     active: h.status !== 2,
-    passive: false,
     protocol,
   path: (h.path as string | undefined) || '/',
   method: ((h.method as string | undefined) ?? 'GET').toUpperCase() as 'GET' | 'HEAD',
@@ -182,12 +184,8 @@ export function channelInput(p: Params, type: ChannelType): UpstreamInput {
   const port = p.port as number;
   const groups = groupsInput((p.member_groups as Params[] | undefined) ?? [], type);
   // A reference channel's members are the referenced channels'; any sent are ignored.
-  const members = type === 'reference' ? [] : membersInput((p.members as Params[] | undefined) ?? [], p.member_type as string, port);
-  // A group's weight stands for its members' unless a member names its own.
-  for (const m of members) {
-    const g = groups.find((x) => x.name === m.group);
-    if (m.weight === undefined && g?.weight != null) m.weight = g.weight;
-  }
+  // A member without a weight of its own takes its group's (model effectiveWeight).
+  const members = type === 'reference' ? [] : membersInput((p.members as Params[] | undefined) ?? [], p.member_type as string, { port });
   const ext: HuaweiExt = p.dict_code ? { dictCode: p.dict_code as string } : {};
   return {
     name: p.name as string,
@@ -202,11 +200,29 @@ export function channelInput(p: Params, type: ChannelType): UpstreamInput {
   };
 }
 
-/** Sets the weight of a group's members to the group's, as APIG applies a group weight. */
-export function applyGroupWeight(u: Upstream, group: MemberGroup): void {
-  if (group.weight === null) return;
-  for (const m of u.members) if (m.groupId === group.id) m.weight = group.weight;
+/** What APIG's health config speaks for; passive checks, unhealthy statuses and probe headers are other faces'. */
+const HEALTH_DESCRIBED: Described['healthCheck'] = [
+  'active', 'protocol', 'path', 'method', 'port', 'healthyThreshold', 'unhealthyThreshold', 'interval', 'timeout', 'healthyStatuses', 'clientTls',
+];
+const MEMBER_DESCRIBED: Described['member'] = ['host', 'port', 'weight', 'backup', 'enabled', 'group'];
+const GROUP_DESCRIBED: Described['group'] = [
+  'name', 'weight', 'remark', 'referenceUpstreamId', 'microserviceVersion', 'microservicePort', 'microserviceLabels', 'ext',
+];
+
+/** UpdateVpcChannel's full update: the channel's own fields, its groups, members and health config. */
+export function HUAWEI_CHANNEL_DESCRIBES(memberType: string): Described {
+  return {
+    upstream: ['name', 'port', 'strategy', 'memberType', 'channelType', 'memberGroups', 'members', 'healthCheck', 'ext'],
+    healthCheck: HEALTH_DESCRIBED,
+    // An ECS channel's members are named by ECS id and name; an ip channel's are not.
+    member: memberType === 'ecs' ? [...MEMBER_DESCRIBED, 'ecsId', 'ecsName'] : MEMBER_DESCRIBED,
+    group: GROUP_DESCRIBED,
+    ext: ['huawei'],
+  };
 }
+
+/** UpdateHealthCheck replaces the health config and nothing else. */
+export const HUAWEI_HEALTH_DESCRIBES: Described = { upstream: ['healthCheck'], healthCheck: HEALTH_DESCRIBED, member: [], group: [], ext: ['huawei'] };
 
 // ---- responses ----------------------------------------------------------------------
 
@@ -235,7 +251,7 @@ export function memberInfo(u: Upstream, m: Member, health: MemberHealthReport | 
   const group = m.groupId ? u.memberGroups.find((g) => g.id === m.groupId) : undefined;
   return {
     id: m.id, host: m.host, port: memberPort(u, m),
-    weight: m.weight ?? group?.weight ?? 1,
+    weight: effectiveWeight(u, m),
     is_backup: m.backup, status: m.enabled ? 1 : 2,
   member_group_name: group?.name ?? '', member_group_id: group?.id ?? '',
     ecs_id: m.ecsId || m.host, ecs_name: m.ecsName || m.host,

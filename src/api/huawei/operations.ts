@@ -1,15 +1,17 @@
-import { defaultHealthCheck } from '../../model/defaults.js';
 import type { Instance, Project, Upstream } from '../../model/types.js';
+import { ModelError } from '../../model/errors.js';
 import type { Store } from '../../store/store.js';
+import { tenantScope, type TenantScope } from '../../control/scope.js';
 import {
-  createUpstream, deleteUpstream, findGroup, removeGroup, removeMember, replaceGroup, replaceMembers,
+  createUpstream, deleteUpstream, findGroup, getUpstream, listUpstreams, removeGroup, removeMember, replaceGroup, replaceMembers,
   replaceUpstream, setMembersEnabled, updateUpstream, upsertGroups, upsertMembers, type Limits,
 } from '../../control/upstreams.js';
+import { memberPort } from '../../model/defaults.js';
 import type { HealthReporter } from '../health-reporter.js';
 import type { Params, Spec } from '../params.js';
 import {
-  applyGroupWeight, CHANNEL, channelInfo, channelInput, channelType, GROUPS_BODY, groupInfo, groupInput, groupsInput,
-  HEALTH_FIELDS, healthConfigInfo, healthInput, MEMBER_GROUP_FIELDS, MEMBER_IDS_BODY, memberInfo, MEMBERS_BODY,
+  CHANNEL, channelInfo, channelInput, channelType, GROUPS_BODY, groupInfo, groupInput, groupsInput,
+  HEALTH_FIELDS, healthConfigInfo, healthInput, HUAWEI_CHANNEL_DESCRIBES, HUAWEI_HEALTH_DESCRIBES, MEMBER_GROUP_FIELDS, MEMBER_IDS_BODY, memberInfo, MEMBERS_BODY,
   MEMBERS_REPLACE_BODY, membersInput,
 } from './channel-map.js';
 import { channelNotFound, groupNotFound, invalid, wrongChannelType } from './errors.js';
@@ -45,11 +47,23 @@ export interface Operation {
 
 const text = (maxLength = 255): Spec => ({ type: 'string', maxLength });
 
+/** A Huawei request acts in the project and instance its path names. */
+function scopeOf(ctx: OperationContext): TenantScope {
+  return tenantScope(ctx.tenantId, { projectId: ctx.project.id, instanceId: ctx.instance.id });
+}
+
+/** Control's "no such upstream" in APIG's words; every other error passes through. */
+function asChannelError(id: string, err: unknown): unknown {
+  return err instanceof ModelError && err.code === 'not_found' && err.field === 'upstreamId' ? channelNotFound(id) : err;
+}
+
 /** The caller's channel in this project and instance; anything else does not exist for them. */
 async function ownChannel(ctx: OperationContext, id: string): Promise<Upstream> {
-  const u = await ctx.store.get('upstream', id);
-  if (!u || u.tenantId !== ctx.tenantId || u.projectId !== ctx.project.id || u.instanceId !== ctx.instance.id) throw channelNotFound(id);
-  return u;
+  try {
+    return await getUpstream(ctx.store, scopeOf(ctx), id);
+  } catch (err) {
+    throw asChannelError(id, err);
+  }
 }
 
 /** Members can be listed on any channel but changed only on those that hold their own. */
@@ -60,7 +74,7 @@ async function ownMemberChannel(ctx: OperationContext, id: string): Promise<Upst
 }
 
 const change = (ctx: OperationContext, u: Upstream, fn: (u: Upstream) => Upstream | void) =>
-  updateUpstream(ctx.store, u.id, (x) => fn(x) ?? x, ctx.tenantId, ctx.limits);
+  updateUpstream(ctx.store, scopeOf(ctx), u.id, fn, ctx.limits).catch((err: unknown) => { throw asChannelError(u.id, err); });
 
 // ---- lists --------------------------------------------------------------------------
 
@@ -93,7 +107,7 @@ function listChannels(ctx: OperationContext, all: Upstream[], q: Params): Params
     && (q.dict_code === undefined || ((u.ext.huawei as { dictCode?: string } | undefined)?.dictCode ?? '') === q.dict_code)
     && (q.vpc_channel_type === undefined || u.channelType === q.vpc_channel_type)
     && (q.member_host === undefined || u.members.some((m) => m.host === q.member_host))
-    && (q.member_port === undefined || u.members.some((m) => (m.port || u.port) === q.member_port))
+    && (q.member_port === undefined || u.members.some((m) => memberPort(u, m) === q.member_port))
     && (q.member_group_name === undefined || u.memberGroups.some((g) => groupName(g.name)))
     && (q.member_group_id === undefined || u.memberGroups.some((g) => g.id === q.member_group_id)));
   const p = page(hits, q);
@@ -132,7 +146,7 @@ export const OPERATIONS: Operation[] = [
     name: 'CreateVpcChannelV2', method: 'POST', path: '/vpc-channels', status: 201, body: CHANNEL,
     async run(ctx, { body }) {
       const type = channelType(body, 'builtin');
-      const u = await createUpstream(ctx.store, { tenantId: ctx.tenantId, region: ctx.project.region, instanceId: ctx.instance.id }, channelInput(body, type), ctx.limits);
+      const u = await createUpstream(ctx.store, scopeOf(ctx), {}, channelInput(body, type), ctx.limits);
       return channelInfo(u, ctx.health.report(u), false);
     },
   },
@@ -143,10 +157,7 @@ export const OPERATIONS: Operation[] = [
       member_group_name: text(64), member_group_id: text(64), vpc_channel_type: { type: 'string', enum: ['builtin', 'microservice', 'reference'] },
     },
     async run(ctx, { query }) {
-      const all = (await ctx.store.list('upstream', { tenantId: ctx.tenantId, limit: 100_000 })).items
-        .filter((u) => u.projectId === ctx.project.id && u.instanceId === ctx.instance.id)
-        .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
-      return listChannels(ctx, all, query);
+      return listChannels(ctx, (await listUpstreams(ctx.store, scopeOf(ctx))).items, query);
     },
   },
   {
@@ -162,16 +173,9 @@ export const OPERATIONS: Operation[] = [
       const prev = await ownChannel(ctx, ids.vpc_channel_id!);
       const type = channelType(body, prev.channelType);
       if (type !== prev.channelType) throw invalid('vpc_channel_type', ` (a ${prev.channelType} channel cannot become ${type})`);
-      // Full update of what APIG describes; what only other dialects set is carried over.
-      const u = await replaceUpstream(ctx.store, prev.id, (cur) => {
-        const input = channelInput(body, type);
-        return {
-          ...input, description: cur.description, scheme: cur.scheme, retries: cur.retries, upstreamHost: cur.upstreamHost,
-          tlsVerify: cur.tlsVerify, failMode: cur.failMode, tags: cur.tags, networkId: cur.networkId,
-          healthCheck: input.healthCheck ? { ...input.healthCheck, ext: cur.healthCheck?.ext ?? {} } : null,
-          ext: { ...cur.ext, ...input.ext },
-        };
-      }, ctx.tenantId, ctx.limits);
+      // Full update of what APIG describes; control carries over what only other faces set.
+      const u = await replaceUpstream(ctx.store, scopeOf(ctx), prev.id, channelInput(body, type), HUAWEI_CHANNEL_DESCRIBES(body.member_type as string), ctx.limits)
+        .catch((err: unknown) => { throw asChannelError(prev.id, err); });
       return channelInfo(u, ctx.health.report(u), false);
     },
   },
@@ -179,7 +183,7 @@ export const OPERATIONS: Operation[] = [
     name: 'DeleteVpcChannelV2', method: 'DELETE', path: CH, status: 204,
     async run(ctx, { ids }) {
       const u = await ownChannel(ctx, ids.vpc_channel_id!);
-      await deleteUpstream(ctx.store, u.id, ctx.tenantId);
+      await deleteUpstream(ctx.store, scopeOf(ctx), u.id);
       return null;
     },
   },
@@ -187,7 +191,7 @@ export const OPERATIONS: Operation[] = [
     name: 'AddingBackendInstancesV2', method: 'POST', path: `${CH}/members`, status: 201, body: MEMBERS_BODY,
     async run(ctx, { ids, body }) {
       const cur = await ownMemberChannel(ctx, ids.vpc_channel_id!);
-      const inputs = membersInput(body.members as Params[], cur.memberType, cur.port);
+      const inputs = membersInput(body.members as Params[], cur.memberType, cur);
       const u = await change(ctx, cur, (x) => upsertMembers(x, inputs));
       return membersPage(ctx, u, { limit: 500 });
     },
@@ -204,7 +208,7 @@ export const OPERATIONS: Operation[] = [
     async run(ctx, { ids, body }) {
       const cur = await ownMemberChannel(ctx, ids.vpc_channel_id!);
       const group = (body.member_group_name as string | undefined) || undefined;
-      const inputs = membersInput((body.members as Params[] | undefined) ?? [], cur.memberType, cur.port);
+      const inputs = membersInput((body.members as Params[] | undefined) ?? [], cur.memberType, cur);
       const u = await change(ctx, cur, (x) => replaceMembers(x, inputs, group));
       return membersPage(ctx, u, { limit: 500 });
     },
@@ -230,10 +234,9 @@ export const OPERATIONS: Operation[] = [
     name: 'UpdateHealthCheck', method: 'PUT', path: `${CH}/health-config`, status: 200, body: HEALTH_FIELDS,
     async run(ctx, { ids, body }) {
       const cur = await ownChannel(ctx, ids.vpc_channel_id!);
-      const check = healthInput(body);
-      const u = await change(ctx, cur, (x) => {
-        x.healthCheck = { ...defaultHealthCheck(), ...check, ext: x.healthCheck?.ext ?? {} };
-      });
+      // APIG's health config replaces what APIG describes; passive checks and probe headers stay.
+      const u = await replaceUpstream(ctx.store, scopeOf(ctx), cur.id, { healthCheck: healthInput(body) }, HUAWEI_HEALTH_DESCRIBES, ctx.limits)
+        .catch((err: unknown) => { throw asChannelError(cur.id, err); });
       return healthConfigInfo(u);
     },
   },
@@ -242,10 +245,7 @@ export const OPERATIONS: Operation[] = [
     async run(ctx, { ids, body }) {
       const cur = await ownChannel(ctx, ids.vpc_channel_id!);
       const inputs = groupsInput(body.member_groups as Params[], cur.channelType);
-      const u = await change(ctx, cur, (x) => {
-        upsertGroups(x, inputs);
-        for (const g of inputs) applyGroupWeight(x, x.memberGroups.find((y) => y.name === g.name)!);
-      });
+      const u = await change(ctx, cur, (x) => upsertGroups(x, inputs));
       return groupsPage(u, { limit: 500 });
     },
   },
@@ -270,7 +270,7 @@ export const OPERATIONS: Operation[] = [
     async run(ctx, { ids, body }) {
       const cur = await ownChannel(ctx, ids.vpc_channel_id!);
       const input = groupInput(body, cur.channelType);
-      const u = await change(ctx, cur, (x) => applyGroupWeight(x, replaceGroup(x, ids.member_group_id!, input)));
+      const u = await change(ctx, cur, (x) => { replaceGroup(x, ids.member_group_id!, input); });
       return groupInfo(findGroup(u, ids.member_group_id!));
     },
   },

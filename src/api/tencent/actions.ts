@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createUpstream, deleteUpstream, getOwnedUpstream, patchUpstream, type Limits } from '../../control/upstreams.js';
+import { listRoutes } from '../../control/routes.js';
+import { tenantScope, type TenantScope } from '../../control/scope.js';
+import { createUpstream, deleteUpstream, getUpstream, listUpstreams, patchUpstream, type Limits } from '../../control/upstreams.js';
 import type { Upstream } from '../../model/types.js';
 import type { Store } from '../../store/store.js';
 import type { HealthReporter } from '../health-reporter.js';
@@ -7,7 +9,7 @@ import { TencentError, toTencentError } from './errors.js';
 import type { Params, Spec } from './params.js';
 import {
   CREATE_UPSTREAM, DELETE_UPSTREAM, DESCRIBE_BIND_APIS, DESCRIBE_UPSTREAMS, MODIFY_UPSTREAM,
-  createInput, modifyUpstream, parseFilters, upstreamInfo,
+  createInput, modifyUpstream, parseFilters, TENCENT_DESCRIBES, upstreamInfo,
 } from './upstream-map.js';
 
 export interface ActionContext {
@@ -23,30 +25,27 @@ export interface Action {
   run(ctx: ActionContext, p: Params): Promise<Params>;
 }
 
+/** A Tencent request acts on the tenant's project in the request's region. */
+function scopeOf(ctx: ActionContext): TenantScope {
+  return tenantScope(ctx.tenantId, { region: ctx.region });
+}
+
 /** The tenant's upstream in the request's region, else `notFoundCode`: never another tenant's. */
 async function ownUpstream(ctx: ActionContext, id: string, notFoundCode = 'ResourceNotFound'): Promise<Upstream> {
   try {
-    const u = await getOwnedUpstream(ctx.store, id, ctx.tenantId);
-    const project = await ctx.store.findUnique('project', `${ctx.tenantId}/${ctx.region}`);
-    if (!project || u.projectId !== project.id) throw new TencentError(notFoundCode, `the upstream \`UpstreamId\` ${id} does not exist in region ${ctx.region}`);
-    return u;
+    return await getUpstream(ctx.store, scopeOf(ctx), id);
   } catch (err) {
-    throw toTencentError(err, notFoundCode) ?? err;
+    const te = toTencentError(err, notFoundCode);
+    if (te && te.code === notFoundCode) throw new TencentError(notFoundCode, `the upstream \`UpstreamId\` ${id} does not exist in region ${ctx.region}`);
+    throw te ?? err;
   }
-}
-
-async function regionUpstreams(ctx: ActionContext): Promise<Upstream[]> {
-  const project = await ctx.store.findUnique('project', `${ctx.tenantId}/${ctx.region}`);
-  if (!project) return [];
-  const all = await ctx.store.list('upstream', { tenantId: ctx.tenantId, limit: 100_000 });
-  return all.items.filter((u) => u.projectId === project.id).sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
 }
 
 export const ACTIONS: Record<string, Action> = {
   CreateUpstream: {
     params: CREATE_UPSTREAM,
     async run(ctx, p) {
-      const u = await createUpstream(ctx.store, { tenantId: ctx.tenantId, region: ctx.region }, createInput(p, `upstream-${randomBytes(4).toString('hex')}`), ctx.limits);
+      const u = await createUpstream(ctx.store, scopeOf(ctx), {}, createInput(p, `upstream-${randomBytes(4).toString('hex')}`), ctx.limits);
       return { UpstreamId: u.id };
     },
   },
@@ -57,7 +56,7 @@ export const ACTIONS: Record<string, Action> = {
       const filters = parseFilters(p.Filters, ['UpstreamId', 'UpstreamName']);
       const ids = filters.get('UpstreamId');
       const names = filters.get('UpstreamName');
-      const matching = (await regionUpstreams(ctx)).filter((u) => (!ids || ids.has(u.id)) && (!names || names.has(u.name)));
+      const matching = (await listUpstreams(ctx.store, scopeOf(ctx))).items.filter((u) => (!ids || ids.has(u.id)) && (!names || names.has(u.name)));
       const page = matching.slice(p.Offset as number, (p.Offset as number) + (p.Limit as number));
       return { Result: { TotalCount: matching.length, UpstreamSet: page.map((u) => upstreamInfo(u, ctx.health.report(u), true)) } };
     },
@@ -68,9 +67,9 @@ export const ACTIONS: Record<string, Action> = {
     async run(ctx, p) {
       const current = await ownUpstream(ctx, p.UpstreamId as string, 'InvalidParameterValue.InvalidUpstream');
       const { patch, ext } = modifyUpstream(current, p);
-      patch.ext = { ...current.ext, tencent: ext };
+      patch.ext = { tencent: ext };
       try {
-        const u = await patchUpstream(ctx.store, current.id, patch, ctx.tenantId, ctx.limits);
+        const u = await patchUpstream(ctx.store, scopeOf(ctx), current.id, patch, ctx.limits, TENCENT_DESCRIBES(patch));
         return { Result: upstreamInfo(u, ctx.health.report(u), false) };
       } catch (err) {
         throw toTencentError(err, 'InvalidParameterValue.InvalidUpstream') ?? err;
@@ -82,7 +81,7 @@ export const ACTIONS: Record<string, Action> = {
     params: DELETE_UPSTREAM,
     async run(ctx, p) {
       const u = await ownUpstream(ctx, p.UpstreamId as string);
-      await deleteUpstream(ctx.store, u.id, ctx.tenantId);
+      await deleteUpstream(ctx.store, scopeOf(ctx), u.id);
       return { UpstreamId: u.id };
     },
   },
@@ -92,8 +91,7 @@ export const ACTIONS: Record<string, Action> = {
     async run(ctx, p) {
       const u = await ownUpstream(ctx, p.UpstreamId as string);
       const filters = parseFilters(p.Filters, ['ServiceId', 'ApiId']);
-      const routes = (await ctx.store.list('route', { upstreamId: u.id, limit: 100_000 })).items
-        .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+      const routes = (await listRoutes(ctx.store, scopeOf(ctx), { upstreamId: u.id })).items;
       const binds = routes.map((r) => {
         const t = (r.ext.tencent as { serviceId?: string; serviceName?: string } | undefined) ?? {};
         return { ApiId: r.id, ServiceId: t.serviceId ?? '', ApiName: r.name || null, ServiceName: t.serviceName ?? null, BindTime: r.createdAt };

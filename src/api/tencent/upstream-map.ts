@@ -1,4 +1,7 @@
+import { givenFields, type Described } from '../../control/describes.js';
 import type { MemberInput, UpstreamInput } from '../../control/inputs.js';
+import { defaultProbeTimeout } from '../../model/defaults.js';
+import { effectiveWeight } from '../../model/member.js';
 import type { HealthCheck, Scheme, Upstream } from '../../model/types.js';
 import type { HealthState, MemberHealthReport } from '../health-reporter.js';
 import { TencentError } from './errors.js';
@@ -127,7 +130,7 @@ function nodeInput(n: Params): MemberInput {
 function healthInput(h: Params, scheme: Scheme): Partial<HealthCheck> {
   const interval = (h.ActiveCheckInterval as number | undefined) ?? 5;
   // Tencent's defaults are 5 s for both; the model needs timeout < interval.
-  const timeout = (h.ActiveCheckTimeout as number | undefined) ?? Math.max(1, Math.min(5, interval - 1));
+  const timeout = (h.ActiveCheckTimeout as number | undefined) ?? defaultProbeTimeout(interval);
   const headers = (h.ActiveRequestHeader as unknown[] | undefined) ?? [];
   // fromEntries defines own keys: a Key such as `__proto__` stays a key, for the model's header rule to refuse.
   const requestHeaders: Record<string, string> = Object.fromEntries(headers.flatMap((x) => {
@@ -142,7 +145,6 @@ function healthInput(h: Params, scheme: Scheme): Partial<HealthCheck> {
     tcpFailureThreshold: h.TcpFailureThreshold as number, timeoutThreshold: h.TimeoutThreshold as number,
     httpFailureThreshold: h.HttpFailureThreshold as number, interval, timeout,
     unhealthyTimeout: (h.UnhealthyTimeout as number | undefined) ?? 30, requestHeaders,
-    ext: { tencent: { activeRequestHeader: headers } },
   };
 }
 
@@ -171,6 +173,14 @@ export function createInput(p: Params, generatedName: string): UpstreamInput {
   };
 }
 
+/** What a Tencent Node says of a member; backup, enabled, group and ECS name are other faces'. */
+const NODE_FIELDS: readonly (keyof MemberInput)[] = ['host', 'port', 'weight', 'ecsId', 'tags', 'ext'];
+
+/** ModifyUpstream changes the fields it was given; the nodes it sends keep what other faces set on them. */
+export function TENCENT_DESCRIBES(patch: Partial<UpstreamInput>): Described {
+  return { ...givenFields(patch), member: NODE_FIELDS, ext: ['tencent'] };
+}
+
 /** ModifyUpstream: given fields change, omitted ones stay; a given Nodes list replaces all nodes. */
 export function modifyUpstream(u: Upstream, p: Params): { patch: Partial<UpstreamInput>; ext: TencentExt } {
   const ext: TencentExt = { ...tencentExt(u) };
@@ -184,7 +194,12 @@ export function modifyUpstream(u: Upstream, p: Params): { patch: Partial<Upstrea
   if (p.Retries !== undefined) patch.retries = p.Retries as number;
   if (p.UpstreamHost !== undefined) patch.upstreamHost = (p.UpstreamHost as string) || null;
   if (p.UniqVpcId !== undefined) patch.networkId = p.UniqVpcId as string;
-  if (p.HealthChecker !== undefined) patch.healthCheck = healthInput(p.HealthChecker as Params, patch.scheme ?? u.scheme);
+  if (p.HealthChecker !== undefined) {
+    const check = healthInput(p.HealthChecker as Params, patch.scheme ?? u.scheme);
+    // Tencent has no protocol field: a TCP check set through another face stays TCP.
+    if (u.healthCheck?.protocol === 'tcp') delete check.protocol;
+    patch.healthCheck = check;
+  }
   if (p.Nodes !== undefined) patch.members = (p.Nodes as Params[]).map(nodeInput);
   return { patch, ext };
 }
@@ -193,13 +208,13 @@ const HEALTHY: Record<HealthState, string> = { healthy: 'HEALTHY', unhealthy: 'U
 
 function healthOut(h: HealthCheck | null): Params | null {
   if (!h) return null;
-  const t = (h.ext.tencent as { activeRequestHeader?: unknown[] } | undefined) ?? {};
   return {
     EnableActiveCheck: h.active, EnablePassiveCheck: h.passive,
     HealthyHttpStatus: h.healthyStatuses, UnhealthyHttpStatus: h.unhealthyStatuses,
     TcpFailureThreshold: h.tcpFailureThreshold, TimeoutThreshold: h.timeoutThreshold, HttpFailureThreshold: h.httpFailureThreshold,
     ActiveCheckHttpPath: h.path, ActiveCheckTimeout: h.timeout, ActiveCheckInterval: h.interval,
-    ActiveRequestHeader: t.activeRequestHeader ?? Object.entries(h.requestHeaders).map(([Key, Value]) => ({ Key, Value })),
+    // What the probe really sends, whichever face set it.
+    ActiveRequestHeader: Object.entries(h.requestHeaders).map(([Key, Value]) => ({ Key, Value })),
     UnhealthyTimeout: h.unhealthyTimeout,
   };
 }
@@ -208,12 +223,11 @@ function healthOut(h: HealthCheck | null): Params | null {
 export function upstreamInfo(u: Upstream, health: MemberHealthReport[], withTags: boolean): Params {
   const ext = tencentExt(u);
   const byId = new Map(health.map((h) => [h.memberId, h]));
-  const groupWeight = new Map(u.memberGroups.map((g) => [g.id, g.weight]));
   const info: Params = {
     UpstreamId: u.id, UpstreamName: u.name, UpstreamDescription: u.description,
     Scheme: SCHEME_OUT[u.scheme], Algorithm: ext.algorithm ?? 'ROUND-ROBIN', UniqVpcId: u.networkId, Retries: u.retries,
     Nodes: u.members.map((m) => ({
-      Host: m.host, Port: m.port, Weight: m.enabled ? Math.min(100, m.weight ?? (m.groupId ? groupWeight.get(m.groupId) ?? 1 : 1)) : 0,
+      Host: m.host, Port: m.port, Weight: m.enabled ? Math.min(100, effectiveWeight(u, m)) : 0,
       VmInstanceId: m.ecsId || null, Tags: m.tags,
       Healthy: HEALTHY[byId.get(m.id)?.state ?? 'off'],
       ...((m.ext.tencent as Params | undefined) ?? {}),

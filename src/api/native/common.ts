@@ -1,0 +1,26 @@
+import type { FastifyRequest } from 'fastify';
+import type { Limits } from '../../control/upstreams.js';
+import type { Store } from '../../store/store.js';
+import type { HealthReporter } from '../health-reporter.js';
+import * as S from './schemas.js';
+
+/** What every operator-API plugin is given. */
+export interface NativeDeps {
+  store: Store;
+  limits: Limits;
+  defaultRegion: string;
+  health: HealthReporter;
+}
+
+export type Id = { id: string };
+export type Sub = { id: string; sub: string };
+
+// Documented error responses; typed loosely so that handlers may answer 201/204 as well.
+export const err: Record<string, unknown> = { 400: S.ErrorBody, 401: S.ErrorBody, 404: S.ErrorBody, 409: S.ErrorBody };
+export const withId = (extra: object = {}) => ({ params: S.IdParam, response: err, ...extra });
+export const withSub = (extra: object = {}) => ({ params: S.SubIdParam, response: err, ...extra });
+
+export function page(req: FastifyRequest): { limit: number; offset: number; tenantId?: string } {
+  const q = req.query as S.TPaging;
+  return { limit: q.limit ?? 20, offset: q.offset ?? 0, tenantId: q.tenantId };
+}
