@@ -74,7 +74,7 @@ function behaviour(name: string, open: () => Promise<{ store: Store; cleanup: ()
       assert.equal(page.items.length, 1);
       assert.equal(page.total, 2);
       assert.equal(page.items[0].id, mine.items[1].id);
-      assert.deepEqual((await store.list('route', { upstreamId: ups[0].id })).items.map((r) => r.id), [route.id]);
+      assert.deepEqual((await store.list('route', { parentId: ups[0].id })).items.map((r) => r.id), [route.id]);
       assert.equal((await store.findUnique('upstream', `${TENANT}/i/${ups[1].name}`))?.id, ups[1].id);
       assert.equal(await store.findUnique('upstream', 'nope'), null);
       const all = await store.loadAll();

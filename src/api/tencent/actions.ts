@@ -92,7 +92,7 @@ export const ACTIONS: Record<string, Action> = {
     async run(ctx, p) {
       const u = await ownUpstream(ctx, p.UpstreamId as string);
       const filters = parseFilters(p.Filters, ['ServiceId', 'ApiId']);
-      const routes = (await ctx.store.list('route', { upstreamId: u.id, limit: 100_000 })).items
+      const routes = (await ctx.store.list('route', { parentId: u.id, limit: 100_000 })).items
         .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
       const binds = routes.map((r) => {
         const t = (r.ext.tencent as { serviceId?: string; serviceName?: string } | undefined) ?? {};
