@@ -50,6 +50,14 @@ function descriptor(kinds: KindRegistry, kind: string): KindDescriptor {
   return d;
 }
 
+/** Refuses a registry whose parents name kinds it does not hold: found when the store opens, not on a write. */
+export function checkKinds(kinds: KindRegistry): KindRegistry {
+  for (const [kind, d] of Object.entries(kinds)) {
+    if (d.parent && !Object.hasOwn(kinds, d.parent.kind)) throw new Error(`store: kind "${kind}" hangs under "${d.parent.kind}", which is not a kind`);
+  }
+  return kinds;
+}
+
 export function toRow(kinds: KindRegistry, kind: string, obj: unknown): Row {
   const d = descriptor(kinds, kind);
   const o = obj as { id: string; createdAt: string } & Record<string, unknown>;

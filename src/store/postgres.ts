@@ -126,6 +126,7 @@ export class PostgresStore implements Store {
   static async open(url: string, opts: PostgresOptions = {}): Promise<PostgresStore> {
     const schema = opts.schema;
     if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+    const kinds = core.checkKinds(opts.kinds ?? DEFAULT_KINDS);
     const timeouts: StoreTimeouts = { ...DEFAULT_STORE_TIMEOUTS, ...stripUndefined(opts) };
     const t = timeouts.timeoutMs;
     const clientConfig: pg.ClientConfig = {
@@ -146,7 +147,7 @@ export class PostgresStore implements Store {
     const pool = new pg.Pool({ ...clientConfig, max: 10 });
     // An idle client's error (server restart) must not take the process down.
     pool.on('error', ignore);
-    const store = new PostgresStore(pool, clientConfig, timeouts, opts.kinds ?? DEFAULT_KINDS);
+    const store = new PostgresStore(pool, clientConfig, timeouts, kinds);
     try {
       await store.withClient(async (c) => {
         if (schema) await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);

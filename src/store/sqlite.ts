@@ -96,6 +96,7 @@ export class SqliteStore implements Store {
   /** `kinds`: the kinds it holds (default: every model kind); tests add their own. */
   static open(path: string, opts: { timeoutMs?: number; kinds?: KindRegistry } = {}): SqliteStore {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_STORE_TIMEOUTS.timeoutMs;
+    const kinds = core.checkKinds(opts.kinds ?? DEFAULT_KINDS);
     // Set first: even opening (WAL recovery, migrations) may wait on another process.
     const db = new Database(path, { timeout: timeoutMs });
     try {
@@ -106,7 +107,7 @@ export class SqliteStore implements Store {
       db.close();
       throw fromSqliteError(err, timeoutMs);
     }
-    return new SqliteStore(db, timeoutMs, opts.kinds ?? DEFAULT_KINDS);
+    return new SqliteStore(db, timeoutMs, kinds);
   }
 
   /** Runs one synchronous step, a busy database told as StoreUnavailableError. */

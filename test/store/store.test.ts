@@ -1,5 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelError } from '../../src/model/errors.js';
 import { newId, nowIso } from '../../src/model/ids.js';
@@ -233,6 +235,17 @@ test('a reopened SQLite file keeps its objects and revision', async () => {
     await again.close();
     await cleanup();
   }
+});
+
+test('a registry whose parent names no kind is refused when the store opens', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-kinds-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const orphan: KindDescriptor<Widget> = { ...widgetDescriptor, parent: { kind: 'gadget' as Kind, field: 'routeId' } };
+  assert.throws(() => SqliteStore.open(join(dir, 'sluice.db'), { kinds: { ...KIND_DESCRIPTORS, widget: orphan } }), /kind "widget" hangs under "gadget", which is not a kind/);
+  if (!(await pgAvailable())) return;
+  const { PostgresStore } = await import('../../src/store/postgres.js');
+  const { PG_URL } = await import('../helpers/pg.js');
+  await assert.rejects(PostgresStore.open(PG_URL, { schema: 'sluice_never_made', kinds: { ...KIND_DESCRIPTORS, widget: orphan } }), /hangs under "gadget"/);
 });
 
 test('PostgreSQL: a write through one node reaches the subscribers of another', async (t) => {
