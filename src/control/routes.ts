@@ -42,12 +42,13 @@ export async function getRoute(tx: Tx | Store, scope: Scope, id: string): Promis
 }
 
 /** Routes the scope reaches; `upstreamId` narrows to one upstream's (which the scope must reach). */
-export async function listRoutes(store: Store, scope: Scope, query: Pick<ListQuery, 'tenantId' | 'upstreamId' | 'limit' | 'offset'> = {}): Promise<ListResult<Route>> {
+export async function listRoutes(store: Store, scope: Scope, query: Pick<ListQuery, 'tenantId' | 'limit' | 'offset'> & { upstreamId?: string } = {}): Promise<ListResult<Route>> {
   if (query.upstreamId !== undefined) await getUpstream(store, scope, query.upstreamId);
-  if (scope.kind === 'operator') return store.list('route', query);
+  const { upstreamId, ...paging } = query;
+  if (scope.kind === 'operator') return store.list('route', { ...paging, parentId: upstreamId });
   const r = await resolveScope(store, scope);
   const ups = new Map((await store.list('upstream', { tenantId: scope.tenantId, limit: 100_000 })).items.map((u) => [u.id, u]));
-  const items = (await store.list('route', { tenantId: scope.tenantId, upstreamId: query.upstreamId, limit: 100_000 })).items
+  const items = (await store.list('route', { tenantId: scope.tenantId, parentId: upstreamId, limit: 100_000 })).items
     .filter((x) => { const u = ups.get(x.upstreamId); return u !== undefined && reaches(r, u); })
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
   const offset = query.offset ?? 0;

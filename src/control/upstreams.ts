@@ -232,7 +232,7 @@ function replaceMemberList(u: Upstream, members: MemberInput[], now: string): Me
 export async function deleteUpstream(store: Store, scope: Scope, id: string): Promise<void> {
   await store.transact(async (tx) => {
     await getUpstream(tx, scope, id);
-    const routes = await tx.list('route', { upstreamId: id });
+    const routes = await tx.list('route', { parentId: id });
     if (routes.total > 0) {
       throw new ModelError('in_use', 'upstreamId', `upstream ${id} is used by ${routes.total} route(s): delete or rebind them first`, { entity: 'upstream', value: id });
     }

@@ -1,40 +1,4 @@
-import { ModelError } from '../model/errors.js';
-import type { Kind, ObjectKinds } from '../model/types.js';
-import type { Change, Subscriber } from './store.js';
-
-/** The columns every object is stored with, beside its JSON document. */
-export interface Row {
-  kind: Kind;
-  id: string;
-  tenantId: string | null;
-  upstreamId: string | null;
-  uniqueKey: string | null;
-  createdAt: string;
-  doc: string;
-}
-
-export function toRow<K extends Kind>(kind: K, obj: ObjectKinds[K], uniqueKey: string | null, tenantId: string | null): Row {
-  const o = obj as { id: string; createdAt: string; upstreamId?: string };
-  return {
-    kind, id: o.id, tenantId, uniqueKey, createdAt: o.createdAt,
-    upstreamId: kind === 'route' ? (o.upstreamId ?? null) : null,
-    doc: JSON.stringify(obj),
-  };
-}
-
-const UNIQUE_FIELD: Record<Kind, string> = {
-  tenant: 'name', project: 'region', instance: 'id', keypair: 'secretId', token: 'hash', upstream: 'name', route: 'id',
-};
-
-export function duplicateError(kind: Kind): ModelError {
-  const field = UNIQUE_FIELD[kind];
-  return new ModelError('duplicate', field, `${field}: another ${kind} already uses this ${field}`);
-}
-
-/** Collapses a transaction's writes to one change per object, the last op winning. */
-export function collapse(revision: number, writes: Map<string, { kind: Kind; id: string; op: 'put' | 'delete' }>): Change[] {
-  return [...writes.values()].map((w) => ({ revision, kind: w.kind, id: w.id, op: w.op }));
-}
+import type { Subscriber, Change } from './store.js';
 
 /** Subscribers run after commit; one that throws must not break the writer or the others. */
 export class Subscribers {

@@ -15,6 +15,11 @@ const SQLITE: string[] = [
    CREATE TABLE meta (revision INTEGER NOT NULL);
    INSERT INTO meta (revision) VALUES (0);
    CREATE TABLE changes (revision INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, op TEXT NOT NULL, PRIMARY KEY (revision, seq));`,
+  // 2: the parent column is generic (model/kinds.ts names each kind's parent); only routes
+  // had one, their upstream, so the values stay as they are.
+  `ALTER TABLE objects RENAME COLUMN upstream_id TO parent_id;
+   DROP INDEX objects_upstream;
+   CREATE INDEX objects_parent ON objects (kind, parent_id);`,
 ];
 
 const POSTGRES: string[] = [
@@ -27,6 +32,9 @@ const POSTGRES: string[] = [
    CREATE TABLE meta (revision BIGINT NOT NULL);
    INSERT INTO meta (revision) VALUES (0);
    CREATE TABLE changes (revision BIGINT NOT NULL, seq INT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, op TEXT NOT NULL, PRIMARY KEY (revision, seq));`,
+  // 2: as SQLITE[1].
+  `ALTER TABLE objects RENAME COLUMN upstream_id TO parent_id;
+   ALTER INDEX objects_upstream RENAME TO objects_parent;`,
 ];
 
 export function migrateSqlite(db: Database.Database): void {

@@ -1,36 +1,71 @@
 import pg from 'pg';
-import { KINDS, type Kind, type ObjectKinds } from '../model/types.js';
-import { collapse, duplicateError, Subscribers, toRow } from './base.js';
+import type { KindRegistry } from '../model/kinds.js';
+import type { Kind } from '../model/types.js';
+import { Subscribers } from './base.js';
+import * as core from './core.js';
+import { DEFAULT_KINDS, type SqlReader, type SqlWriter } from './core.js';
 import { fromPgError, StoreUnavailableError } from './errors.js';
 import { migratePostgres, type PgQueryable } from './migrations.js';
-import { DEFAULT_STORE_TIMEOUTS, tenantOf, uniqueKey, type Change, type ListQuery, type ListResult, type Store, type StoreTimeouts, type Subscriber, type Tx } from './store.js';
+import { DEFAULT_STORE_TIMEOUTS, type Change, type ListQuery, type Store, type StoreTimeouts, type Subscriber, type Tx } from './store.js';
 
 /** What the readers need: the pool, or one checked-out client behind a deadline. */
 type Q = PgQueryable;
 const CHANNEL = 'sluice_changes';
 const ignore = (): void => undefined;
 
-async function readList<K extends Kind>(c: Q, kind: K, q: ListQuery = {}): Promise<ListResult<ObjectKinds[K]>> {
-  const where = ['kind = $1'];
-  const args: unknown[] = [kind];
-  if (q.tenantId !== undefined) { args.push(q.tenantId); where.push(`tenant_id = $${args.length}`); }
-  if (q.upstreamId !== undefined) { args.push(q.upstreamId); where.push(`upstream_id = $${args.length}`); }
-  const w = where.join(' AND ');
-  const total = Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM objects WHERE ${w}`, args)).rows[0].n);
-  const page = [...args, q.limit ?? null, q.offset ?? 0];
-  const rows = (await c.query<{ doc: ObjectKinds[K] }>(
-    `SELECT doc FROM objects WHERE ${w} ORDER BY created_at, id LIMIT $${args.length + 1} OFFSET $${args.length + 2}`, page)).rows;
-  return { items: rows.map((r) => r.doc), total };
-}
-
-async function readOne<K extends Kind>(c: Q, kind: K, id: string): Promise<ObjectKinds[K] | null> {
-  const r = await c.query<{ doc: ObjectKinds[K] }>('SELECT doc FROM objects WHERE kind = $1 AND id = $2', [kind, id]);
-  return r.rows[0]?.doc ?? null;
-}
-
-async function readUnique<K extends Kind>(c: Q, kind: K, key: string): Promise<ObjectKinds[K] | null> {
-  const r = await c.query<{ doc: ObjectKinds[K] }>('SELECT doc FROM objects WHERE kind = $1 AND unique_key = $2', [kind, key]);
-  return r.rows[0]?.doc ?? null;
+/** PostgreSQL's SQL for the transaction core, on the pool or on one client. */
+function sqlOf(c: Q): SqlWriter {
+  return {
+    async select(f, page) {
+      const where = ['kind = $1'];
+      const args: unknown[] = [f.kind];
+      if (f.tenantId !== undefined) { args.push(f.tenantId); where.push(`tenant_id = $${args.length}`); }
+      if (f.parentId !== undefined) { args.push(f.parentId); where.push(`parent_id = $${args.length}`); }
+      const w = where.join(' AND ');
+      const total = Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM objects WHERE ${w}`, args)).rows[0].n);
+      const rows = (await c.query<{ doc: unknown }>(
+        `SELECT doc FROM objects WHERE ${w} ORDER BY created_at, id LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
+        [...args, page.limit, page.offset])).rows;
+      return { docs: rows.map((r) => r.doc), total };
+    },
+    async byId(kind, id) {
+      const r = await c.query<{ doc: unknown }>('SELECT doc FROM objects WHERE kind = $1 AND id = $2', [kind, id]);
+      return r.rows[0]?.doc ?? null;
+    },
+    async byUnique(kind, key) {
+      const r = await c.query<{ id: string; doc: unknown }>('SELECT id, doc FROM objects WHERE kind = $1 AND unique_key = $2', [kind, key]);
+      return r.rows[0] ?? null;
+    },
+    async upsert(row) {
+      try {
+        // A savepoint keeps the transaction usable if the insert fails on a constraint.
+        await c.query('SAVEPOINT put');
+        await c.query(`INSERT INTO objects (kind, id, tenant_id, parent_id, unique_key, created_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)
+          ON CONFLICT (kind, id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, parent_id = EXCLUDED.parent_id,
+          unique_key = EXCLUDED.unique_key, doc = EXCLUDED.doc`,
+        [row.kind, row.id, row.tenantId, row.parentId, row.uniqueKey, row.createdAt, row.doc]);
+        await c.query('RELEASE SAVEPOINT put');
+        return 'ok';
+      } catch (err) {
+        // On a connection that does not answer, the whole transaction is given up instead.
+        if (!(err instanceof pg.DatabaseError)) throw err;
+        await c.query('ROLLBACK TO SAVEPOINT put');
+        if (err.code === '23505') return 'duplicate';
+        throw err;
+      }
+    },
+    async remove(kind, id) {
+      return ((await c.query('DELETE FROM objects WHERE kind = $1 AND id = $2', [kind, id])).rowCount ?? 0) > 0;
+    },
+    async bumpRevision() {
+      return Number((await c.query<{ revision: string }>('UPDATE meta SET revision = revision + 1 RETURNING revision')).rows[0].revision);
+    },
+    async appendChanges(changes) {
+      for (const [i, ch] of changes.entries()) {
+        await c.query('INSERT INTO changes (revision, seq, kind, id, op) VALUES ($1, $2, $3, $4, $5)', [ch.revision, i, ch.kind, ch.id, ch.op]);
+      }
+    },
+  };
 }
 
 /**
@@ -54,6 +89,8 @@ function bounded(p: Promise<unknown>, ms: number): Promise<void> {
 export interface PostgresOptions extends Partial<StoreTimeouts> {
   /** A private schema (created if absent): tests. Production names it in the URL's options, if at all. */
   schema?: string;
+  /** The kinds it holds (default: every model kind); tests add their own. */
+  kinds?: KindRegistry;
 }
 
 /**
@@ -75,15 +112,21 @@ export class PostgresStore implements Store {
   private catchingUp: Promise<void> = Promise.resolve();
   private closed = false;
 
+  private readonly reader: SqlReader;
+
   private constructor(
     private readonly pool: pg.Pool,
     private readonly clientConfig: pg.ClientConfig,
     private readonly timeouts: StoreTimeouts,
-  ) {}
+    private readonly kinds: KindRegistry,
+  ) {
+    this.reader = sqlOf(pool);
+  }
 
   static async open(url: string, opts: PostgresOptions = {}): Promise<PostgresStore> {
     const schema = opts.schema;
     if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+    const kinds = core.checkKinds(opts.kinds ?? DEFAULT_KINDS);
     const timeouts: StoreTimeouts = { ...DEFAULT_STORE_TIMEOUTS, ...stripUndefined(opts) };
     const t = timeouts.timeoutMs;
     const clientConfig: pg.ClientConfig = {
@@ -104,7 +147,7 @@ export class PostgresStore implements Store {
     const pool = new pg.Pool({ ...clientConfig, max: 10 });
     // An idle client's error (server restart) must not take the process down.
     pool.on('error', ignore);
-    const store = new PostgresStore(pool, clientConfig, timeouts);
+    const store = new PostgresStore(pool, clientConfig, timeouts, kinds);
     try {
       await store.withClient(async (c) => {
         if (schema) await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
@@ -239,77 +282,35 @@ export class PostgresStore implements Store {
     return this.read(async () => Number((await this.pool.query<{ revision: string }>('SELECT revision FROM meta')).rows[0].revision));
   }
 
-  get<K extends Kind>(kind: K, id: string) { return this.read(() => readOne(this.pool, kind, id)); }
-  list<K extends Kind>(kind: K, q?: ListQuery) { return this.read(() => readList(this.pool, kind, q)); }
-  findUnique<K extends Kind>(kind: K, key: string) { return this.read(() => readUnique(this.pool, kind, key)); }
+  get<K extends Kind>(kind: K, id: string) { return this.read(() => core.get(this.reader, this.kinds, kind, id)); }
+  list<K extends Kind>(kind: K, q?: ListQuery) { return this.read(() => core.list(this.reader, this.kinds, kind, q)); }
+  findUnique<K extends Kind>(kind: K, key: string) { return this.read(() => core.findUnique(this.reader, this.kinds, kind, key)); }
 
   loadAll() {
     return this.withClient(async (c) => {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const revision = Number((await c.query<{ revision: string }>('SELECT revision FROM meta')).rows[0].revision);
-      const objects = {} as { [K in Kind]: ObjectKinds[K][] };
-      for (const k of KINDS) (objects as Record<Kind, unknown[]>)[k] = (await readList(c, k)).items;
+      const objects = await core.loadAll(sqlOf(c), this.kinds);
       await c.query('COMMIT');
       return { revision, objects };
     });
   }
 
   async transact<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const writes = new Map<string, { kind: Kind; id: string; op: 'put' | 'delete' }>();
     // Released before waiting for subscribers: catching up needs a pool client too, and
     // writers queued on the meta lock may hold all the others.
-    const result = await this.withClient(async (c) => {
-      const tx: Tx = {
-        get: (kind, id) => readOne(c, kind, id),
-        list: (kind, q) => readList(c, kind, q),
-        findUnique: (kind, key) => readUnique(c, kind, key),
-        put: async (kind, obj) => {
-          const key = uniqueKey(kind, obj);
-          const row = toRow(kind, obj, key, tenantOf(kind, obj));
-          if (key !== null) {
-            const other = await c.query<{ id: string }>('SELECT id FROM objects WHERE kind = $1 AND unique_key = $2', [kind, key]);
-            if (other.rows[0] && other.rows[0].id !== row.id) throw duplicateError(kind);
-          }
-          try {
-            // A savepoint keeps the transaction usable if the insert fails on a constraint.
-            await c.query('SAVEPOINT put');
-            await c.query(`INSERT INTO objects (kind, id, tenant_id, upstream_id, unique_key, created_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)
-              ON CONFLICT (kind, id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, upstream_id = EXCLUDED.upstream_id,
-              unique_key = EXCLUDED.unique_key, doc = EXCLUDED.doc`,
-            [row.kind, row.id, row.tenantId, row.upstreamId, row.uniqueKey, row.createdAt, row.doc]);
-            await c.query('RELEASE SAVEPOINT put');
-          } catch (err) {
-            // On a connection that does not answer, the whole transaction is given up instead.
-            if (!(err instanceof pg.DatabaseError)) throw err;
-            await c.query('ROLLBACK TO SAVEPOINT put');
-            if (err.code === '23505') throw duplicateError(kind);
-            throw err;
-          }
-          writes.set(`${kind}/${row.id}`, { kind, id: row.id, op: 'put' });
-        },
-        delete: async (kind, id) => {
-          const n = (await c.query('DELETE FROM objects WHERE kind = $1 AND id = $2', [kind, id])).rowCount ?? 0;
-          if (n > 0) writes.set(`${kind}/${id}`, { kind, id, op: 'delete' });
-          return n > 0;
-        },
-      };
+    const done = await this.withClient(async (c) => {
       await c.query('BEGIN');
       await c.query('SELECT revision FROM meta FOR UPDATE');
-      const out = await fn(tx);
-      if (writes.size > 0) {
-        const revision = Number((await c.query<{ revision: string }>('UPDATE meta SET revision = revision + 1 RETURNING revision')).rows[0].revision);
-        const changes = collapse(revision, writes);
-        for (const [i, ch] of changes.entries()) {
-          await c.query('INSERT INTO changes (revision, seq, kind, id, op) VALUES ($1, $2, $3, $4, $5)', [ch.revision, i, ch.kind, ch.id, ch.op]);
-        }
-        await c.query(`SELECT pg_notify('${CHANNEL}', $1)`, [String(revision)]);
-      }
+      const out = await core.runTransaction(sqlOf(c), this.kinds, fn);
+      // Other nodes learn of the commit from this; this node delivers it through catchUp.
+      if (out.changes.length > 0) await c.query(`SELECT pg_notify('${CHANNEL}', $1)`, [String(out.revision)]);
       await c.query('COMMIT');
       return out;
     });
-    if (writes.size > 0) this.catchUp();
+    if (done.changes.length > 0) this.catchUp();
     await this.catchingUp;
-    return result;
+    return done.result;
   }
 
   changesSince(revision: number): Promise<Change[]> {

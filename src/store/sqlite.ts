@@ -1,36 +1,77 @@
 import Database from 'better-sqlite3';
-import { KINDS, type Kind, type ObjectKinds } from '../model/types.js';
-import { collapse, duplicateError, Mutex, Subscribers, toRow } from './base.js';
+import type { KindRegistry } from '../model/kinds.js';
+import type { Kind } from '../model/types.js';
+import { Mutex, Subscribers } from './base.js';
+import * as core from './core.js';
+import { DEFAULT_KINDS, type SqlReader, type SqlWriter } from './core.js';
 import { fromSqliteError } from './errors.js';
 import { migrateSqlite } from './migrations.js';
-import { DEFAULT_STORE_TIMEOUTS, tenantOf, uniqueKey, type Change, type ListQuery, type ListResult, type Store, type Subscriber, type Tx } from './store.js';
+import { DEFAULT_STORE_TIMEOUTS, type Change, type ListQuery, type Store, type Subscriber, type Tx } from './store.js';
 
 type Db = Database.Database;
 
 function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' || (err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  const code = (err as { code?: string }).code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
-function readList<K extends Kind>(db: Db, kind: K, q: ListQuery = {}): ListResult<ObjectKinds[K]> {
-  const where = ['kind = ?'];
-  const args: unknown[] = [kind];
-  if (q.tenantId !== undefined) { where.push('tenant_id = ?'); args.push(q.tenantId); }
-  if (q.upstreamId !== undefined) { where.push('upstream_id = ?'); args.push(q.upstreamId); }
-  const w = where.join(' AND ');
-  const total = (db.prepare(`SELECT count(*) AS n FROM objects WHERE ${w}`).get(...args) as { n: number }).n;
-  const limit = q.limit ?? -1;
-  const rows = db.prepare(`SELECT doc FROM objects WHERE ${w} ORDER BY created_at, id LIMIT ? OFFSET ?`).all(...args, limit, q.offset ?? 0) as { doc: string }[];
-  return { items: rows.map((r) => JSON.parse(r.doc) as ObjectKinds[K]), total };
+/** SQLite's SQL for the transaction core: synchronous calls behind the core's promises. */
+function sqlOf(db: Db): SqlWriter {
+  return {
+    async select(f, page) {
+      const where = ['kind = ?'];
+      const args: unknown[] = [f.kind];
+      if (f.tenantId !== undefined) { where.push('tenant_id = ?'); args.push(f.tenantId); }
+      if (f.parentId !== undefined) { where.push('parent_id = ?'); args.push(f.parentId); }
+      const w = where.join(' AND ');
+      const total = (db.prepare(`SELECT count(*) AS n FROM objects WHERE ${w}`).get(...args) as { n: number }).n;
+      const rows = db.prepare(`SELECT doc FROM objects WHERE ${w} ORDER BY created_at, id LIMIT ? OFFSET ?`)
+        .all(...args, page.limit ?? -1, page.offset) as { doc: string }[];
+      return { docs: rows.map((r) => JSON.parse(r.doc) as unknown), total };
+    },
+    async byId(kind, id) {
+      const r = db.prepare('SELECT doc FROM objects WHERE kind = ? AND id = ?').get(kind, id) as { doc: string } | undefined;
+      return r ? (JSON.parse(r.doc) as unknown) : null;
+    },
+    async byUnique(kind, key) {
+      const r = db.prepare('SELECT id, doc FROM objects WHERE kind = ? AND unique_key = ?').get(kind, key) as { id: string; doc: string } | undefined;
+      return r ? { id: r.id, doc: JSON.parse(r.doc) as unknown } : null;
+    },
+    async upsert(row) {
+      try {
+        db.prepare(`INSERT INTO objects (kind, id, tenant_id, parent_id, unique_key, created_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (kind, id) DO UPDATE SET tenant_id = excluded.tenant_id, parent_id = excluded.parent_id,
+          unique_key = excluded.unique_key, doc = excluded.doc`)
+          .run(row.kind, row.id, row.tenantId, row.parentId, row.uniqueKey, row.createdAt, row.doc);
+        return 'ok';
+      } catch (err) {
+        if (isUniqueViolation(err)) return 'duplicate';
+        throw err;
+      }
+    },
+    async remove(kind, id) {
+      return db.prepare('DELETE FROM objects WHERE kind = ? AND id = ?').run(kind, id).changes > 0;
+    },
+    async bumpRevision() {
+      return (db.prepare('UPDATE meta SET revision = revision + 1 RETURNING revision').get() as { revision: number }).revision;
+    },
+    async appendChanges(changes) {
+      const ins = db.prepare('INSERT INTO changes (revision, seq, kind, id, op) VALUES (?, ?, ?, ?, ?)');
+      changes.forEach((c, i) => ins.run(c.revision, i, c.kind, c.id, c.op));
+    },
+  };
 }
 
-function readOne<K extends Kind>(db: Db, kind: K, id: string): ObjectKinds[K] | null {
-  const r = db.prepare('SELECT doc FROM objects WHERE kind = ? AND id = ?').get(kind, id) as { doc: string } | undefined;
-  return r ? (JSON.parse(r.doc) as ObjectKinds[K]) : null;
-}
-
-function readUnique<K extends Kind>(db: Db, kind: K, key: string): ObjectKinds[K] | null {
-  const r = db.prepare('SELECT doc FROM objects WHERE kind = ? AND unique_key = ?').get(kind, key) as { doc: string } | undefined;
-  return r ? (JSON.parse(r.doc) as ObjectKinds[K]) : null;
+/** Reads outside a transaction: each SQL call of the readers told as StoreUnavailableError when the file stays locked. */
+function guarded(sql: SqlReader, timeoutMs: number): SqlReader {
+  const guard = async <T>(p: () => Promise<T>): Promise<T> => {
+    try { return await p(); } catch (err) { throw fromSqliteError(err, timeoutMs); }
+  };
+  return {
+    select: (f, page) => guard(() => sql.select(f, page)),
+    byId: (kind, id) => guard(() => sql.byId(kind, id)),
+    byUnique: (kind, key) => guard(() => sql.byUnique(kind, key)),
+  };
 }
 
 /**
@@ -44,10 +85,18 @@ export class SqliteStore implements Store {
   private readonly subs = new Subscribers();
   private closed = false;
 
-  private constructor(private readonly db: Db, private readonly timeoutMs: number) {}
+  private readonly sql: SqlWriter;
+  private readonly reader: SqlReader;
 
-  static open(path: string, opts: { timeoutMs?: number } = {}): SqliteStore {
+  private constructor(private readonly db: Db, private readonly timeoutMs: number, private readonly kinds: KindRegistry) {
+    this.sql = sqlOf(db);
+    this.reader = guarded(this.sql, timeoutMs);
+  }
+
+  /** `kinds`: the kinds it holds (default: every model kind); tests add their own. */
+  static open(path: string, opts: { timeoutMs?: number; kinds?: KindRegistry } = {}): SqliteStore {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_STORE_TIMEOUTS.timeoutMs;
+    const kinds = core.checkKinds(opts.kinds ?? DEFAULT_KINDS);
     // Set first: even opening (WAL recovery, migrations) may wait on another process.
     const db = new Database(path, { timeout: timeoutMs });
     try {
@@ -58,7 +107,7 @@ export class SqliteStore implements Store {
       db.close();
       throw fromSqliteError(err, timeoutMs);
     }
-    return new SqliteStore(db, timeoutMs);
+    return new SqliteStore(db, timeoutMs, kinds);
   }
 
   /** Runs one synchronous step, a busy database told as StoreUnavailableError. */
@@ -70,71 +119,42 @@ export class SqliteStore implements Store {
     return this.guard(() => (this.db.prepare('SELECT revision FROM meta').get() as { revision: number }).revision);
   }
 
-  async get<K extends Kind>(kind: K, id: string) { return this.guard(() => readOne(this.db, kind, id)); }
-  async list<K extends Kind>(kind: K, q?: ListQuery) { return this.guard(() => readList(this.db, kind, q)); }
-  async findUnique<K extends Kind>(kind: K, key: string) { return this.guard(() => readUnique(this.db, kind, key)); }
+  get<K extends Kind>(kind: K, id: string) { return core.get(this.reader, this.kinds, kind, id); }
+  list<K extends Kind>(kind: K, q?: ListQuery) { return core.list(this.reader, this.kinds, kind, q); }
+  findUnique<K extends Kind>(kind: K, key: string) { return core.findUnique(this.reader, this.kinds, kind, key); }
 
-  async loadAll() {
-    // One read transaction: every kind as of the same revision.
-    const read = this.db.transaction(() => {
-      const objects = {} as { [K in Kind]: ObjectKinds[K][] };
-      for (const k of KINDS) (objects as Record<Kind, unknown[]>)[k] = readList(this.db, k).items;
-      return { revision: (this.db.prepare('SELECT revision FROM meta').get() as { revision: number }).revision, objects };
+  loadAll() {
+    // One read transaction: every kind as of the same revision. In the writers' queue, so that
+    // no transaction of this process begins on the connection meanwhile.
+    return this.mutex.run(async () => {
+      const db = this.db;
+      this.guard(() => db.exec('BEGIN DEFERRED'));
+      try {
+        const revision = (db.prepare('SELECT revision FROM meta').get() as { revision: number }).revision;
+        const objects = await core.loadAll(this.sql, this.kinds);
+        db.exec('COMMIT');
+        return { revision, objects };
+      } catch (err) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw fromSqliteError(err, this.timeoutMs);
+      }
     });
-    return this.guard(() => read.deferred());
   }
 
   transact<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.mutex.run(async () => {
       const db = this.db;
-      const writes = new Map<string, { kind: Kind; id: string; op: 'put' | 'delete' }>();
-      const tx: Tx = {
-        get: async (kind, id) => readOne(db, kind, id),
-        list: async (kind, q) => readList(db, kind, q),
-        findUnique: async (kind, key) => readUnique(db, kind, key),
-        put: async (kind, obj) => {
-          const key = uniqueKey(kind, obj);
-          const row = toRow(kind, obj, key, tenantOf(kind, obj));
-          if (key !== null) {
-            const other = db.prepare('SELECT id FROM objects WHERE kind = ? AND unique_key = ?').get(kind, key) as { id: string } | undefined;
-            if (other && other.id !== row.id) throw duplicateError(kind);
-          }
-          try {
-            db.prepare(`INSERT INTO objects (kind, id, tenant_id, upstream_id, unique_key, created_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
-              ON CONFLICT (kind, id) DO UPDATE SET tenant_id = excluded.tenant_id, upstream_id = excluded.upstream_id,
-              unique_key = excluded.unique_key, doc = excluded.doc`)
-              .run(row.kind, row.id, row.tenantId, row.upstreamId, row.uniqueKey, row.createdAt, row.doc);
-          } catch (err) {
-            if (isUniqueViolation(err)) throw duplicateError(kind);
-            throw err;
-          }
-          writes.set(`${kind}/${row.id}`, { kind, id: row.id, op: 'put' });
-        },
-        delete: async (kind, id) => {
-          const n = db.prepare('DELETE FROM objects WHERE kind = ? AND id = ?').run(kind, id).changes;
-          if (n > 0) writes.set(`${kind}/${id}`, { kind, id, op: 'delete' });
-          return n > 0;
-        },
-      };
       this.guard(() => db.exec('BEGIN IMMEDIATE'));
-      let result: T;
-      let changes: Change[] = [];
-      let revision = 0;
+      let done: { result: T; revision: number; changes: Change[] };
       try {
-        result = await fn(tx);
-        if (writes.size > 0) {
-          revision = (db.prepare('UPDATE meta SET revision = revision + 1 RETURNING revision').get() as { revision: number }).revision;
-          changes = collapse(revision, writes);
-          const ins = db.prepare('INSERT INTO changes (revision, seq, kind, id, op) VALUES (?, ?, ?, ?, ?)');
-          changes.forEach((c, i) => ins.run(c.revision, i, c.kind, c.id, c.op));
-        }
+        done = await core.runTransaction(this.sql, this.kinds, fn);
         db.exec('COMMIT');
       } catch (err) {
         if (db.inTransaction) db.exec('ROLLBACK');
         throw fromSqliteError(err, this.timeoutMs);
       }
-      if (changes.length > 0) this.subs.notify(revision, changes);
-      return result;
+      if (done.changes.length > 0) this.subs.notify(done.revision, done.changes);
+      return done.result;
     });
   }
 

@@ -1,4 +1,3 @@
-import { projectKey } from '../model/region.js';
 import type { Kind, ObjectKinds } from '../model/types.js';
 
 /**
@@ -23,10 +22,10 @@ export interface StoreTimeouts {
 export const DEFAULT_STORE_TIMEOUTS: StoreTimeouts = { timeoutMs: 5000, connectTimeoutMs: 3000 };
 
 export interface ListQuery {
-  /** Only objects of this tenant (upstreams, routes, keypairs, tokens, projects). */
+  /** Only objects this tenant owns (the kind descriptor's `owner`). */
   tenantId?: string;
-  /** Only routes of this upstream. */
-  upstreamId?: string;
+  /** Only objects under this parent (the kind descriptor's `parent`: a route's upstream, say). */
+  parentId?: string;
   limit?: number;
   offset?: number;
 }
@@ -41,7 +40,7 @@ export interface Tx {
   put<K extends Kind>(kind: K, obj: ObjectKinds[K]): Promise<void>;
   /** Returns false when there was nothing to delete. */
   delete(kind: Kind, id: string): Promise<boolean>;
-  /** Lookup by the kind's unique key (see uniqueKey()). */
+  /** Lookup by the kind's unique key (its descriptor's `unique.key`, model/kinds.ts). */
   findUnique<K extends Kind>(kind: K, key: string): Promise<ObjectKinds[K] | null>;
 }
 
@@ -71,28 +70,4 @@ export interface Store {
   /** Called after commit, once per committed write, in revision order. Returns an unsubscribe function. */
   subscribe(fn: Subscriber): () => void;
   close(): Promise<void>;
-}
-
-/**
- * The unique key of an object within its kind, or null when the kind has none.
- * Upstream names are unique per (tenant, instance); routes have none.
- */
-export function uniqueKey<K extends Kind>(kind: K, obj: ObjectKinds[K]): string | null {
-  switch (kind) {
-    case 'tenant': return (obj as ObjectKinds['tenant']).name;
-    case 'project': { const p = obj as ObjectKinds['project']; return projectKey(p.tenantId, p.region); }
-    case 'instance': return null;
-    case 'keypair': return (obj as ObjectKinds['keypair']).secretId;
-    case 'token': return (obj as ObjectKinds['token']).hash;
-    case 'upstream': { const u = obj as ObjectKinds['upstream']; return `${u.tenantId}/${u.instanceId}/${u.name}`; }
-    case 'route': return null;
-    default: return null;
-  }
-}
-
-/** The tenant an object belongs to, for tenant-scoped listing (null for global kinds). */
-export function tenantOf<K extends Kind>(kind: K, obj: ObjectKinds[K]): string | null {
-  if (kind === 'tenant') return (obj as ObjectKinds['tenant']).id;
-  if (kind === 'instance') return null;
-  return ((obj as { tenantId?: string | null }).tenantId) ?? null;
 }

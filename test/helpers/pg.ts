@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import type { KindRegistry } from '../../src/model/kinds.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 
@@ -11,9 +12,10 @@ export const PG_REQUIRED = process.env.SLUICE_TEST_PG === '1';
 
 export interface TestStore<S> { store: S; cleanup: () => Promise<void> }
 
-export async function sqliteTestStore(): Promise<TestStore<SqliteStore> & { dir: string }> {
+/** `kinds`: a store holding other kinds than the model's (a test-only kind). */
+export async function sqliteTestStore(opts: { kinds?: KindRegistry } = {}): Promise<TestStore<SqliteStore> & { dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-store-'));
-  const store = SqliteStore.open(join(dir, 'sluice.db'));
+  const store = SqliteStore.open(join(dir, 'sluice.db'), opts);
   return { store, dir, cleanup: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
 }
 
@@ -37,8 +39,8 @@ export function pgAvailable(): Promise<boolean> {
 }
 
 /** A PostgresStore on a fresh schema of its own; cleanup drops the schema. */
-export async function pgTestStore(schema = `sluice_test_${randomBytes(6).toString('hex')}`): Promise<TestStore<PostgresStore> & { schema: string }> {
-  const store = await PostgresStore.open(PG_URL, { schema });
+export async function pgTestStore(schema = `sluice_test_${randomBytes(6).toString('hex')}`, opts: { kinds?: KindRegistry } = {}): Promise<TestStore<PostgresStore> & { schema: string }> {
+  const store = await PostgresStore.open(PG_URL, { schema, ...opts });
   return {
     store, schema,
     cleanup: async () => {

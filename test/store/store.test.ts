@@ -1,11 +1,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelError } from '../../src/model/errors.js';
 import { newId, nowIso } from '../../src/model/ids.js';
+import { KIND_DESCRIPTORS, type KindDescriptor, type KindRegistry } from '../../src/model/kinds.js';
 import { KINDS, type Kind, type ObjectKinds } from '../../src/model/types.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import type { Change, Store } from '../../src/store/store.js';
+import type { Change, Store, Tx } from '../../src/store/store.js';
 import { pgAvailable, pgTestStore, sqliteTestStore } from '../helpers/pg.js';
 
 const TENANT = newId();
@@ -28,6 +31,21 @@ function sample<K extends Kind>(kind: K, over: Partial<ObjectKinds[K]> = {}): Ob
   };
   return { ...base[kind], ...over } as ObjectKinds[K];
 }
+
+/**
+ * A kind the model does not have, known to the store only through its descriptor: what a new
+ * kind (a proxy under a connection group, a listener under a proxy) amounts to for store/.
+ */
+interface Widget { id: string; tenantId: string; routeId: string; label: string; createdAt: string }
+const WIDGET = 'widget' as Kind;
+const widgetDescriptor: KindDescriptor<Widget> = {
+  unique: { field: 'label', key: (w) => `${w.tenantId}/${w.label}` },
+  owner: (w) => w.tenantId,
+  parent: { kind: 'route', field: 'routeId' },
+};
+const TEST_KINDS: KindRegistry = { ...KIND_DESCRIPTORS, widget: widgetDescriptor };
+const widget = (over: Partial<Widget> = {}): Widget => ({ id: newId(), tenantId: TENANT, routeId: 'r-1', label: `w-${newId()}`, createdAt: nowIso(), ...over });
+const putWidget = (tx: Tx, w: Widget) => tx.put(WIDGET, w as never);
 
 function behaviour(name: string, open: () => Promise<{ store: Store; cleanup: () => Promise<void> } | null>) {
   describe(`store behaviour: ${name}`, () => {
@@ -74,13 +92,82 @@ function behaviour(name: string, open: () => Promise<{ store: Store; cleanup: ()
       assert.equal(page.items.length, 1);
       assert.equal(page.total, 2);
       assert.equal(page.items[0].id, mine.items[1].id);
-      assert.deepEqual((await store.list('route', { upstreamId: ups[0].id })).items.map((r) => r.id), [route.id]);
+      assert.deepEqual((await store.list('route', { parentId: ups[0].id })).items.map((r) => r.id), [route.id]);
       assert.equal((await store.findUnique('upstream', `${TENANT}/i/${ups[1].name}`))?.id, ups[1].id);
       assert.equal(await store.findUnique('upstream', 'nope'), null);
       const all = await store.loadAll();
       assert.equal(all.revision, await store.revision());
       assert.ok(all.objects.upstream.length >= 3);
       assert.ok(all.objects.route.some((r) => r.id === route.id));
+    });
+
+    test('parent queries: the children of one parent, with owner and paging; a re-parented child moves', async (t) => {
+      if (skip) return t.skip('PostgreSQL not reachable');
+      const [a, b] = [sample('upstream'), sample('upstream')];
+      // Lists are in creation order: distinct instants make it the order written here.
+      const at = (i: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, i)).toISOString();
+      const ra = [
+        sample('route', { upstreamId: a.id, createdAt: at(1) }), sample('route', { upstreamId: a.id, createdAt: at(2) }),
+        sample('route', { upstreamId: a.id, tenantId: newId(), createdAt: at(3) }),
+      ];
+      const rb = sample('route', { upstreamId: b.id, createdAt: at(4) });
+      await store.transact(async (tx) => {
+        for (const u of [a, b]) await tx.put('upstream', u);
+        for (const r of [...ra, rb]) await tx.put('route', r);
+      });
+      const ids = async (q: Parameters<Store['list']>[1]) => (await store.list('route', q)).items.map((r) => r.id);
+      assert.deepEqual(await ids({ parentId: a.id }), ra.map((r) => r.id));
+      assert.deepEqual(await ids({ parentId: b.id }), [rb.id]);
+      assert.deepEqual(await ids({ parentId: a.id, tenantId: TENANT }), [ra[0].id, ra[1].id], 'parent and owner together');
+      const page = await store.list('route', { parentId: a.id, limit: 1, offset: 2 });
+      assert.deepEqual([page.items.map((r) => r.id), page.total], [[ra[2].id], 3]);
+      assert.equal((await store.list('upstream', { parentId: a.id })).total, 0, 'a kind without a parent has no children');
+      await store.transact(async (tx) => {
+        await tx.put('route', { ...ra[0], upstreamId: b.id });
+        assert.deepEqual((await tx.list('route', { parentId: b.id })).items.map((r) => r.id), [ra[0].id, rb.id], 'seen inside the transaction');
+      });
+      assert.deepEqual(await ids({ parentId: a.id }), [ra[1].id, ra[2].id]);
+      assert.deepEqual(await ids({ parentId: b.id }), [ra[0].id, rb.id]);
+    });
+
+    test('a kind known only through its descriptor: stored, indexed by owner, parent and unique key, in the feed', async (t) => {
+      if (skip) return t.skip('PostgreSQL not reachable');
+      const r0 = await store.revision();
+      const at = (i: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, i)).toISOString();
+      const w1 = widget({ routeId: 'route-a', createdAt: at(1) });
+      const w2 = widget({ routeId: 'route-a', tenantId: newId(), createdAt: at(2) });
+      const w3 = widget({ routeId: 'route-b', createdAt: at(3) });
+      await store.transact(async (tx) => { for (const w of [w1, w2, w3]) await putWidget(tx, w); });
+      assert.deepEqual(await store.get(WIDGET, w1.id), w1);
+      const ids = async (q: Parameters<Store['list']>[1]) => (await store.list(WIDGET, q)).items.map((w) => w.id);
+      assert.deepEqual(await ids({ parentId: 'route-a' }), [w1.id, w2.id]);
+      assert.deepEqual(await ids({ parentId: 'route-a', tenantId: TENANT }), [w1.id]);
+      assert.deepEqual(await ids({ tenantId: TENANT }), [w1.id, w3.id]);
+      assert.equal((await store.findUnique(WIDGET, `${TENANT}/${w3.label}`))?.id, w3.id);
+      await assert.rejects(store.transact((tx) => putWidget(tx, widget({ label: w1.label }))),
+        (err: unknown) => err instanceof ModelError && err.code === 'duplicate' && err.field === 'label');
+      const elsewhere = widget({ label: w1.label, tenantId: newId() });
+      await store.transact((tx) => putWidget(tx, elsewhere));
+      assert.equal((await store.findUnique(WIDGET, `${elsewhere.tenantId}/${w1.label}`))?.id, elsewhere.id, 'the same label under another owner');
+      assert.equal(await store.transact((tx) => tx.delete(WIDGET, w3.id)), true);
+      assert.deepEqual((await store.changesSince(r0)).map((c) => [c.revision - r0, c.kind, c.op]), [
+        [1, 'widget', 'put'], [1, 'widget', 'put'], [1, 'widget', 'put'], [2, 'widget', 'put'], [3, 'widget', 'delete'],
+      ]);
+      const all = (await store.loadAll()).objects as unknown as Record<string, Widget[]>;
+      assert.ok(all.widget.some((w) => w.id === w1.id) && !all.widget.some((w) => w.id === w3.id), 'loadAll holds every kind the descriptors name');
+    });
+
+    test('a kind with no descriptor is refused and changes nothing', async (t) => {
+      if (skip) return t.skip('PostgreSQL not reachable');
+      const r0 = await store.revision();
+      const tenant = sample('tenant');
+      await assert.rejects(store.transact(async (tx) => {
+        await tx.put('tenant', tenant);
+        await tx.put('gadget' as Kind, widget() as never);
+      }), /unknown kind "gadget"/);
+      assert.equal(await store.get('tenant', tenant.id), null);
+      assert.equal(await store.revision(), r0);
+      await assert.rejects(store.list('toString' as Kind), /unknown kind "toString"/, 'no lookup on Object.prototype');
     });
 
     test('changesSince and subscribers after commit', async (t) => {
@@ -131,8 +218,8 @@ function behaviour(name: string, open: () => Promise<{ store: Store; cleanup: ()
   });
 }
 
-behaviour('sqlite', sqliteTestStore);
-behaviour('postgres', async () => ((await pgAvailable()) ? pgTestStore() : null));
+behaviour('sqlite', () => sqliteTestStore({ kinds: TEST_KINDS }));
+behaviour('postgres', async () => ((await pgAvailable()) ? pgTestStore(undefined, { kinds: TEST_KINDS }) : null));
 
 test('a reopened SQLite file keeps its objects and revision', async () => {
   const { store, dir, cleanup } = await sqliteTestStore();
@@ -148,6 +235,17 @@ test('a reopened SQLite file keeps its objects and revision', async () => {
     await again.close();
     await cleanup();
   }
+});
+
+test('a registry whose parent names no kind is refused when the store opens', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-kinds-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const orphan: KindDescriptor<Widget> = { ...widgetDescriptor, parent: { kind: 'gadget' as Kind, field: 'routeId' } };
+  assert.throws(() => SqliteStore.open(join(dir, 'sluice.db'), { kinds: { ...KIND_DESCRIPTORS, widget: orphan } }), /kind "widget" hangs under "gadget", which is not a kind/);
+  if (!(await pgAvailable())) return;
+  const { PostgresStore } = await import('../../src/store/postgres.js');
+  const { PG_URL } = await import('../helpers/pg.js');
+  await assert.rejects(PostgresStore.open(PG_URL, { schema: 'sluice_never_made', kinds: { ...KIND_DESCRIPTORS, widget: orphan } }), /hangs under "gadget"/);
 });
 
 test('PostgreSQL: a write through one node reaches the subscribers of another', async (t) => {
