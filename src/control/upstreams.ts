@@ -103,7 +103,7 @@ async function checkReferences(tx: Tx, u: Upstream): Promise<void> {
     if (g.referenceUpstreamId === null) continue;
     const ref = await tx.get('upstream', g.referenceUpstreamId);
     if (!ref || ref.tenantId !== u.tenantId) {
-      throw new ModelError('not_found', `memberGroups[${i}].referenceUpstreamId`, `memberGroups[${i}].referenceUpstreamId: upstream ${g.referenceUpstreamId} does not exist`);
+      throw new ModelError('not_found', `memberGroups[${i}].referenceUpstreamId`, `memberGroups[${i}].referenceUpstreamId: upstream ${g.referenceUpstreamId} does not exist`, { entity: 'upstream', value: g.referenceUpstreamId });
     }
     if (ref.channelType === 'reference') {
       throw new ModelError('conflict', `memberGroups[${i}].referenceUpstreamId`, `memberGroups[${i}].referenceUpstreamId must name a channel with members of its own, not another reference channel`);
@@ -115,7 +115,7 @@ async function checkReferences(tx: Tx, u: Upstream): Promise<void> {
 export async function writeUpstream(tx: Tx, u: Upstream, limits: Limits): Promise<Upstream> {
   validateUpstream(u);
   if (u.members.length > limits.maxMembersPerUpstream) {
-    throw new ModelError('limit_exceeded', 'members', `an upstream holds at most ${limits.maxMembersPerUpstream} members`);
+    throw new ModelError('limit_exceeded', 'members', `an upstream holds at most ${limits.maxMembersPerUpstream} members`, { entity: 'member', limit: limits.maxMembersPerUpstream });
   }
   await checkReferences(tx, u);
   await tx.put('upstream', u);
@@ -128,10 +128,10 @@ export async function createUpstream(store: Store, scope: UpstreamScope, input: 
     const project = await ensureProject(tx, scope.tenantId, scope.region);
     let instanceId = scope.instanceId;
     if (instanceId === undefined) instanceId = (await ensureDefaultInstance(tx, scope.region)).id;
-    else if (!(await tx.get('instance', instanceId))) throw new ModelError('not_found', 'instanceId', `instance ${instanceId} does not exist`);
+    else if (!(await tx.get('instance', instanceId))) throw new ModelError('not_found', 'instanceId', `instance ${instanceId} does not exist`, { entity: 'instance', value: instanceId });
     const existing = (await tx.list('upstream', { tenantId: scope.tenantId })).items.filter((x) => x.instanceId === instanceId);
     if (existing.length >= limits.maxUpstreamsPerInstance) {
-      throw new ModelError('limit_exceeded', 'upstreams', `at most ${limits.maxUpstreamsPerInstance} upstreams per instance`);
+      throw new ModelError('limit_exceeded', 'upstreams', `at most ${limits.maxUpstreamsPerInstance} upstreams per instance`, { entity: 'upstream', limit: limits.maxUpstreamsPerInstance });
     }
     const now = nowIso();
     const u = materialise(input, {
@@ -148,7 +148,7 @@ export async function createUpstream(store: Store, scope: UpstreamScope, input: 
 export async function getOwnedUpstream(tx: Tx | Store, id: string, tenantId?: string): Promise<Upstream> {
   const u = await tx.get('upstream', id);
   if (!u || (tenantId !== undefined && u.tenantId !== tenantId)) {
-    throw new ModelError('not_found', 'upstreamId', `upstream ${id} does not exist`);
+    throw new ModelError('not_found', 'upstreamId', `upstream ${id} does not exist`, { entity: 'upstream', value: id });
   }
   return u;
 }
@@ -218,7 +218,7 @@ export async function deleteUpstream(store: Store, id: string, tenantId?: string
     await getOwnedUpstream(tx, id, tenantId);
     const routes = await tx.list('route', { upstreamId: id });
     if (routes.total > 0) {
-      throw new ModelError('in_use', 'upstreamId', `upstream ${id} is used by ${routes.total} route(s): delete or rebind them first`);
+      throw new ModelError('in_use', 'upstreamId', `upstream ${id} is used by ${routes.total} route(s): delete or rebind them first`, { entity: 'route', limit: routes.total, value: id });
     }
     const referrers = (await tx.list('upstream', {})).items.filter((x) => x.memberGroups.some((g) => g.referenceUpstreamId === id));
     if (referrers.length > 0) {
@@ -279,7 +279,7 @@ export function dedupeFirst(inputs: MemberInput[], upstreamPort: number): Member
 
 export function findMember(u: Upstream, memberId: string): Member {
   const m = u.members.find((x) => x.id === memberId);
-  if (!m) throw new ModelError('not_found', 'memberId', `member ${memberId} does not exist in upstream ${u.id}`);
+  if (!m) throw new ModelError('not_found', 'memberId', `member ${memberId} does not exist in upstream ${u.id}`, { entity: 'member', value: memberId });
   return m;
 }
 
@@ -312,7 +312,7 @@ export function upsertGroups(u: Upstream, inputs: MemberGroupInput[]): Upstream 
 
 export function findGroup(u: Upstream, groupId: string): MemberGroup {
   const g = u.memberGroups.find((x) => x.id === groupId);
-  if (!g) throw new ModelError('not_found', 'memberGroupId', `member group ${groupId} does not exist in upstream ${u.id}`);
+  if (!g) throw new ModelError('not_found', 'memberGroupId', `member group ${groupId} does not exist in upstream ${u.id}`, { entity: 'memberGroup', value: groupId });
   return g;
 }
 
