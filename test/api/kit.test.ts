@@ -26,14 +26,14 @@ describe('dialect kit, through both faces', () => {
     return { id: t.body.id, secretId: k.body.secretId, secretKey: k.body.secretKey, token: tok.body.token, projectId: p.body.id };
   }
 
-  async function tencent(who: Who, action: string, body: string | Buffer) {
+  async function tencent(who: Who, action: string, body: string) {
     const headers = tc3Headers({ method: 'POST', action, host, secretId: who.secretId, secretKey: who.secretKey, body, region: 'ap-guangzhou' });
     const res = await fetch(`${gw.adminUrl}/`, { method: 'POST', headers, body });
     assert.equal(res.status, 200, 'Tencent answers every error with HTTP 200');
     return ((await res.json()) as { Response: Record<string, any> }).Response;
   }
 
-  async function huawei(who: Who, method: string, path: string, body?: string | Buffer) {
+  async function huawei(who: Who, method: string, path: string, body?: string) {
     const res = await fetch(`${gw.adminUrl}/v2/${who.projectId}/apigw/instances/${instanceId}${path}`, {
       method, body, headers: { 'x-auth-token': who.token, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     });
@@ -51,7 +51,7 @@ describe('dialect kit, through both faces', () => {
   after(async () => { await gw.close(); });
 
   test('a body over the admin limit is each face\'s size error, not a crash or the operator API\'s', async () => {
-    const big = Buffer.alloc(9 * 1024 * 1024, 0x20);
+    const big = ' '.repeat(9 * 1024 * 1024);
     const t = await tencent(alice, 'DescribeUpstreams', big);
     assert.equal(t.Error?.Code, 'RequestSizeLimitExceeded', JSON.stringify(t));
     const h = await huawei(alice, 'POST', '/vpc-channels', big);
