@@ -10,6 +10,8 @@ import { DEFAULT_LIMITS, type Limits } from '../control/upstreams.js';
 import { ApiError, errorHandler } from './native/errors.js';
 import { registerNativeRoutes } from './native/routes.js';
 import { noHealth, type HealthReporter } from './health-reporter.js';
+import { apig } from './huawei/errors.js';
+import { keepRawBodies } from './kit/raw-body.js';
 
 export interface AdminServerOptions {
   store: Store;
@@ -50,13 +52,18 @@ export async function buildAdminServer(opts: AdminServerOptions): Promise<Fastif
   app.setValidatorCompiler(compilers());
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
-    // Huawei's clients read APIG error bodies; answer an unknown path under /v2 their way.
-    if (req.url.startsWith('/v2/')) {
-      void reply.status(404).header('X-Request-Id', newId()).send({ error_code: 'APIG.0101', error_msg: `The API does not exist or has not been published in the environment (${req.method} ${req.url.split('?')[0]})` });
-      return;
-    }
     void reply.status(404).send({ code: 'not_found', message: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` });
   });
+  // Huawei's clients read APIG error bodies: an unknown path under /v2 is answered their way,
+  // from a scope of its own that keeps bodies raw like the dialect does, so that no body
+  // (an empty one sent as JSON, say) is parsed, and refused, before the path is found unknown.
+  await app.register(async (v2) => {
+    keepRawBodies(v2);
+    v2.setNotFoundHandler((req, reply) => {
+      const e = apig('notPublished', { detail: ` (${req.method} ${req.url.split('?')[0]})` });
+      void reply.status(e.status).header('X-Request-Id', newId()).send({ error_code: e.code, error_msg: e.message });
+    });
+  }, { prefix: '/v2' });
 
   await app.register(swagger, {
     openapi: {

@@ -101,7 +101,7 @@ async function checkReferences(tx: Tx, u: Upstream): Promise<void> {
     if (g.referenceUpstreamId === null) continue;
     const ref = await tx.get('upstream', g.referenceUpstreamId);
     if (!ref || ref.tenantId !== u.tenantId) {
-      throw new ModelError('not_found', `memberGroups[${i}].referenceUpstreamId`, `memberGroups[${i}].referenceUpstreamId: upstream ${g.referenceUpstreamId} does not exist`);
+      throw new ModelError('not_found', `memberGroups[${i}].referenceUpstreamId`, `memberGroups[${i}].referenceUpstreamId: upstream ${g.referenceUpstreamId} does not exist`, { entity: 'upstream', value: g.referenceUpstreamId });
     }
     if (ref.channelType === 'reference') {
       throw new ModelError('conflict', `memberGroups[${i}].referenceUpstreamId`, `memberGroups[${i}].referenceUpstreamId must name a channel with members of its own, not another reference channel`);
@@ -113,7 +113,7 @@ async function checkReferences(tx: Tx, u: Upstream): Promise<void> {
 export async function writeUpstream(tx: Tx, u: Upstream, limits: Limits): Promise<Upstream> {
   validateUpstream(u);
   if (u.members.length > limits.maxMembersPerUpstream) {
-    throw new ModelError('limit_exceeded', 'members', `an upstream holds at most ${limits.maxMembersPerUpstream} members`);
+    throw new ModelError('limit_exceeded', 'members', `an upstream holds at most ${limits.maxMembersPerUpstream} members`, { entity: 'member', limit: limits.maxMembersPerUpstream });
   }
   await checkReferences(tx, u);
   await tx.put('upstream', u);
@@ -138,7 +138,7 @@ export async function createUpstream(store: Store, scope: Scope, place: Placemen
     const project = await ensureProject(tx, tenantId, region);
     let instanceId = (scope.kind === 'tenant' ? scope.instanceId : undefined) ?? place.instanceId;
     if (instanceId === undefined) instanceId = (await ensureDefaultInstance(tx, region)).id;
-    else if (!(await tx.get('instance', instanceId))) throw new ModelError('not_found', 'instanceId', `instance ${instanceId} does not exist`, { entity: 'instance' });
+    else if (!(await tx.get('instance', instanceId))) throw new ModelError('not_found', 'instanceId', `instance ${instanceId} does not exist`, { entity: 'instance', value: instanceId });
     const existing = (await tx.list('upstream', { tenantId })).items.filter((x) => x.instanceId === instanceId);
     if (existing.length >= limits.maxUpstreamsPerInstance) {
       throw new ModelError('limit_exceeded', 'upstreams', `at most ${limits.maxUpstreamsPerInstance} upstreams per instance`, { entity: 'upstream', limit: limits.maxUpstreamsPerInstance });
@@ -234,7 +234,7 @@ export async function deleteUpstream(store: Store, scope: Scope, id: string): Pr
     await getUpstream(tx, scope, id);
     const routes = await tx.list('route', { parentId: id });
     if (routes.total > 0) {
-      throw new ModelError('in_use', 'upstreamId', `upstream ${id} is used by ${routes.total} route(s): delete or rebind them first`, { entity: 'upstream', value: id });
+      throw new ModelError('in_use', 'upstreamId', `upstream ${id} is used by ${routes.total} route(s): delete or rebind them first`, { entity: 'route', limit: routes.total, value: id });
     }
     const referrers = (await tx.list('upstream', {})).items.filter((x) => x.memberGroups.some((g) => g.referenceUpstreamId === id));
     if (referrers.length > 0) {
@@ -295,7 +295,7 @@ export function dedupeFirst(inputs: MemberInput[], u: Pick<Upstream, 'port' | 's
 
 export function findMember(u: Upstream, memberId: string): Member {
   const m = u.members.find((x) => x.id === memberId);
-  if (!m) throw new ModelError('not_found', 'memberId', `member ${memberId} does not exist in upstream ${u.id}`);
+  if (!m) throw new ModelError('not_found', 'memberId', `member ${memberId} does not exist in upstream ${u.id}`, { entity: 'member', value: memberId });
   return m;
 }
 
@@ -332,7 +332,7 @@ export function upsertGroups(u: Upstream, inputs: MemberGroupInput[]): Upstream 
 
 export function findGroup(u: Upstream, groupId: string): MemberGroup {
   const g = u.memberGroups.find((x) => x.id === groupId);
-  if (!g) throw new ModelError('not_found', 'memberGroupId', `member group ${groupId} does not exist in upstream ${u.id}`);
+  if (!g) throw new ModelError('not_found', 'memberGroupId', `member group ${groupId} does not exist in upstream ${u.id}`, { entity: 'memberGroup', value: groupId });
   return g;
 }
 

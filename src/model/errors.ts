@@ -27,6 +27,8 @@ export interface ModelErrorDetails {
   limit?: number;
   /** The refused value, when it is short enough to show. */
   value?: unknown;
+  /** Why, in words that name no field (faces put their own parameter name in front). */
+  reason?: string;
 }
 
 export class ModelError extends Error {

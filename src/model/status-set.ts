@@ -10,11 +10,11 @@ export function parseStatusSet(text: string, field: string): Uint8Array {
   for (const raw of text.split(',')) {
     const part = raw.trim();
     const m = /^(\d{3})(?:-(\d{3}))?$/.exec(part);
-    if (!m) throw new ModelError('bad_format', field, `${field}: "${part}" is not a status code or range (use e.g. 200,201,210-299)`);
+    if (!m) throw new ModelError('bad_format', field, `${field}: "${part}" is not a status code or range (use e.g. 200,201,210-299)`, { value: part.slice(0, 64), reason: 'is not a status code or range (use e.g. 200,201,210-299)' });
     const lo = Number(m[1]);
     const hi = m[2] === undefined ? lo : Number(m[2]);
     if (lo < 100 || hi > 599 || lo > hi) {
-      throw new ModelError('out_of_range', field, `${field}: "${part}" must lie within 100-599 with low <= high`);
+      throw new ModelError('out_of_range', field, `${field}: "${part}" must lie within 100-599 with low <= high`, { value: part.slice(0, 64), reason: 'must lie within 100-599 with low <= high' });
     }
     for (let s = lo; s <= hi; s++) set[s] = 1;
   }

@@ -8,12 +8,12 @@ import type { HealthCheck, Route, Upstream } from './types.js';
 // wire rules first; these run once more in control/ before every write.
 
 function range(field: string, v: number, lo: number, hi: number): void {
-  if (!Number.isInteger(v)) throw new ModelError('invalid_type', field, `${field} must be an integer`);
-  if (v < lo || v > hi) throw new ModelError('out_of_range', field, `${field} must be between ${lo} and ${hi}, got ${v}`);
+  if (!Number.isInteger(v)) throw new ModelError('invalid_type', field, `${field} must be an integer`, { value: v, reason: 'must be an integer' });
+  if (v < lo || v > hi) throw new ModelError('out_of_range', field, `${field} must be between ${lo} and ${hi}, got ${v}`, { limit: v < lo ? lo : hi, value: v });
 }
 
 function maxLen(field: string, v: string, n: number): void {
-  if (v.length > n) throw new ModelError('too_long', field, `${field} must be at most ${n} characters`);
+  if (v.length > n) throw new ModelError('too_long', field, `${field} must be at most ${n} characters`, { limit: n });
 }
 
 export function validateHealthCheck(h: HealthCheck, prefix = 'healthCheck'): void {
@@ -27,25 +27,25 @@ export function validateHealthCheck(h: HealthCheck, prefix = 'healthCheck'): voi
   range(`${prefix}.timeout`, h.timeout, 1, 30);
   range(`${prefix}.unhealthyTimeout`, h.unhealthyTimeout, 1, 86_400);
   if (h.timeout >= h.interval) {
-    throw new ModelError('out_of_range', `${prefix}.timeout`, `${prefix}.timeout (${h.timeout}) must be less than ${prefix}.interval (${h.interval})`);
+    throw new ModelError('out_of_range', `${prefix}.timeout`, `${prefix}.timeout (${h.timeout}) must be less than ${prefix}.interval (${h.interval})`, { limit: h.interval - 1, value: h.timeout, reason: `must be less than the check interval (${h.interval} s)` });
   }
   if (h.protocol !== 'tcp' && h.path === '') {
     throw new ModelError('missing', `${prefix}.path`, `${prefix}.path is required for ${h.protocol.toUpperCase()} checks`);
   }
   if (h.protocol !== 'tcp' && !h.path.startsWith('/')) {
-    throw new ModelError('bad_format', `${prefix}.path`, `${prefix}.path must start with /`);
+    throw new ModelError('bad_format', `${prefix}.path`, `${prefix}.path must start with /`, { value: h.path.slice(0, 64), reason: 'must start with /' });
   }
   maxLen(`${prefix}.path`, h.path, 2048);
   // The probe sends these as written: node:http refuses spaces, controls and bad header names.
   if (!/^[\x21-\x7e]*$/.test(h.path)) {
-    throw new ModelError('bad_format', `${prefix}.path`, `${prefix}.path may hold only visible ASCII (percent-encode the rest)`);
+    throw new ModelError('bad_format', `${prefix}.path`, `${prefix}.path may hold only visible ASCII (percent-encode the rest)`, { reason: 'may hold only visible ASCII (percent-encode the rest)' });
   }
   for (const [name, value] of Object.entries(h.requestHeaders)) {
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
-      throw new ModelError('bad_format', `${prefix}.requestHeaders`, `${prefix}.requestHeaders: ${JSON.stringify(name)} is not a header name`);
+      throw new ModelError('bad_format', `${prefix}.requestHeaders`, `${prefix}.requestHeaders: ${JSON.stringify(name)} is not a header name`, { value: name.slice(0, 64), reason: 'is not a header name' });
     }
     if (typeof value !== 'string' || !/^[\t\x20-\x7e\x80-\xff]*$/.test(value)) {
-      throw new ModelError('bad_format', `${prefix}.requestHeaders`, `${prefix}.requestHeaders: the value of ${JSON.stringify(name)} must be a string without control characters`);
+      throw new ModelError('bad_format', `${prefix}.requestHeaders`, `${prefix}.requestHeaders: the value of ${JSON.stringify(name)} must be a string without control characters`, { value: name.slice(0, 64), reason: 'has a value that is not a string without control characters' });
     }
   }
   parseStatusSet(h.healthyStatuses, `${prefix}.healthyStatuses`);
@@ -63,14 +63,14 @@ const PROTOTYPE_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 /** Headers a probe sends: real field names and values, a bounded number of them. */
 function validateProbeHeaders(headers: Record<string, string>, field: string): void {
   const names = Object.keys(headers);
-  if (names.length > 32) throw new ModelError('out_of_range', field, `${field} holds at most 32 headers`);
+  if (names.length > 32) throw new ModelError('out_of_range', field, `${field} holds at most 32 headers`, { limit: 32, value: names.length, reason: 'holds at most 32 headers' });
   for (const name of names) {
     if (!HEADER_NAME.test(name) || name.length > 256 || PROTOTYPE_NAMES.has(name)) {
-      throw new ModelError('bad_format', field, `${field}: ${JSON.stringify(name.slice(0, 64))} is not a header name a probe can send`);
+      throw new ModelError('bad_format', field, `${field}: ${JSON.stringify(name.slice(0, 64))} is not a header name a probe can send`, { value: name.slice(0, 64), reason: 'is not a header name a probe can send' });
     }
     const value = headers[name];
     if (typeof value !== 'string' || !HEADER_VALUE.test(value) || value.length > 4096) {
-      throw new ModelError('bad_format', field, `${field}: the value of ${name} holds characters a header cannot carry`);
+      throw new ModelError('bad_format', field, `${field}: the value of ${name} holds characters a header cannot carry`, { value: name.slice(0, 64), reason: 'has a value with characters a header cannot carry' });
     }
   }
 }
@@ -84,7 +84,7 @@ export function validateUpstream(u: Upstream): void {
   if (u.upstreamHost !== null) {
     maxLen('upstreamHost', u.upstreamHost, 253);
     const problem = upstreamHostProblem(u.upstreamHost);
-    if (problem) throw new ModelError('bad_format', 'upstreamHost', `upstreamHost ${JSON.stringify(u.upstreamHost)} ${problem}`);
+    if (problem) throw new ModelError('bad_format', 'upstreamHost', `upstreamHost ${JSON.stringify(u.upstreamHost)} ${problem}`, { value: u.upstreamHost, reason: problem });
   }
 
   const groups = new Set<string>();
@@ -96,8 +96,8 @@ export function validateUpstream(u: Upstream): void {
     maxLen(`${f}.remark`, g.remark, 255);
     if (g.weight !== null) range(`${f}.weight`, g.weight, 0, 100);
     range(`${f}.microservicePort`, g.microservicePort, 0, 65535);
-    if (groupNames.has(g.name)) throw new ModelError('duplicate', `${f}.name`, `${f}.name: member group "${g.name}" appears twice`);
-    if (g.referenceUpstreamId === u.id) throw new ModelError('conflict', `${f}.referenceUpstreamId`, `${f}.referenceUpstreamId cannot point at the upstream itself`);
+    if (groupNames.has(g.name)) throw new ModelError('duplicate', `${f}.name`, `${f}.name: member group "${g.name}" appears twice`, { entity: 'memberGroup', value: g.name, reason: 'appears twice' });
+    if (g.referenceUpstreamId === u.id) throw new ModelError('conflict', `${f}.referenceUpstreamId`, `${f}.referenceUpstreamId cannot point at the upstream itself`, { value: g.referenceUpstreamId, reason: 'cannot point at the channel itself' });
     groupNames.add(g.name);
     groups.add(g.id);
   });
@@ -108,14 +108,14 @@ export function validateUpstream(u: Upstream): void {
     if (m.host === '') throw new ModelError('missing', `${f}.host`, `${f}.host is required`);
     maxLen(`${f}.host`, m.host, 253);
     const problem = memberHostProblem(m.host);
-    if (problem) throw new ModelError('bad_format', `${f}.host`, `${f}.host ${JSON.stringify(m.host)} ${problem}`);
+    if (problem) throw new ModelError('bad_format', `${f}.host`, `${f}.host ${JSON.stringify(m.host)} ${problem}`, { value: m.host, reason: problem });
     range(`${f}.port`, m.port, 0, 65535);
     if (m.weight !== null) range(`${f}.weight`, m.weight, 0, 10_000);
     if (m.groupId !== null && !groups.has(m.groupId)) {
-      throw new ModelError('not_found', `${f}.group`, `${f} names a member group that does not exist in this upstream`);
+      throw new ModelError('not_found', `${f}.group`, `${f} names a member group that does not exist in this upstream`, { entity: 'memberGroup', reason: 'names a member group that does not exist' });
     }
     const addr = memberEndpoint(u, m.host, m.port);
-    if (addresses.has(addr)) throw new ModelError('duplicate', `${f}.host`, `${f}.host: member ${addr} appears twice in the upstream`);
+    if (addresses.has(addr)) throw new ModelError('duplicate', `${f}.host`, `${f}.host: member ${addr} appears twice in the upstream`, { entity: 'member', value: addr });
     addresses.add(addr);
   });
 

@@ -391,9 +391,17 @@ describe('Huawei APIG v2 dialect, driven by the Huawei SDK core', () => {
       [channel('okname', { vpc_health_config: { protocol: 'TCP', threshold_normal: 1, threshold_abnormal: 1, time_interval: 5, method: 'POST' } }), 400, 'APIG.2012', 'method'],
       [channel('okname', { vpc_health_config: { protocol: 'TCP', threshold_normal: 1, threshold_abnormal: 1, time_interval: 5, port: 70_000 } }), 400, 'APIG.2004', 'port'],
       [channel('okname', { vpc_channel_type: 'microservice' }), 400, 'APIG.2012', 'vpc_channel_type'],
-      [channel('okname', { type: 3 }), 400, 'APIG.2012', 'type'],
+      [channel('okname', { type: 3, microservice_info: { service_type: 'CSE' } }), 400, 'APIG.2012', 'type'],
       [channel('okname', { microservice_info: { service_type: 'CCE', cce_info: { cluster_id: 'c1' } } }), 400, 'APIG.2012', 'microservice_info'],
-      [channel('okname', { type: 3, vpc_channel_type: 'builtin' }), 400, 'APIG.2012', 'type'],
+      [channel('okname', { type: 3, vpc_channel_type: 'builtin', microservice_info: { service_type: 'CSE' } }), 400, 'APIG.2012', 'type'],
+      [channel('okname', { type: 2, vpc_channel_type: 'microservice' }), 400, 'APIG.2012', 'type'],
+      [channel('okname', { type: 1 }), 400, 'APIG.2012', 'type'],
+      [channel('okname', { member_type: 'ecs', members: [{ host: '127.0.0.1', ecs_id: 'i 1', ecs_name: 'vm1' }] }), 400, 'APIG.2012', 'ecs_id'],
+      [channel('okname', { member_type: 'ecs', members: [{ host: '127.0.0.1', ecs_id: 'i'.repeat(65), ecs_name: 'vm1' }] }), 400, 'APIG.2012', 'ecs_id'],
+      [channel('okname', { member_type: 'ecs', members: [{ host: '127.0.0.1', ecs_id: 'i-1', ecs_name: 'vm/1' }] }), 400, 'APIG.2012', 'ecs_name'],
+      [channel('okname', { member_type: 'ecs', members: [{ host: '127.0.0.1', ecs_id: 'i-1', ecs_name: 'vm 1' }] }), 400, 'APIG.2012', 'ecs_name'],
+      [channel('okname', { members: [{ host: '999.1.1.1' }] }), 400, 'APIG.2015', 'host'],
+      [channel('okname', { members: [{ host: '10.0.0.256' }] }), 400, 'APIG.2015', 'host'],
       [channel('okname', { vpc_channel_type: 'reference', member_groups: [{ member_group_name: 'ref', reference_vpc_channel_id: 'a'.repeat(32) }] }), 404, 'APIG.3023', 'a'.repeat(32)],
       [channel('okname', { member_groups: [{ member_group_name: 'ref', reference_vpc_channel_id: 'a'.repeat(32) }] }), 400, 'APIG.2012', 'reference_vpc_channel_id'],
       [[1, 2], 400, 'APIG.2012', 'body'],
@@ -424,6 +432,51 @@ describe('Huawei APIG v2 dialect, driven by the Huawei SDK core', () => {
     await fails(hw('DELETE', `/vpc-channels/${ch.id}/member-groups/${'0'.repeat(32)}`), 404, 'APIG.3023');
     await fails(hw('POST', `/vpc-channels/${ch.id}/member-groups`, { body: { member_groups: [{ member_group_name: 'grp', member_group_weight: 101 }] } }), 400, 'APIG.2004', 'member_group_weight');
     await hw('DELETE', `/vpc-channels/${ch.id}`);
+  });
+
+  test('type and vpc_channel_type as APIG words them: type 0 or empty defers, type 3 without microservice_info is a server channel', async () => {
+    const byZero = await hw('POST', '/vpc-channels', { body: channel('type-zero', { type: 0 }) });
+    assert.equal(byZero.vpc_channel_type, 'builtin');
+    const zeroRef = await hw('POST', '/vpc-channels', { body: channel('type-zero-ref', { type: 0, vpc_channel_type: 'reference', member_groups: [{ member_group_name: 'ref', reference_vpc_channel_id: byZero.id }] }) });
+    assert.equal(zeroRef.vpc_channel_type, 'reference', 'type 0 defers to vpc_channel_type');
+    const three = await hw('POST', '/vpc-channels', { body: channel('type-three', { type: 3, members: [{ host: '10.0.0.9' }] }) });
+    assert.equal(three.vpc_channel_type, 'builtin');
+    const threeNamed = await hw('POST', '/vpc-channels', { body: channel('type-three-named', { type: 3, vpc_channel_type: 'builtin' }) });
+    assert.equal(threeNamed.vpc_channel_type, 'builtin');
+    // A full update may send the legacy type too; the channel stays what it is.
+    const updated = await hw('PUT', `/vpc-channels/${three.id}`, { body: channel('type-three', { type: 3, members: [{ host: '10.0.0.9' }] }) });
+    assert.equal(updated.vpc_channel_type, 'builtin');
+    for (const id of [zeroRef.id, byZero.id, three.id, threeNamed.id]) await hw('DELETE', `/vpc-channels/${id}`);
+  });
+
+  test('MemberGroupInfo always carries member_group_weight (null when unset), and null sent back keeps it unset', async () => {
+    const ch = await hw('POST', '/vpc-channels', { body: channel('weightless', { member_groups: [{ member_group_name: 'plain' }], members: [{ host: '10.0.0.1', weight: 4, member_group_name: 'plain' }] }) });
+    const g = ch.member_groups[0];
+    assert.ok(Object.hasOwn(g, 'member_group_weight'), 'present in the create answer');
+    assert.equal(g.member_group_weight, null);
+    const listed = await hw('GET', `/vpc-channels/${ch.id}/member-groups`);
+    assert.equal(listed.member_groups[0].member_group_weight, null);
+    const shown = await hw('GET', `/vpc-channels/${ch.id}/member-groups/${g.member_group_id}`);
+    assert.ok(Object.hasOwn(shown, 'member_group_weight'));
+    // Read-modify-write: the group as shown, sent back, changes no member's weight.
+    const { member_group_name, member_group_remark, member_group_weight } = shown;
+    const back = await hw('PUT', `/vpc-channels/${ch.id}/member-groups/${g.member_group_id}`, { body: { member_group_name, member_group_remark, member_group_weight } });
+    assert.equal(back.member_group_weight, null);
+    assert.equal((await hw('GET', `/vpc-channels/${ch.id}/members`)).members[0].weight, 4);
+    await hw('DELETE', `/vpc-channels/${ch.id}`);
+  });
+
+  test('an unknown path sent as JSON with no body gets APIG\'s 404, not the operator API\'s malformed_json', async () => {
+    const path = `/v2/${alice.projectId}/apigw/instances/${instanceId}/no-such-thing`;
+    for (const method of ['POST', 'PUT', 'DELETE', 'GET']) {
+      const res = await fetch(gw.adminUrl + path, { method, headers: { 'x-auth-token': token, 'content-type': 'application/json' } });
+      assert.equal(res.status, 404, method);
+      assert.ok(res.headers.get('x-request-id'), 'APIG answers carry X-Request-Id');
+      const body = (await res.json()) as { error_code: string; error_msg: string };
+      assert.equal(body.error_code, 'APIG.0101', `${method}: ${JSON.stringify(body)}`);
+    }
+    // Through the SDK too: it sends Content-Type: application/json on every request.
+    await fails(hw('DELETE', '/no-such-thing'), 404, 'APIG.0101');
   });
 
   test('quotas: 30 channels per instance by default (APIG.3109), members per channel (APIG.3110), operator-configurable', async () => {

@@ -5,6 +5,8 @@ import clientModule from 'tencentcloud-sdk-nodejs/tencentcloud/services/apigatew
 import gaapModule from 'tencentcloud-sdk-nodejs/tencentcloud/services/gaap/v20180529/gaap_client.js';
 import { startBackends, type Backend } from '../helpers/backends.js';
 import { startSluiceProcess, type SluiceProcess } from '../helpers/cli.js';
+import { startTestGateway } from '../helpers/gateway.js';
+import { createServer } from 'node:net';
 
 // The official SDK honours http_proxy: traffic in tests stays on loopback.
 for (const v of ['http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY']) delete process.env[v];
@@ -223,6 +225,92 @@ describe('Tencent API 3.0 dialect, driven by tencentcloud-sdk-nodejs', () => {
     await fails(other.ModifyUpstream({ UpstreamId: mine.UpstreamId, Retries: 1 }), 'InvalidParameterValue.InvalidUpstream');
     await fails(other.DescribeUpstreamBindApis({ Limit: 10, Offset: 0, UpstreamId: mine.UpstreamId }), 'ResourceNotFound');
     assert.equal((await other.DescribeUpstreams({ Limit: 10, Offset: 0, Filters: [{ Name: 'UpstreamId', Values: [mine.UpstreamId] }] })).Result.TotalCount, 0);
+  });
+
+  test('Tencent\'s documented health-check defaults (timeout 5 with interval 5), sent or defaulted, are accepted and shown as sent', async () => {
+    const c = client('alice');
+    const sent = await c.CreateUpstream({
+      UpstreamName: 'five-five', Scheme: 'HTTP', Algorithm: 'ROUND-ROBIN', UniqVpcId: 'vpc-5',
+      HealthChecker: { ...HEALTH, EnableActiveCheck: true, ActiveCheckTimeout: 5, ActiveCheckInterval: 5 },
+    });
+    const defaulted = await c.CreateUpstream({
+      UpstreamName: 'defaults', Scheme: 'HTTP', Algorithm: 'ROUND-ROBIN', UniqVpcId: 'vpc-5',
+      HealthChecker: { ...HEALTH, EnableActiveCheck: true },
+    });
+    for (const id of [sent.UpstreamId, defaulted.UpstreamId]) {
+      const h = (await c.DescribeUpstreams({ Limit: 1, Offset: 0, Filters: [{ Name: 'UpstreamId', Values: [id] }] })).Result.UpstreamSet[0].HealthChecker;
+      assert.equal(h.ActiveCheckTimeout, 5, 'as sent, or Tencent\'s default');
+      assert.equal(h.ActiveCheckInterval, 5);
+    }
+    // Modify with the same pair is accepted too, and the probe's own timeout stays below the interval.
+    await c.ModifyUpstream({ UpstreamId: sent.UpstreamId, HealthChecker: { ...HEALTH, EnableActiveCheck: true, ActiveCheckTimeout: 5, ActiveCheckInterval: 5 } });
+    const native = await op('GET', `/v1/upstreams/${sent.UpstreamId}`);
+    assert.ok(native.body.healthCheck.timeout < native.body.healthCheck.interval, JSON.stringify(native.body.healthCheck));
+    for (const id of [sent.UpstreamId, defaulted.UpstreamId]) await c.DeleteUpstream({ UpstreamId: id });
+  });
+
+  test('a health-check refusal names the Tencent parameter, never an internal field', async () => {
+    const c = client('alice');
+    const base = { Scheme: 'HTTP', Algorithm: 'ROUND-ROBIN', UniqVpcId: 'vpc-x' };
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ ...HEALTH, EnableActiveCheck: true, ActiveCheckInterval: 1 }, 'InvalidParameterValue.RangeExceeded', 'HealthChecker.ActiveCheckInterval'],
+      [{ ...HEALTH, UnhealthyHttpStatus: '700' }, 'InvalidParameter.FormatError', 'HealthChecker.UnhealthyHttpStatus'],
+      [{ ...HEALTH, ActiveRequestHeader: [{ Key: 'bad name', Value: 'x' }] }, 'InvalidParameter.FormatError', 'HealthChecker.ActiveRequestHeader'],
+    ];
+    for (const [HealthChecker, code, names] of cases) {
+      await assert.rejects(c.CreateUpstream({ ...base, HealthChecker }), (err: { code?: string; message: string }) => {
+        assert.ok([code, 'InvalidParameterValue.RangeExceeded', 'InvalidParameter.FormatError'].includes(err.code!), `${err.code}: ${err.message}`);
+        assert.ok(err.message.includes(names), `names ${names}: ${err.message}`);
+        assert.doesNotMatch(err.message, /healthCheck|unhealthyStatuses|requestHeaders|\binterval\b(?! \()/, err.message);
+        return true;
+      });
+    }
+  });
+
+  test('the active checker honours the failure threshold the Tencent caller set', async () => {
+    // A port nothing listens on: every probe fails at once.
+    const closed = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as { port: number };
+        srv.close(() => resolve(port));
+      });
+    });
+    const c = client('alice');
+    // A long interval: only the first probe runs within the test, so one failure must be enough.
+    const { UpstreamId: id } = await c.CreateUpstream({
+      UpstreamName: 'strict', Scheme: 'HTTP', Algorithm: 'ROUND-ROBIN', UniqVpcId: 'vpc-h', Nodes: [{ Host: '127.0.0.1', Port: closed, Weight: 10 }],
+      HealthChecker: { ...HEALTH, EnableActiveCheck: true, EnablePassiveCheck: false, ActiveCheckInterval: 60, TcpFailureThreshold: 1, TimeoutThreshold: 0, HttpFailureThreshold: 0 },
+    });
+    let healthy = '';
+    for (let i = 0; i < 50 && healthy !== 'UNHEALTHY'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      healthy = (await c.DescribeUpstreams({ Limit: 1, Offset: 0, Filters: [{ Name: 'UpstreamId', Values: [id] }] })).Result.UpstreamSet[0].Nodes[0].Healthy;
+    }
+    assert.equal(healthy, 'UNHEALTHY', 'one failed probe with TcpFailureThreshold 1');
+    await c.DeleteUpstream({ UpstreamId: id });
+  });
+
+  test('the quota refusal says how many upstreams, in Tencent\'s words', async () => {
+    const small = await startTestGateway({ limits: { maxUpstreamsPerInstance: 2, maxMembersPerUpstream: 2 } });
+    try {
+      const t = await small.api('POST', '/v1/tenants', { name: 'q' });
+      const k = await small.api('POST', `/v1/tenants/${t.body.id}/keys`);
+      const c = new Client({
+        credential: { secretId: k.body.secretId, secretKey: k.body.secretKey }, region: 'ap-guangzhou',
+        profile: { httpProfile: { protocol: 'http://', endpoint: small.adminUrl.replace('http://', ''), reqTimeout: 10 } },
+      });
+      const base = { Scheme: 'HTTP', Algorithm: 'ROUND-ROBIN', UniqVpcId: 'vpc-q' };
+      const one = await c.CreateUpstream({ ...base, UpstreamName: 'one' });
+      await c.CreateUpstream({ ...base, UpstreamName: 'two' });
+      await fails(c.CreateUpstream({ ...base, UpstreamName: 'three' }), 'LimitExceeded', 'at most 2 upstreams');
+      const nodes = [1, 2, 3].map((i) => ({ Host: `10.0.0.${i}`, Port: 80, Weight: 1 }));
+      const e = await c.ModifyUpstream({ UpstreamId: one.UpstreamId, Nodes: nodes }).catch((err: { code: string; message: string }) => err) as { code: string; message: string };
+      assert.equal(e.code, 'LimitExceeded', e.message);
+      assert.match(e.message, /at most 2 nodes/);
+      assert.doesNotMatch(e.message, /members|UpstreamId per/);
+    } finally {
+      await small.close();
+    }
   });
 
   test('more than 20 requests per second per action: RequestLimitExceeded', async () => {

@@ -19,6 +19,10 @@ const GROUP_NAME = CHANNEL_NAME;
 const DICT_CODE = /^[A-Za-z0-9._-]{3,64}$/;
 const LABEL = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 const HTTP_CODE = /^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$/;
+/** An ECS id: 1-64 letters, digits, hyphens and underscores (APIG's MemberInfo). */
+const ECS_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** An ECS name: 1-64 letters, digits, Chinese characters, hyphens, underscores and dots. */
+const ECS_NAME = /^[A-Za-z0-9\u4e00-\u9fa5_.-]{1,64}$/;
 
 const MEMBER: Spec = {
   type: 'object', open: true, fields: {
@@ -28,8 +32,8 @@ const MEMBER: Spec = {
     member_group_name: { type: 'string', maxLength: 64 },
     status: { type: 'int', enum: [1, 2] },
     port: { type: 'int', min: 0, max: 65_535 },
-    ecs_id: { type: 'string', maxLength: 255 },
-    ecs_name: { type: 'string', maxLength: 64 },
+    ecs_id: { type: 'string', maxLength: 255, pattern: ECS_ID },
+    ecs_name: { type: 'string', maxLength: 64, pattern: ECS_NAME },
   },
 };
 
@@ -71,7 +75,8 @@ export const CHANNEL: Record<string, Spec> = {
   port: { type: 'int', required: true, min: 1, max: 65_535 },
   balance_strategy: { type: 'int', required: true, enum: [1, 2, 3, 4] },
   member_type: { type: 'string', required: true, enum: ['ip', 'ecs'] },
-  type: { type: 'int', enum: [2, 3] },
+  // 0 is what a client sends for "not set" (an SDK model's default): it defers to vpc_channel_type.
+  type: { type: 'int', enum: [0, 2, 3] },
   vpc_channel_type: { type: 'string', enum: ['builtin', 'microservice', 'reference'] },
   dict_code: { type: 'string', pattern: DICT_CODE },
   member_groups: { type: 'array', items: MEMBER_GROUP, maxItems: 100 },
@@ -93,17 +98,23 @@ interface HuaweiExt { dictCode?: string }
 
 const NOT_YET = 'microservice channels (CSE, CCE, Nacos) need service discovery, which sluice does not have yet; use vpc_channel_type builtin or reference';
 
-/** The channel type a create names, or an error: microservice channels are refused, never half-accepted. */
+/**
+ * The channel type a request names, as APIG words it: `vpc_channel_type` when given; else
+ * `type` (legacy): 2 a server channel, 3 a microservice channel only with `microservice_info`
+ * (without it, a server channel); `type` empty or 0 defers to the fallback. Microservice
+ * channels are refused, never half-accepted.
+ */
 export function channelType(p: Params, fallback: ChannelType): ChannelType {
-  const byType = p.type === 3 ? 'microservice' : p.type === 2 ? 'builtin' : undefined;
+  const service = (p.microservice_info as Params | undefined)?.service_type;
+  const hasService = typeof service === 'string' && service !== '';
+  const byType = p.type === 3 ? (hasService ? 'microservice' : 'builtin') : p.type === 2 ? 'builtin' : undefined;
   const named = p.vpc_channel_type as ChannelType | undefined;
   if (named !== undefined && byType !== undefined && (named === 'microservice') !== (byType === 'microservice')) {
     throw invalid('type', ` (type ${String(p.type)} contradicts vpc_channel_type ${named})`);
   }
   const t = named ?? byType ?? fallback;
   if (t === 'microservice') throw invalid(named ? 'vpc_channel_type' : 'type', ` (${NOT_YET})`);
-  const service = (p.microservice_info as Params | undefined)?.service_type;
-  if (typeof service === 'string' && service !== '') throw invalid('microservice_info', ` (${NOT_YET})`);
+  if (hasService) throw invalid('microservice_info', ` (${NOT_YET})`);
   return t;
 }
 
@@ -241,9 +252,9 @@ export function groupInfo(g: MemberGroup): Params {
   reference_vpc_channel_id: g.referenceUpstreamId ?? '',
     create_time: g.createdAt, update_time: g.updatedAt,
   };
-  // No weight means "each member's own": omitted rather than sent back as a 0 that a
-  // read-modify-write client would then apply to every member.
-  if (g.weight !== null) out.member_group_weight = g.weight;
+  // APIG always shows the field. No weight means "each member's own": null, not a 0 that a
+  // read-modify-write client would then apply to every member (null sent back is "not set").
+  out.member_group_weight = g.weight;
   return out;
 }
 

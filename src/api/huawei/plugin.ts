@@ -1,12 +1,16 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { lookupToken } from '../../control/tenants.js';
 import type { Limits } from '../../control/upstreams.js';
 import { newId } from '../../model/ids.js';
 import type { Store } from '../../store/store.js';
 import type { HealthReporter } from '../health-reporter.js';
+import { errorGuard } from '../kit/guard.js';
+import { parseJsonObject } from '../kit/json-body.js';
+import { resolveKeyPair } from '../kit/key-pair.js';
+import { tenantRateLimiter } from '../kit/rate-limit.js';
+import { keepRawBodies, rawBody } from '../kit/raw-body.js';
 import { checkFields, type Params } from '../params.js';
-import { HuaweiError, instanceNotFound, invalid, report, toHuaweiError } from './errors.js';
+import { apig, HuaweiError, instanceNotFound, invalid, report, toHuaweiError } from './errors.js';
 import { OPERATIONS, type Operation, type OperationContext } from './operations.js';
 import { badSignature, parseAkSk, verifyAkSk } from './signature.js';
 
@@ -28,7 +32,7 @@ async function authenticate(opts: HuaweiOptions, req: FastifyRequest, body: Buff
   if (auth !== undefined && auth !== '') {
     const cred = parseAkSk(auth);
     if (!cred) throw badSignature('the Authorization header is not an SDK-HMAC-SHA256 signature');
-    const key = await opts.store.findUnique('keypair', cred.accessKey);
+    const key = await resolveKeyPair(opts.store, cred.accessKey);
     if (!key) throw badSignature(`the access key ${cred.accessKey} does not exist`);
     verifyAkSk({ method: req.method, url: req.url, headers: req.headers, body }, cred, key.secretKey, now);
     return key.tenantId;
@@ -59,15 +63,11 @@ async function scope(opts: HuaweiOptions, req: FastifyRequest, tenantId: string 
   return { tenantId: project.tenantId, project, instance };
 }
 
-function parseBody(body: Buffer): Params {
-  if (body.length === 0) return {};
-  let parsed: unknown;
-  try { parsed = JSON.parse(body.toString('utf8')); } catch {
-    throw invalid('body', ' (the request body is not valid JSON)');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid('body', ' (the request body must be a JSON object)');
-  return parsed as Params;
-}
+const BODY_ERRORS = {
+  notJson: () => invalid('body', ' (the request body is not valid JSON)'),
+  notObject: () => invalid('body', ' (the request body must be a JSON object)'),
+  prototypeKey: (path: readonly (string | number)[]) => report({ kind: 'unknown', path }),
+};
 
 /**
  * Huawei Cloud APIG v2 VPC channels (spec D) under /v2/{project_id}/apigw/instances/{instance_id}
@@ -77,18 +77,23 @@ function parseBody(body: Buffer): Params {
 export function huaweiDialect(opts: HuaweiOptions): FastifyPluginAsync {
   const now = opts.now ?? Date.now;
   const rate = opts.ratePerSecond ?? 100;
-  const limiter = new RateLimiterMemory({ points: rate, duration: 1 });
+  const limiter = tenantRateLimiter(rate);
+  const guard = errorGuard<HuaweiError>({
+    known: toHuaweiError,
+    internal: () => apig('internal'),
+    tooLarge: (message) => invalid('body', ` (${message})`),
+    badRequest: (status, message) => new HuaweiError(status, 'APIG.2000', message),
+    what: 'huawei dialect: internal error',
+  });
 
   async function run(op: Operation, req: FastifyRequest): Promise<Params | null> {
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const raw = rawBody(req);
     const tenantId = await authenticate(opts, req, raw, now());
     const where = await scope(opts, req, tenantId);
-    try {
-      await limiter.consume(`${where.tenantId}:${op.name}`);
-    } catch {
-      throw new HuaweiError(500, 'APIG.9008', `Too many requests, please try again later (more than ${rate} ${op.name} requests per second)`);
+    if (!(await limiter.take(where.tenantId, op.name))) {
+      throw apig('tooManyRequests', { detail: ` (more than ${rate} ${op.name} requests per second)` });
     }
-    const body = op.body ? checkFields(op.body, parseBody(raw), [], { report }, true) : {};
+    const body = op.body ? checkFields(op.body, parseJsonObject(raw, BODY_ERRORS), [], { report }, true) : {};
     const query = op.query ? checkFields(op.query, req.query as Params, [], { report, fromText: true }, true) : {};
     const { project_id: _p, instance_id: _i, ...ids } = req.params as Record<string, string>;
     return op.run({ ...where, store: opts.store, limits: opts.limits, health: opts.health }, { ids, query, body });
@@ -100,8 +105,7 @@ export function huaweiDialect(opts: HuaweiOptions): FastifyPluginAsync {
 
   return async (app) => {
     // The signature covers the bytes as sent: keep them raw.
-    app.removeAllContentTypeParsers();
-    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    keepRawBodies(app);
     app.addHook('onRequest', async (_req, reply) => { void reply.header('X-Request-Id', newId()); });
 
     for (const op of OPERATIONS) {
@@ -115,17 +119,11 @@ export function huaweiDialect(opts: HuaweiOptions): FastifyPluginAsync {
             const out = await run(op, req);
             return op.status === 204 ? reply.status(204).send() : reply.status(op.status).send(out);
           } catch (err) {
-            const he = toHuaweiError(err);
-            if (he) return fail(reply, he);
-            req.log.error({ err, operation: op.name }, 'huawei dialect: internal error');
-            return fail(reply, new HuaweiError(500, 'APIG.9999', 'System error'));
+            return fail(reply, guard.fromHandler(err, req.log, { operation: op.name }));
           }
         },
       });
     }
-    app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
-      if (err.statusCode === 413) return fail(reply, new HuaweiError(400, 'APIG.2012', `Invalid parameter value,parameterName:body. Please refer to the support documentation (${err.message})`));
-      return fail(reply, new HuaweiError(err.statusCode && err.statusCode < 500 ? err.statusCode : 500, err.statusCode && err.statusCode < 500 ? 'APIG.2000' : 'APIG.9999', err.message));
-    });
+    app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => fail(reply, guard.fromFramework(err, req.log)));
   };
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { Limits } from '../../control/upstreams.js';
 import type { Store } from '../../store/store.js';
 import type { HealthReporter } from '../health-reporter.js';
@@ -9,6 +8,11 @@ import { checkFields, unflatten, type Params } from './params.js';
 import { parseAuthorization, verifyTc3 } from './signature.js';
 import { actionOf, serviceFor } from './services.js';
 import { isRegionName } from '../../model/region.js';
+import { errorGuard } from '../kit/guard.js';
+import { parseJsonObject } from '../kit/json-body.js';
+import { resolveKeyPair } from '../kit/key-pair.js';
+import { tenantRateLimiter } from '../kit/rate-limit.js';
+import { keepRawBodies, rawBody } from '../kit/raw-body.js';
 
 export interface TencentOptions {
   store: Store;
@@ -35,14 +39,26 @@ function regionOf(header: string | string[] | undefined, fallback: string): stri
  */
 export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
-  const limiter = new RateLimiterMemory({ points: opts.ratePerSecond ?? 20, duration: 1 });
+  const limiter = tenantRateLimiter(opts.ratePerSecond ?? 20);
+  const guard = errorGuard<TencentError>({
+    known: (err) => toTencentError(err),
+    internal: () => new TencentError('InternalError', 'an internal error occurred'),
+    tooLarge: (message) => new TencentError('RequestSizeLimitExceeded', message),
+    badRequest: (_status, message) => new TencentError('InvalidRequest', message),
+    what: 'tencent dialect: internal error',
+  });
+  const bodyErrors = {
+    notJson: () => new TencentError('InvalidParameter.FormatError', 'the request body is not valid JSON'),
+    notObject: () => new TencentError('InvalidParameter.FormatError', 'the request body must be a JSON object'),
+    prototypeKey: (path: readonly (string | number)[]) => new TencentError('UnknownParameter', `the parameter \`${path.join('.')}\` is not recognized`),
+  };
 
   async function handle(req: FastifyRequest): Promise<Params> {
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const body = rawBody(req);
     const q = req.url.indexOf('?');
     const rawQuery = q < 0 ? '' : req.url.slice(q + 1);
     const cred = parseAuthorization(req.headers.authorization);
-    const key = await opts.store.findUnique('keypair', cred.secretId);
+    const key = await resolveKeyPair(opts.store, cred.secretId);
     if (!key) throw new TencentError('AuthFailure.SecretIdNotFound', `the SecretId ${cred.secretId} does not exist`);
     verifyTc3({ method: req.method, query: rawQuery, headers: req.headers, body }, cred, key.secretKey, now());
 
@@ -52,28 +68,18 @@ export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
     const action = actionOf(service, actionName);
     const region = regionOf(req.headers['x-tc-region'], opts.defaultRegion);
 
-    try {
-      await limiter.consume(`${key.tenantId}:${service.name}:${actionName}`);
-    } catch {
-      throw new TencentError('RequestLimitExceeded', `more than ${opts.ratePerSecond ?? 20} ${actionName} requests per second`);
+    if (!(await limiter.take(key.tenantId, `${service.name}:${actionName}`))) {
+      throw new TencentError('RequestLimitExceeded', `more than ${limiter.perSecond} ${actionName} requests per second`);
     }
 
-    let raw: unknown;
-    if (req.method === 'GET') raw = unflatten(new URLSearchParams(rawQuery));
-    else {
-      try { raw = body.length ? JSON.parse(body.toString('utf8')) : {}; } catch {
-        throw new TencentError('InvalidParameter.FormatError', 'the request body is not valid JSON');
-      }
-    }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TencentError('InvalidParameter.FormatError', 'the request body must be a JSON object');
-    const params = checkFields(action.params, raw as Params, req.method === 'GET');
+    const raw = req.method === 'GET' ? unflatten(new URLSearchParams(rawQuery)) : parseJsonObject(body, bodyErrors);
+    const params = checkFields(action.params, raw, req.method === 'GET');
     return action.run({ store: opts.store, limits: opts.limits, health: opts.health, tenantId: key.tenantId, region }, params);
   }
 
   return async (app) => {
     // The signature covers the bytes as sent: keep them raw.
-    app.removeAllContentTypeParsers();
-    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    keepRawBodies(app);
     const answer = async (req: FastifyRequest, reply: FastifyReply) => {
       const requestId = randomUUID();
       const trace = req.headers['x-tc-traceid'];
@@ -82,19 +88,15 @@ export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
         const out = await handle(req);
         return { Response: { ...out, RequestId: requestId } };
       } catch (err) {
-        let te = toTencentError(err);
-        if (!te) {
-          req.log.error({ err }, 'tencent dialect: internal error');
-          te = new TencentError('InternalError', 'an internal error occurred');
-        }
+        const te = guard.fromHandler(err, req.log);
         return { Response: { Error: { Code: te.code, Message: te.message }, RequestId: requestId } };
       }
     };
     app.post('/', { schema: { hide: true } }, answer);
     app.get('/', { schema: { hide: true } }, answer);
-    app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
-      const code = err.statusCode === 413 ? 'RequestSizeLimitExceeded' : 'InvalidRequest';
-      void reply.status(200).send({ Response: { Error: { Code: code, Message: err.message }, RequestId: randomUUID() } });
+    app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
+      const te = guard.fromFramework(err, req.log);
+      void reply.status(200).send({ Response: { Error: { Code: te.code, Message: te.message }, RequestId: randomUUID() } });
     });
   };
 }

@@ -127,16 +127,52 @@ function nodeInput(n: Params): MemberInput {
   };
 }
 
+/** Tencent's documented default for both ActiveCheckInterval and ActiveCheckTimeout, in seconds. */
+const TENCENT_PROBE_DEFAULT = 5;
+
+/** Tencent-only health data: what the caller sent where the model keeps something else. */
+interface TencentHealthExt { activeCheckTimeout?: number; probeTimeout?: number }
+
+/**
+ * Tencent documents 5 s for both interval and timeout, and the model wants a probe to end
+ * before the next one is due (timeout < interval). So a timeout that reaches the interval
+ * probes for one second less than the interval, and Describe still answers what the caller
+ * sent (or Tencent's default). An interval of 1 s leaves no such timeout: refused, in
+ * Tencent's words.
+ */
+function probeTimeout(h: Params): { interval: number; timeout: number; shown: number } {
+  const interval = (h.ActiveCheckInterval as number | undefined) ?? TENCENT_PROBE_DEFAULT;
+  const shown = (h.ActiveCheckTimeout as number | undefined) ?? TENCENT_PROBE_DEFAULT;
+  if (interval < 2) {
+    throw new TencentError('InvalidParameterValue.RangeExceeded', `the parameter \`HealthChecker.ActiveCheckInterval\` must be at least 2, got ${interval} (a probe's timeout, at least 1 s, must end before the next probe)`);
+  }
+  // Tencent allows a timeout equal to the interval (its defaults are 5 and 5); the probe
+  // then ends a second before the next one, as the model requires.
+  const timeout = h.ActiveCheckTimeout === undefined ? defaultProbeTimeout(interval) : Math.min(shown, interval - 1);
+  return { interval, timeout, shown };
+}
+
+/**
+ * Tencent's failure thresholds count consecutive failures of one kind (0 = that kind never
+ * counts). The active checker counts failed probes of any kind against one threshold, so it
+ * takes the strictest one the caller set (at most the model's 10); with none set, the
+ * model's default stands.
+ */
+function unhealthyThreshold(h: Params): number | undefined {
+  const set = [h.TcpFailureThreshold, h.TimeoutThreshold, h.HttpFailureThreshold].filter((n): n is number => typeof n === 'number' && n > 0);
+  return set.length ? Math.min(10, ...set) : undefined;
+}
+
 function healthInput(h: Params, scheme: Scheme): Partial<HealthCheck> {
-  const interval = (h.ActiveCheckInterval as number | undefined) ?? 5;
-  // Tencent's defaults are 5 s for both; the model needs timeout < interval.
-  const timeout = (h.ActiveCheckTimeout as number | undefined) ?? defaultProbeTimeout(interval);
+  const { interval, timeout, shown } = probeTimeout(h);
   const headers = (h.ActiveRequestHeader as unknown[] | undefined) ?? [];
   // fromEntries defines own keys: a Key such as `__proto__` stays a key, for the model's header rule to refuse.
   const requestHeaders: Record<string, string> = Object.fromEntries(headers.flatMap((x) => {
     const kv = x as { Key?: unknown; Value?: unknown };
     return typeof kv?.Key === 'string' && typeof kv.Value === 'string' ? [[kv.Key, kv.Value]] : [];
   }));
+  const threshold = unhealthyThreshold(h);
+  const ext: TencentHealthExt = { activeCheckTimeout: shown, probeTimeout: timeout };
   return {
     active: h.EnableActiveCheck as boolean, passive: h.EnablePassiveCheck as boolean,
     protocol: scheme === 'https' || scheme === 'grpcs' ? 'https' : 'http',
@@ -144,7 +180,9 @@ function healthInput(h: Params, scheme: Scheme): Partial<HealthCheck> {
     healthyStatuses: h.HealthyHttpStatus as string, unhealthyStatuses: h.UnhealthyHttpStatus as string,
     tcpFailureThreshold: h.TcpFailureThreshold as number, timeoutThreshold: h.TimeoutThreshold as number,
     httpFailureThreshold: h.HttpFailureThreshold as number, interval, timeout,
+    ...(threshold !== undefined ? { unhealthyThreshold: threshold } : {}),
     unhealthyTimeout: (h.UnhealthyTimeout as number | undefined) ?? 30, requestHeaders,
+    ext: { tencent: ext },
   };
 }
 
@@ -208,11 +246,15 @@ const HEALTHY: Record<HealthState, string> = { healthy: 'HEALTHY', unhealthy: 'U
 
 function healthOut(h: HealthCheck | null): Params | null {
   if (!h) return null;
+  const t = (h.ext.tencent as TencentHealthExt | undefined) ?? {};
+  // What the caller sent, while the probe still runs with the timeout derived from it
+  // (another face may have set its own since).
+  const timeout = t.activeCheckTimeout !== undefined && t.probeTimeout === h.timeout ? t.activeCheckTimeout : h.timeout;
   return {
     EnableActiveCheck: h.active, EnablePassiveCheck: h.passive,
     HealthyHttpStatus: h.healthyStatuses, UnhealthyHttpStatus: h.unhealthyStatuses,
     TcpFailureThreshold: h.tcpFailureThreshold, TimeoutThreshold: h.timeoutThreshold, HttpFailureThreshold: h.httpFailureThreshold,
-    ActiveCheckHttpPath: h.path, ActiveCheckTimeout: h.timeout, ActiveCheckInterval: h.interval,
+    ActiveCheckHttpPath: h.path, ActiveCheckTimeout: timeout, ActiveCheckInterval: h.interval,
     // What the probe really sends, whichever face set it.
     ActiveRequestHeader: Object.entries(h.requestHeaders).map(([Key, Value]) => ({ Key, Value })),
     UnhealthyTimeout: h.unhealthyTimeout,
