@@ -31,7 +31,7 @@ if (!has('valgrind')) {
 async function instructions(name: string, backends: number[], count: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-callgrind-'));
   const out = join(dir, 'callgrind.out');
-  wrapNode(['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`], 180_000);
+  wrapNode(['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`], 900_000);
   const spec = proxySpecs().find((s) => s.name === name && s.node)!;
   const r = await spec.start(backends, values['node-flags'].split(' ').filter(Boolean));
   try {
