@@ -1,28 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { openRaw as open, until, type RawClient as Client } from '../helpers/raw-client.js';
 import { echo, startBackend } from '../helpers/backends.js';
 import { startSluiceProcess } from '../helpers/cli.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Client { s: Socket; text: string; closedAt: number | null }
 
-async function open(port: number): Promise<Client> {
-  const s = connect(port, '127.0.0.1');
-  const c: Client = { s, text: '', closedAt: null };
-  s.on('data', (d: Buffer) => { c.text += d.toString('latin1'); });
-  s.on('error', () => {});
-  s.once('close', () => { c.closedAt = Date.now(); });
-  await once(s, 'connect');
-  return c;
-}
-
-async function until(what: () => boolean, ms: number): Promise<boolean> {
-  for (let i = 0; i < ms / 10 && !what(); i++) await sleep(10);
-  return what();
-}
 
 const head = (c: Client): string => c.text.slice(0, Math.max(0, c.text.indexOf('\r\n\r\n'))).toLowerCase();
 

@@ -1,7 +1,6 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
-import { once } from 'node:events';
+import { openRaw as open, until, type RawClient as Client } from '../helpers/raw-client.js';
 import { Agent, request } from 'undici';
 import { members, startBackend, type Backend } from '../helpers/backends.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -9,23 +8,7 @@ import type { ListenerLimits } from '../../src/proxy/limits.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A client connection that records what it gets and when the server closes it. */
-interface Client { s: Socket; text: string; closedAt: number | null }
 
-async function open(port: number, localAddress = '127.0.0.1'): Promise<Client> {
-  const s = connect({ port, host: '127.0.0.1', localAddress });
-  const c: Client = { s, text: '', closedAt: null };
-  s.on('data', (d: Buffer) => { c.text += d.toString('latin1'); });
-  s.on('error', () => {});
-  s.once('close', () => { c.closedAt = Date.now(); });
-  await once(s, 'connect');
-  return c;
-}
-
-async function until(what: () => boolean, ms: number): Promise<boolean> {
-  for (let i = 0; i < ms / 10 && !what(); i++) await sleep(10);
-  return what();
-}
 
 /** A connection from `localAddress` that is served one request and then kept open, or null if the gateway closed it unserved. */
 async function held(port: number, localAddress: string): Promise<Client | null> {
