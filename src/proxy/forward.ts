@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
-import type { Outcome } from '../health/checker.js';
+import type { Outcome } from '../model/health.js';
 import type { PickContext } from '../balance/balancer.js';
 import type { Upstream } from '../model/types.js';
 import type { MemberTarget, RoutePlan } from '../runtime/snapshot.js';
