@@ -12,6 +12,7 @@ import { tencentDialect } from './api/tencent/plugin.js';
 import { huaweiDialect } from './api/huawei/plugin.js';
 import { DEFAULT_LIMITS, type Limits } from './control/upstreams.js';
 import { failOpenLogger } from './proxy/fail-open-log.js';
+import { PoolRegistry, type ProxyRuntime } from './proxy/pools.js';
 import { DEFAULT_LISTENER_LIMITS, perWorker, type ListenerLimits } from './proxy/limits.js';
 import { startProxy, type ProxyServer } from './proxy/server.js';
 import { startProxyWorkers, type ProxyWorkers } from './proxy/workers.js';
@@ -53,7 +54,7 @@ export interface SluiceOptions {
 export interface Sluice {
   store: Store;
   /** The data plane's config view (tests read its revision). */
-  runtime: Runtime;
+  runtime: ProxyRuntime;
   /** The node's health authority. */
   health: HealthChecker;
   admin: FastifyInstance;
@@ -69,7 +70,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const store = await openStore({ url: opts.storeUrl, dataDir: opts.dataDir, timeouts: opts.storeTimeouts });
   const generatedAdminToken = await bootstrapOperatorToken(store, opts.adminToken, log);
 
-  const runtime = new Runtime({ logger: log });
+  const runtime: ProxyRuntime = new Runtime({ logger: log, pools: new PoolRegistry() });
   // One health authority per node: it follows the primary's snapshots, and its verdicts go
   // to this process's data plane and to every worker.
   let workers: ProxyWorkers | null = null;

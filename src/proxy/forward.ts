@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { Outcome } from '../model/health.js';
 import type { PickContext } from '../balance/balancer.js';
 import type { Upstream } from '../model/types.js';
-import type { MemberTarget, RoutePlan } from '../runtime/snapshot.js';
+import type { ProxyRoutePlan as RoutePlan, ProxyTarget as MemberTarget } from './pools.js';
 import { classify, noMember, sendProxyError, type ProxyFailure } from './errors.js';
 import { enter, leave, type ClientBound } from './client-gone.js';
 import { clientResponseHeaders, rawTrailers, upstreamRequestHeaders } from './headers.js';

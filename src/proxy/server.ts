@@ -1,8 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { Runtime } from '../runtime/runtime.js';
-import type { RoutePlan } from '../runtime/snapshot.js';
+import type { ProxyRoutePlan as RoutePlan, ProxyRuntime as Runtime } from './pools.js';
 import type { RouteMatch } from '../runtime/router.js';
 import { clientConnectionClosed } from './client-gone.js';
 import { rawProxyError, sendProxyError, type ProxyFailure } from './errors.js';

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Outcome } from '../model/health.js';
-import type { MemberTarget, RoutePlan } from '../runtime/snapshot.js';
+import type { ProxyRoutePlan as RoutePlan, ProxyTarget as MemberTarget } from './pools.js';
 import { classify, noMember, rawProxyError, type ProxyFailure } from './errors.js';
 import type { ProxyHooks } from './forward.js';
 import { DROP_RESPONSE, upstreamRequestHeaders } from './headers.js';

@@ -3,13 +3,14 @@
 import { createLogger } from '../logger.js';
 import { Runtime } from '../runtime/runtime.js';
 import { failOpenLogger } from './fail-open-log.js';
+import { PoolRegistry } from './pools.js';
 import type { ProxyHooks } from './forward.js';
 import { startProxy, type ProxyServer } from './server.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 
 const setup = JSON.parse(process.env.SLUICE_WORKER_SETUP ?? '{}') as WorkerSetup;
 const logger = createLogger(setup.logLevel ?? 'info').child({ worker: process.pid });
-const runtime = new Runtime({ logger });
+const runtime = new Runtime({ logger, pools: new PoolRegistry() });
 let proxy: ProxyServer | null = null;
 
 function send(m: FromWorker): void { process.send?.(m); }
