@@ -12,6 +12,7 @@ import { tencentDialect } from './api/tencent/plugin.js';
 import { huaweiDialect } from './api/huawei/plugin.js';
 import { DEFAULT_LIMITS, type Limits } from './control/upstreams.js';
 import { failOpenLogger } from './proxy/fail-open-log.js';
+import type { ProxyHooks } from './proxy/attempts.js';
 import { PoolRegistry, type ProxyRuntime } from './proxy/pools.js';
 import { DEFAULT_LISTENER_LIMITS, perWorker, type ListenerLimits } from './proxy/limits.js';
 import { startProxy, type ProxyServer } from './proxy/server.js';
@@ -49,6 +50,11 @@ export interface SluiceOptions {
   huaweiRatePerSecond?: number;
   /** Quotas (upstreams per tenant and instance, members per upstream); defaults: 30 and 1000. */
   limits?: Partial<Limits>;
+  /**
+   * Another subscriber to every attempt on a member, after passive health (metrics, tests).
+   * Attempts made in proxy workers (workers > 1) stay in the workers and are not seen here.
+   */
+  onAttempt?: ProxyHooks['onAttempt'];
 }
 
 export interface Sluice {
@@ -63,6 +69,18 @@ export interface Sluice {
   /** Printed once when the store had no operator token and none was given. */
   generatedAdminToken: string | null;
   close(): Promise<void>;
+}
+
+/**
+ * Passive health hears every attempt (it ignores members it does not check passively); an
+ * extra subscriber is chained only when there is one, so the usual hook is one call.
+ */
+function attemptSubscribers(health: HealthChecker, extra: ProxyHooks['onAttempt'] | undefined): ProxyHooks['onAttempt'] {
+  if (!extra) return (t, outcome, status) => health.outcome(t.stateKey, outcome, status);
+  return (t, outcome, status, start) => {
+    health.outcome(t.stateKey, outcome, status);
+    extra(t, outcome, status, start);
+  };
 }
 
 export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
@@ -101,7 +119,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   } else {
     proxy = await startProxy({
       host: opts.proxy.host, port: opts.proxy.port, runtime, logger: log, limits: listener,
-      hooks: { outcome: (t, outcome, status) => health.outcome(t.stateKey, outcome, status), failOpen: failOpenLogger(log) },
+      hooks: { onAttempt: attemptSubscribers(health, opts.onAttempt), failOpen: failOpenLogger(log) },
     });
   }
 
