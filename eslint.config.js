@@ -1,6 +1,18 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Layers (ARCHITECTURE.md, Layout): imports point down only. Each entry is one folder's rule,
+// as regular expressions over the import specifier (relative specifiers leave src/ with ../).
+const UP_TO = (...folders) => `^(\\.\\./)+(${folders.join('|')})(/|$)`;
+const layer = (folders, patterns) => ({
+  files: folders.map((f) => `src/${f}/**/*.ts`),
+  rules: { 'no-restricted-imports': ['error', { patterns }] },
+});
+const NO_API_OR_CONTROL = {
+  regex: UP_TO('api', 'control'),
+  message: 'The data plane (runtime, balance, health, proxy, l4, metrics) never imports api/ or control/: move what both need to model/.',
+};
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'data/', 'bench/results/'] },
   js.configs.recommended,
@@ -14,4 +26,17 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
+  layer(['health', 'proxy', 'l4', 'metrics'], [NO_API_OR_CONTROL]),
+  layer(['runtime'], [NO_API_OR_CONTROL, {
+    regex: '^undici(/|$)',
+    message: 'runtime/ dispatches nothing: connection pools are the data plane\'s (proxy/pools.ts), handed in as a PoolSource.',
+  }]),
+  layer(['balance'], [{
+    regex: '^(?!\\./|\\.\\./model/)',
+    message: 'balance/ imports only model/ (it is shared by L7 and L4 and knows neither).',
+  }]),
+  layer(['api'], [{
+    regex: UP_TO('runtime', 'proxy', 'l4'),
+    message: 'api/ never imports the data plane (runtime, proxy, l4): it reads health through model/health.ts HealthReporter.',
+  }]),
 );

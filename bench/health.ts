@@ -10,6 +10,7 @@ import { createLogger } from '../src/logger.js';
 import { defaultHealthCheck } from '../src/model/defaults.js';
 import type { Upstream } from '../src/model/types.js';
 import { Runtime } from '../src/runtime/runtime.js';
+import { PoolRegistry } from '../src/proxy/pools.js';
 
 if (process.argv[2] === 'backend') {
   let failing = false;
@@ -40,7 +41,7 @@ const upstream: Upstream = {
 };
 
 const logger = createLogger('silent');
-const runtime = new Runtime({ logger });
+const runtime = new Runtime({ logger, pools: new PoolRegistry() });
 let unhealthy = 0;
 let healthy = 0;
 const checker = new HealthChecker(logger, (u) => {

@@ -12,6 +12,8 @@ import { tencentDialect } from './api/tencent/plugin.js';
 import { huaweiDialect } from './api/huawei/plugin.js';
 import { DEFAULT_LIMITS, type Limits } from './control/upstreams.js';
 import { failOpenLogger } from './proxy/fail-open-log.js';
+import type { ProxyHooks } from './proxy/attempts.js';
+import { PoolRegistry, type ProxyRuntime } from './proxy/pools.js';
 import { DEFAULT_LISTENER_LIMITS, perWorker, type ListenerLimits } from './proxy/limits.js';
 import { startProxy, type ProxyServer } from './proxy/server.js';
 import { startProxyWorkers, type ProxyWorkers } from './proxy/workers.js';
@@ -48,12 +50,17 @@ export interface SluiceOptions {
   huaweiRatePerSecond?: number;
   /** Quotas (upstreams per tenant and instance, members per upstream); defaults: 30 and 1000. */
   limits?: Partial<Limits>;
+  /**
+   * Another subscriber to every attempt on a member, after passive health (metrics, tests).
+   * Attempts made in proxy workers (workers > 1) stay in the workers and are not seen here.
+   */
+  onAttempt?: ProxyHooks['onAttempt'];
 }
 
 export interface Sluice {
   store: Store;
   /** The data plane's config view (tests read its revision). */
-  runtime: Runtime;
+  runtime: ProxyRuntime;
   /** The node's health authority. */
   health: HealthChecker;
   admin: FastifyInstance;
@@ -64,12 +71,24 @@ export interface Sluice {
   close(): Promise<void>;
 }
 
+/**
+ * Passive health hears every attempt (it ignores members it does not check passively); an
+ * extra subscriber is chained only when there is one, so the usual hook is one call.
+ */
+function attemptSubscribers(health: HealthChecker, extra: ProxyHooks['onAttempt'] | undefined): ProxyHooks['onAttempt'] {
+  if (!extra) return (t, outcome, status) => health.outcome(t.stateKey, outcome, status);
+  return (t, outcome, status, start) => {
+    health.outcome(t.stateKey, outcome, status);
+    extra(t, outcome, status, start);
+  };
+}
+
 export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const log = opts.logger;
   const store = await openStore({ url: opts.storeUrl, dataDir: opts.dataDir, timeouts: opts.storeTimeouts });
   const generatedAdminToken = await bootstrapOperatorToken(store, opts.adminToken, log);
 
-  const runtime = new Runtime({ logger: log });
+  const runtime: ProxyRuntime = new Runtime({ logger: log, pools: new PoolRegistry() });
   // One health authority per node: it follows the primary's snapshots, and its verdicts go
   // to this process's data plane and to every worker.
   let workers: ProxyWorkers | null = null;
@@ -100,7 +119,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   } else {
     proxy = await startProxy({
       host: opts.proxy.host, port: opts.proxy.port, runtime, logger: log, limits: listener,
-      hooks: { outcome: (t, outcome, status) => health.outcome(t.stateKey, outcome, status), failOpen: failOpenLogger(log) },
+      hooks: { onAttempt: attemptSubscribers(health, opts.onAttempt), failOpen: failOpenLogger(log) },
     });
   }
 

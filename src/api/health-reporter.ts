@@ -1,29 +1,9 @@
-import type { Upstream } from '../model/types.js';
+import type { HealthReporter } from '../model/health.js';
 
-export type HealthState = 'healthy' | 'unhealthy' | 'unknown' | 'off';
+// The types live in model/ (the checker and the data plane use them too); re-exported for the faces.
+export type { HealthReporter, HealthState, MemberHealthReport } from '../model/health.js';
 
-export interface MemberHealthReport {
-  memberId: string;
-  host: string;
-  port: number;
-  state: HealthState;
-  reason: string;
-  since: string | null;
-}
-
-/**
- * What the APIs read of member health. The health checker implements it; until an upstream
- * has checks configured every member reads `off` (Tencent `OFF`, Huawei `unknown`).
- */
-export interface HealthReporter {
-  report(u: Upstream): MemberHealthReport[];
-  /**
-   * What keeps the upstream as a whole from being served or checked on this node (a stored
-   * object the data plane cannot build), or null.
-   */
-  problem(u: Upstream): string | null;
-}
-
+/** The reporter of a node without a checker: every member `off`, or `unknown` once checks are set. */
 export const noHealth: HealthReporter = {
   problem: () => null,
   report: (u) => u.members.map((m) => ({

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { HealthReporter, HealthState, MemberHealthReport } from '../api/health-reporter.js';
+import type { HealthReporter, HealthState, MemberHealthReport, Outcome } from '../model/health.js';
 import { memberPort } from '../model/defaults.js';
 import { parseStatusSet } from '../model/status-set.js';
 import type { HealthCheck, Upstream } from '../model/types.js';
@@ -7,8 +7,6 @@ import { memberStateKey, type HealthUpdate } from '../runtime/member-state.js';
 import type { Snapshot } from '../runtime/snapshot.js';
 import { probe, type ClientCert, type ProbeSpec } from './probe.js';
 
-/** What one attempt of real traffic showed (passive checks); a response is `ok` with its status. */
-export type Outcome = 'ok' | 'connect' | 'tls' | 'reset' | 'timeout';
 
 /** Probes in flight at once, node-wide; the rest wait their turn. */
 const MAX_CONCURRENT_PROBES = 256;

@@ -1,5 +1,5 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
-import type { Outcome } from '../health/checker.js';
+import type { Outcome } from '../model/health.js';
 import type { UpstreamPlan } from '../runtime/snapshot.js';
 
 /** Stable codes for answers the gateway makes itself; sent in `x-sluice-error` and the JSON body. */

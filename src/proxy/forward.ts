@@ -1,12 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
-import type { Outcome } from '../health/checker.js';
-import type { PickContext } from '../balance/balancer.js';
-import type { Upstream } from '../model/types.js';
-import type { MemberTarget, RoutePlan } from '../runtime/snapshot.js';
-import { classify, noMember, sendProxyError, type ProxyFailure } from './errors.js';
+import { AttemptLoop, type ProxyHooks } from './attempts.js';
+import { sendProxyError, type ProxyFailure } from './errors.js';
 import { enter, leave, type ClientBound } from './client-gone.js';
+import type { ProxyRoutePlan as RoutePlan, ProxyTarget as MemberTarget } from './pools.js';
 import { clientResponseHeaders, rawTrailers, upstreamRequestHeaders } from './headers.js';
 
 /**
@@ -23,19 +21,6 @@ export const REPLAY_BUFFER_LIMIT = 64 * 1024;
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
-/** What the forwarder tells the rest of the node. */
-export interface ProxyHooks {
-  /**
-   * Every attempt's outcome on an upstream with passive checks on; `status` is 0 when
-   * there was no response.
-   */
-  outcome(target: MemberTarget, outcome: Outcome, status: number): void;
-  /** No member was healthy and the upstream is fail-open: traffic went to unhealthy members. */
-  failOpen(upstream: Upstream): void;
-}
-
-export const NO_HOOKS: ProxyHooks = { outcome() {}, failOpen() {} };
-
 export interface ForwardRequest {
   req: IncomingMessage;
   res: ServerResponse;
@@ -49,38 +34,22 @@ export interface ForwardRequest {
   hooks: ProxyHooks;
 }
 
-const healthy = (t: MemberTarget): boolean => t.state.healthy;
-const anyMember = (): boolean => true;
-
 /** The request body as it will be sent: none, buffered (replayable), or the live stream. */
 type Body = null | Buffer | IncomingMessage;
 
 /**
- * One client request through to a response: picks a member, dispatches on its pool,
- * streams the answer back with backpressure, and retries on another member when the rules
- * allow (see README, "Retries").
+ * One client request through to a response: the shared attempt loop (attempts.ts) picks
+ * members and retries; this dispatches on the member's pool and streams the answer back
+ * with backpressure.
  *
  * It speaks undici's raw handler interface (onConnect/onHeaders/onData/onComplete/onError),
  * which undici marks deprecated: the newer one wraps every request in a controller and
  * parses the response headers into an object that would only be turned back into a list.
  * Measured on the bench, the raw interface is the fastest way through undici 7.
  */
-class Exchange implements Dispatcher.DispatchHandler, ClientBound, PickContext<MemberTarget> {
-  // PickContext: what the balancer hashes on, and which members it may pick.
-  readonly clientIp: string;
-  readonly path: string;
-  eligible: (t: MemberTarget) => boolean = healthy;
-  private attempts = 0;
-  /** The first member tried; later ones go in `retried` (most requests never retry). */
-  private firstTry: MemberTarget | null = null;
-  private retried: MemberTarget[] | null = null;
-  private target: MemberTarget | null = null;
-  /** Aborts the current attempt once it is on a connection. */
-  private abort: ((err: Error) => void) | null = null;
+class Exchange extends AttemptLoop implements ClientBound {
   /** Resumes reading the upstream body after the client drained. */
   private resume: (() => void) | null = null;
-  /** The current attempt has been written to an upstream socket. */
-  private sent = false;
   private responded = false;
   /** Nothing more goes to the client: the exchange is over, or the client left. */
   private finished = false;
@@ -88,13 +57,11 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound, PickContext<M
   private left = false;
   private discarded = 0;
   private linger: NodeJS.Timeout | null = null;
-  private lastFailure: ProxyFailure | null = null;
   private readonly headers: string[];
   private readonly socket: Socket;
 
   constructor(private readonly f: ForwardRequest, private readonly body: Body) {
-    this.clientIp = f.clientIp;
-    this.path = f.hashPath;
+    super(f.plan, f.hooks, f.clientIp, f.hashPath);
     const host = f.plan.upstream.upstream.upstreamHost ?? f.clientHost;
     this.headers = upstreamRequestHeaders(f.req, { clientIp: f.clientIp, clientHost: f.clientHost, host });
     // Kept: Node lets go of req.socket once a streamed request body has been read.
@@ -118,41 +85,13 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound, PickContext<M
     this.abort?.(new Error('client went away'));
   }
 
-  private tried(t: MemberTarget): boolean {
-    return t === this.firstTry || (this.retried !== null && this.retried.includes(t));
-  }
-
   /** The exchange is over, one way or another: the connection no longer needs to tell it. */
   private finish(): void {
     this.finished = true;
     leave(this.socket, this);
   }
 
-  start(): void {
-    const plan = this.f.plan.upstream;
-    const first = this.attempts === 0;
-    // A retry goes to a healthy member not tried yet (a closure made only when retrying).
-    if (!first) this.eligible = (t: MemberTarget) => t.state.healthy && !this.tried(t);
-    // The exchange is its own pick context: nothing allocated per attempt.
-    let t = plan.balancer.pick(this);
-    // Fail open: with every member marked unhealthy, trying one beats refusing all.
-    if (!t && plan.upstream.failMode === 'open' && first) {
-      this.eligible = anyMember;
-      t = plan.balancer.pick(this);
-      if (t) this.f.hooks.failOpen(plan.upstream);
-    }
-    if (!t) {
-      this.finish();
-      sendProxyError(this.f.res, this.lastFailure ?? noMember(plan));
-      return;
-    }
-    this.attempts++;
-    if (first) this.firstTry = t;
-    else (this.retried ??= []).push(t);
-    this.target = t;
-    this.sent = false;
-    this.abort = null;
-    plan.balancer.onStart(t);
+  protected dispatch(t: MemberTarget): void {
     const timeout = this.f.plan.route.timeoutMs;
     const req = this.f.req;
     t.pool.dispatch({
@@ -166,15 +105,19 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound, PickContext<M
     } as Dispatcher.DispatchOptions, this);
   }
 
-  onConnect(abort: (err?: Error) => void): void {
-    this.abort = abort;
-    this.sent = true;
+  protected giveUp(f: ProxyFailure): void {
+    this.finish();
+    sendProxyError(this.f.res, f);
+  }
+
+  override onConnect(abort: (err?: Error) => void): void {
+    super.onConnect(abort);
     if (this.finished) abort(new Error('client went away'));
   }
 
   onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
     if (status < 200) return true;
-    this.report(this.target!, 'ok', status);
+    this.answered(status);
     if (this.left) return true;
     this.responded = true;
     this.resume = resume;
@@ -194,7 +137,7 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound, PickContext<M
   }
 
   onComplete(trailers: string[] | null): void {
-    this.done();
+    this.attemptOver();
     if (this.left) { this.stopLinger(); return; }
     this.finish();
     const res = this.f.res;
@@ -204,46 +147,33 @@ class Exchange implements Dispatcher.DispatchHandler, ClientBound, PickContext<M
 
   onError(err: Error): void {
     const target = this.target!;
-    this.done();
+    this.attemptOver();
     if (this.left) this.stopLinger();
     if (this.finished) return;
-    const failure = classify(err);
-    this.report(target, failure.kind, 0);
     if (this.responded) {
       // Part of the answer is already with the client: all we can do is cut it short.
+      this.brokeOff(target, err);
       this.finish();
       this.f.res.destroy(err);
       return;
     }
-    this.lastFailure = failure;
-    if (this.retryable(failure.kind)) { this.start(); return; }
-    this.finish();
-    sendProxyError(this.f.res, failure);
+    this.failed(target, err);
   }
 
-  private retryable(kind: Exclude<Outcome, 'ok'>): boolean {
-    if (this.attempts > this.f.plan.upstream.upstream.retries) return false;
+  protected override resendable(): boolean {
     const body = this.body;
-    if (!this.sent || kind === 'connect' || kind === 'tls') {
-      // Never left the gateway: any method may go again, if its body is still whole.
-      return body === null || Buffer.isBuffer(body) || !body.readableDidRead;
-    }
+    return body === null || Buffer.isBuffer(body) || !body.readableDidRead;
+  }
+
+  protected repeatable(): boolean {
     // It reached the member; only a request that may safely run twice goes again.
+    const body = this.body;
     return IDEMPOTENT.has(this.f.req.method!) && (body === null || Buffer.isBuffer(body));
   }
 
   private stopLinger(): void {
     if (this.linger) clearTimeout(this.linger);
     this.linger = null;
-  }
-
-  private done(): void {
-    if (this.target) this.f.plan.upstream.balancer.onEnd(this.target);
-    this.target = null;
-  }
-
-  private report(target: MemberTarget, outcome: Outcome, status: number): void {
-    if (this.f.plan.upstream.upstream.healthCheck?.passive) this.f.hooks.outcome(target, outcome, status);
   }
 }
 

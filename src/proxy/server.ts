@@ -1,12 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { Runtime } from '../runtime/runtime.js';
-import type { RoutePlan } from '../runtime/snapshot.js';
+import type { ProxyRoutePlan as RoutePlan, ProxyRuntime as Runtime } from './pools.js';
 import type { RouteMatch } from '../runtime/router.js';
 import { clientConnectionClosed } from './client-gone.js';
 import { rawProxyError, sendProxyError, type ProxyFailure } from './errors.js';
-import { forward, NO_HOOKS, REPLAY_BUFFER_LIMIT, type ProxyHooks } from './forward.js';
+import { NO_HOOKS, type ProxyHooks } from './attempts.js';
+import { forward, REPLAY_BUFFER_LIMIT } from './forward.js';
 import { hasDuplicateHost } from './host-header.js';
 import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './limits.js';
 import { perAddressGate } from './per-address.js';

@@ -3,25 +3,29 @@
 import { createLogger } from '../logger.js';
 import { Runtime } from '../runtime/runtime.js';
 import { failOpenLogger } from './fail-open-log.js';
-import type { ProxyHooks } from './forward.js';
+import { PoolRegistry } from './pools.js';
+import type { ProxyHooks } from './attempts.js';
 import { startProxy, type ProxyServer } from './server.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 
 const setup = JSON.parse(process.env.SLUICE_WORKER_SETUP ?? '{}') as WorkerSetup;
 const logger = createLogger(setup.logLevel ?? 'info').child({ worker: process.pid });
-const runtime = new Runtime({ logger });
+const runtime = new Runtime({ logger, pools: new PoolRegistry() });
 let proxy: ProxyServer | null = null;
 
 function send(m: FromWorker): void { process.send?.(m); }
 
-// Passive health input goes to the primary. Plain successes are sent only after a failure
-// (they reset its counters); sending every success would put each request on the IPC channel.
+// Passive health input goes to the primary, for upstreams with passive checks only. Plain
+// successes are sent only after a failure (they reset its counters); sending every success
+// would put each request on the IPC channel.
 const failing = new Set<string>();
+const passive = (upstreamId: string): boolean => runtime.snapshot.upstreams.get(upstreamId)?.upstream.healthCheck?.passive === true;
 const hooks: ProxyHooks = {
-  outcome(t, outcome, status) {
+  onAttempt(t, outcome, status) {
     if (outcome === 'ok' && status < 400) {
-      if (!failing.delete(t.stateKey)) return;
-    } else failing.add(t.stateKey);
+      if (failing.size === 0 || !failing.delete(t.stateKey)) return;
+    } else if (passive(t.upstreamId)) failing.add(t.stateKey);
+    else return;
     send({ type: 'outcome', key: t.stateKey, outcome, status });
   },
   failOpen: failOpenLogger(logger),

@@ -1,6 +1,6 @@
 import type { RuntimeConfig } from '../runtime/config.js';
 import type { HealthUpdate } from '../runtime/member-state.js';
-import type { Outcome } from '../health/checker.js';
+import type { Outcome } from '../model/health.js';
 import type { ListenerLimits } from './limits.js';
 
 /** Messages between the primary and its proxy workers over the cluster IPC channel. */

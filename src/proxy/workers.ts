@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { RuntimeConfig } from '../runtime/config.js';
 import type { HealthUpdate } from '../runtime/member-state.js';
 import type { ListenerLimits } from './limits.js';
-import type { Outcome } from '../health/checker.js';
+import type { Outcome } from '../model/health.js';
 import type { ProxyServer } from './server.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 

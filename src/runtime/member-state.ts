@@ -1,4 +1,4 @@
-import type { HealthState } from '../api/health-reporter.js';
+import type { HealthState } from '../model/health.js';
 
 /**
  * What the data plane knows of one member address beyond the config: whether it may take

@@ -1,50 +1,11 @@
-import { Pool, type Dispatcher } from 'undici';
-
-export interface PoolOptions {
-  /** Connect timeout per attempt. */
-  connectTimeoutMs: number;
-  /** Idle keep-alive connections are closed after this long. */
-  keepAliveMs: number;
-}
-
-export const DEFAULT_POOL_OPTIONS: PoolOptions = { connectTimeoutMs: 5_000, keepAliveMs: 30_000 };
-
 /**
- * Keep-alive connection pools, one per origin and TLS policy, shared by every snapshot
- * that sends there. After a swap, pools no snapshot uses any more are closed gracefully:
- * requests already queued on them finish first.
+ * Where a snapshot's members get their connection pools. The data plane that dispatches
+ * implements it (proxy/pools.ts, on undici); the runtime only hands each member target the
+ * pool for its origin and TLS policy, and says after every swap which ones are still used.
  */
-export class PoolRegistry {
-  private readonly pools = new Map<string, Dispatcher>();
-
-  constructor(private readonly opts: PoolOptions = DEFAULT_POOL_OPTIONS) {}
-
-  get(origin: string, tls: { verify: boolean }): Dispatcher {
-    const key = `${origin}|${tls.verify ? 'verify' : 'noverify'}`;
-    let pool = this.pools.get(key);
-    if (!pool) {
-      pool = new Pool(origin, {
-        pipelining: 1,
-        keepAliveTimeout: this.opts.keepAliveMs,
-        keepAliveMaxTimeout: this.opts.keepAliveMs,
-        connect: { timeout: this.opts.connectTimeoutMs, rejectUnauthorized: tls.verify },
-      });
-      this.pools.set(key, pool);
-    }
-    return pool;
-  }
-
-  /** Closes every pool not in `inUse`. */
-  retain(inUse: ReadonlySet<Dispatcher>): void {
-    for (const [key, pool] of this.pools) {
-      if (inUse.has(pool)) continue;
-      this.pools.delete(key);
-      pool.close().catch(() => { /* already closed or destroyed */ });
-    }
-  }
-
-  destroyAll(): void {
-    for (const p of this.pools.values()) p.destroy().catch(() => {});
-    this.pools.clear();
-  }
+export interface PoolSource<P> {
+  get(origin: string, tls: { verify: boolean }): P;
+  /** Closes every pool not in `inUse` (requests already on one finish first). */
+  retain(inUse: ReadonlySet<P>): void;
+  destroyAll(): void;
 }

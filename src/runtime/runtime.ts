@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
-import type { Dispatcher } from 'undici';
 import { EMPTY_CONFIG, type RuntimeConfig } from './config.js';
 import { applyUpdate, type HealthUpdate, type MemberState } from './member-state.js';
-import { DEFAULT_POOL_OPTIONS, PoolRegistry, type PoolOptions } from './pools.js';
+import type { PoolSource } from './pools.js';
 import { buildSnapshot, type Snapshot } from './snapshot.js';
 
-export interface RuntimeOptions {
+export interface RuntimeOptions<P> {
   logger: Logger;
-  pools?: PoolOptions;
+  /** The data plane's connection pools (the runtime hands them out and retires them). */
+  pools: PoolSource<P>;
 }
 
 /**
@@ -15,21 +15,21 @@ export interface RuntimeOptions {
  * revision. A request reads `runtime.snapshot` once and keeps that object, so it finishes
  * on the snapshot it started with whatever is applied meanwhile.
  */
-export class Runtime {
-  snapshot: Snapshot;
-  private readonly pools: PoolRegistry;
+export class Runtime<P = unknown> {
+  snapshot: Snapshot<P>;
+  private readonly pools: PoolSource<P>;
   /** Member health, kept across snapshots while the member's address is unchanged. */
   private readonly states = new Map<string, MemberState>();
   private readonly log: Logger;
-  private readonly listeners = new Set<(s: Snapshot) => void>();
+  private readonly listeners = new Set<(s: Snapshot<P>) => void>();
 
-  constructor(opts: RuntimeOptions) {
+  constructor(opts: RuntimeOptions<P>) {
     this.log = opts.logger;
-    this.pools = new PoolRegistry(opts.pools ?? DEFAULT_POOL_OPTIONS);
+    this.pools = opts.pools;
     this.snapshot = buildSnapshot(EMPTY_CONFIG, this.deps(null));
   }
 
-  private deps(previous: Snapshot | null) {
+  private deps(previous: Snapshot<P> | null) {
     return {
       previous,
       pool: (origin: string, tls: { verify: boolean }) => this.pools.get(origin, tls),
@@ -57,7 +57,7 @@ export class Runtime {
     for (const p of next.problems) {
       this.log.error({ revision: next.revision, kind: p.kind, id: p.id, error: p.error }, `${p.kind} ${p.id} cannot be built; left out of this snapshot, the rest applied`);
     }
-    const usedPools = new Set<Dispatcher>();
+    const usedPools = new Set<P>();
     const usedStates = new Set<MemberState>();
     for (const plan of next.upstreams.values()) {
       for (const t of plan.targets) { usedPools.add(t.pool); usedStates.add(t.state); }
@@ -69,7 +69,7 @@ export class Runtime {
   }
 
   /** Called after every swap (the health checker follows the member set this way). */
-  onSnapshot(listener: (s: Snapshot) => void): () => void {
+  onSnapshot(listener: (s: Snapshot<P>) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

@@ -1,4 +1,3 @@
-import type { Dispatcher } from 'undici';
 import { createBalancer, type Balancer, type Target } from '../balance/index.js';
 import { memberPort } from '../model/defaults.js';
 import { effectiveWeight } from '../model/member.js';
@@ -7,14 +6,17 @@ import type { RuntimeConfig } from './config.js';
 import { memberStateKey, type MemberState } from './member-state.js';
 import { Router } from './router.js';
 
-/** One member as the data plane sees it: where to send, through which pool, and its health. */
-export interface MemberTarget extends Target {
+/**
+ * One member as the data plane sees it: where to send, through which pool, and its health.
+ * `P` is the pool type of the data plane that dispatches (the runtime never uses one).
+ */
+export interface MemberTarget<P = unknown> extends Target {
   upstreamId: string;
   host: string;
   port: number;
   /** scheme://host:port for undici (grpc -> http, grpcs -> https). */
   origin: string;
-  pool: Dispatcher;
+  pool: P;
   /** Key of this member's health state (runtime/member-state.ts). */
   stateKey: string;
   /**
@@ -25,10 +27,10 @@ export interface MemberTarget extends Target {
   state: MemberState;
 }
 
-export interface UpstreamPlan {
+export interface UpstreamPlan<P = unknown> {
   upstream: Upstream;
-  targets: MemberTarget[];
-  balancer: Balancer<MemberTarget>;
+  targets: MemberTarget<P>[];
+  balancer: Balancer<MemberTarget<P>>;
   /** Identity of the balancing inputs: a plan whose signature is unchanged keeps its balancer. */
   signature: string;
   /**
@@ -39,26 +41,26 @@ export interface UpstreamPlan {
   error: string | null;
 }
 
-export interface RoutePlan {
+export interface RoutePlan<P = unknown> {
   route: Route;
-  upstream: UpstreamPlan;
+  upstream: UpstreamPlan<P>;
 }
 
 /** An object the builder left out of (or emptied in) a snapshot, and why. */
 export interface BuildProblem { kind: 'upstream' | 'route'; id: string; error: string }
 
-export interface Snapshot {
+export interface Snapshot<P = unknown> {
   revision: number;
-  router: Router<RoutePlan>;
-  upstreams: Map<string, UpstreamPlan>;
+  router: Router<RoutePlan<P>>;
+  upstreams: Map<string, UpstreamPlan<P>>;
   /** Objects of this revision that could not be built; the rest applied without them. */
   problems: BuildProblem[];
 }
 
 /** What a snapshot build needs from the long-lived runtime. */
-export interface SnapshotDeps {
-  previous: Snapshot | null;
-  pool(origin: string, tls: { verify: boolean }): Dispatcher;
+export interface SnapshotDeps<P> {
+  previous: Snapshot<P> | null;
+  pool(origin: string, tls: { verify: boolean }): P;
   memberState(key: string): MemberState;
 }
 
@@ -108,7 +110,7 @@ function referencedCandidates(u: Upstream, byId: Map<string, Upstream>): Candida
   return out.filter((c) => c.weight > 0);
 }
 
-function planUpstream(u: Upstream, byId: Map<string, Upstream>, deps: SnapshotDeps): UpstreamPlan {
+function planUpstream<P>(u: Upstream, byId: Map<string, Upstream>, deps: SnapshotDeps<P>): UpstreamPlan<P> {
   const tls = { verify: u.tlsVerify };
   const members = u.channelType === 'reference' ? referencedCandidates(u, byId) : ownCandidates(u);
   const signature = JSON.stringify([u.strategy, u.scheme, u.tlsVerify, u.upstreamHost, members.map((c) => [c.id, c.host, c.port, c.weight, c.backup, c.stateKey])]);
@@ -118,7 +120,7 @@ function planUpstream(u: Upstream, byId: Map<string, Upstream>, deps: SnapshotDe
   if (old && old.error === null && old.signature === signature) {
     return { upstream: u, targets: old.targets, balancer: old.balancer, signature, error: null };
   }
-  const targets: MemberTarget[] = members.map((c) => {
+  const targets: MemberTarget<P>[] = members.map((c) => {
     const origin = originOf(u, c.host, c.port);
     return {
       id: c.id, weight: c.weight, backup: c.backup, upstreamId: u.id, host: c.host, port: c.port, origin,
@@ -141,12 +143,12 @@ function messageOf(err: unknown): string {
  * `problems` and everything else applies, so one tenant's bad object never holds back
  * another's config.
  */
-export function buildSnapshot(config: RuntimeConfig, deps: SnapshotDeps): Snapshot {
-  const upstreams = new Map<string, UpstreamPlan>();
+export function buildSnapshot<P>(config: RuntimeConfig, deps: SnapshotDeps<P>): Snapshot<P> {
+  const upstreams = new Map<string, UpstreamPlan<P>>();
   const problems: BuildProblem[] = [];
   const byId = new Map(config.upstreams.map((u) => [u.id, u]));
   for (const u of config.upstreams) {
-    let plan: UpstreamPlan;
+    let plan: UpstreamPlan<P>;
     try {
       plan = planUpstream(u, byId, deps);
     } catch (err) {
@@ -156,7 +158,7 @@ export function buildSnapshot(config: RuntimeConfig, deps: SnapshotDeps): Snapsh
     }
     upstreams.set(u.id, plan);
   }
-  const router = new Router<RoutePlan>(config.routes, (route) => {
+  const router = new Router<RoutePlan<P>>(config.routes, (route) => {
     const upstream = upstreams.get(route.upstreamId);
     return upstream ? { route, upstream } : null;
   }, (route, err) => problems.push({ kind: 'route', id: String(route.id), error: messageOf(err) }));

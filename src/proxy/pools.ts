@@ -1,0 +1,58 @@
+import { Pool, type Dispatcher } from 'undici';
+import type { PoolSource } from '../runtime/pools.js';
+import type { MemberTarget, RoutePlan } from '../runtime/snapshot.js';
+import type { Runtime } from '../runtime/runtime.js';
+
+/** The runtime, snapshot pieces and member targets of the L7 proxy: their pools are undici's. */
+export type ProxyRuntime = Runtime<Dispatcher>;
+export type ProxyTarget = MemberTarget<Dispatcher>;
+export type ProxyRoutePlan = RoutePlan<Dispatcher>;
+
+export interface PoolOptions {
+  /** Connect timeout per attempt. */
+  connectTimeoutMs: number;
+  /** Idle keep-alive connections are closed after this long. */
+  keepAliveMs: number;
+}
+
+export const DEFAULT_POOL_OPTIONS: PoolOptions = { connectTimeoutMs: 5_000, keepAliveMs: 30_000 };
+
+/**
+ * Keep-alive connection pools, one per origin and TLS policy, shared by every snapshot
+ * that sends there. After a swap, pools no snapshot uses any more are closed gracefully:
+ * requests already queued on them finish first.
+ */
+export class PoolRegistry implements PoolSource<Dispatcher> {
+  private readonly pools = new Map<string, Dispatcher>();
+
+  constructor(private readonly opts: PoolOptions = DEFAULT_POOL_OPTIONS) {}
+
+  get(origin: string, tls: { verify: boolean }): Dispatcher {
+    const key = `${origin}|${tls.verify ? 'verify' : 'noverify'}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = new Pool(origin, {
+        pipelining: 1,
+        keepAliveTimeout: this.opts.keepAliveMs,
+        keepAliveMaxTimeout: this.opts.keepAliveMs,
+        connect: { timeout: this.opts.connectTimeoutMs, rejectUnauthorized: tls.verify },
+      });
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** Closes every pool not in `inUse`. */
+  retain(inUse: ReadonlySet<Dispatcher>): void {
+    for (const [key, pool] of this.pools) {
+      if (inUse.has(pool)) continue;
+      this.pools.delete(key);
+      pool.close().catch(() => { /* already closed or destroyed */ });
+    }
+  }
+
+  destroyAll(): void {
+    for (const p of this.pools.values()) p.destroy().catch(() => {});
+    this.pools.clear();
+  }
+}
