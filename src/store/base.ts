@@ -9,14 +9,16 @@ export interface Row {
   tenantId: string | null;
   upstreamId: string | null;
   uniqueKey: string | null;
+  /** A second unique lookup per kind: the id another face knows the object by (aliasOf()). */
+  alias: string | null;
   createdAt: string;
   doc: string;
 }
 
-export function toRow<K extends Kind>(kind: K, obj: ObjectKinds[K], uniqueKey: string | null, tenantId: string | null): Row {
+export function toRow<K extends Kind>(kind: K, obj: ObjectKinds[K], uniqueKey: string | null, tenantId: string | null, alias: string | null): Row {
   const o = obj as { id: string; createdAt: string; upstreamId?: string };
   return {
-    kind, id: o.id, tenantId, uniqueKey, createdAt: o.createdAt,
+    kind, id: o.id, tenantId, uniqueKey, alias, createdAt: o.createdAt,
     upstreamId: kind === 'route' ? (o.upstreamId ?? null) : null,
     doc: JSON.stringify(obj),
   };
@@ -26,8 +28,10 @@ const UNIQUE_FIELD: Record<Kind, string> = {
   tenant: 'name', project: 'region', instance: 'id', keypair: 'secretId', token: 'hash', upstream: 'name', route: 'id',
 };
 
-export function duplicateError(kind: Kind): ModelError {
-  const field = UNIQUE_FIELD[kind];
+/** Which unique lookup an alias is: the model field it is read from. */
+export const ALIAS_FIELD = 'tencentId';
+
+export function duplicateError(kind: Kind, field = UNIQUE_FIELD[kind]): ModelError {
   return new ModelError('duplicate', field, `${field}: another ${kind} already uses this ${field}`);
 }
 

@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { KINDS, type Kind, type ObjectKinds } from '../model/types.js';
-import { collapse, duplicateError, Subscribers, toRow } from './base.js';
+import { ALIAS_FIELD, collapse, duplicateError, Subscribers, toRow } from './base.js';
 import { fromPgError, StoreUnavailableError } from './errors.js';
 import { migratePostgres, type PgQueryable } from './migrations.js';
-import { DEFAULT_STORE_TIMEOUTS, tenantOf, uniqueKey, type Change, type ListQuery, type ListResult, type Store, type StoreTimeouts, type Subscriber, type Tx } from './store.js';
+import { aliasOf, DEFAULT_STORE_TIMEOUTS, tenantOf, uniqueKey, type Change, type ListQuery, type ListResult, type Store, type StoreTimeouts, type Subscriber, type Tx } from './store.js';
 
 /** What the readers need: the pool, or one checked-out client behind a deadline. */
 type Q = PgQueryable;
@@ -30,6 +30,11 @@ async function readOne<K extends Kind>(c: Q, kind: K, id: string): Promise<Objec
 
 async function readUnique<K extends Kind>(c: Q, kind: K, key: string): Promise<ObjectKinds[K] | null> {
   const r = await c.query<{ doc: ObjectKinds[K] }>('SELECT doc FROM objects WHERE kind = $1 AND unique_key = $2', [kind, key]);
+  return r.rows[0]?.doc ?? null;
+}
+
+async function readAlias<K extends Kind>(c: Q, kind: K, alias: string): Promise<ObjectKinds[K] | null> {
+  const r = await c.query<{ doc: ObjectKinds[K] }>('SELECT doc FROM objects WHERE kind = $1 AND alias = $2', [kind, alias]);
   return r.rows[0]?.doc ?? null;
 }
 
@@ -242,6 +247,7 @@ export class PostgresStore implements Store {
   get<K extends Kind>(kind: K, id: string) { return this.read(() => readOne(this.pool, kind, id)); }
   list<K extends Kind>(kind: K, q?: ListQuery) { return this.read(() => readList(this.pool, kind, q)); }
   findUnique<K extends Kind>(kind: K, key: string) { return this.read(() => readUnique(this.pool, kind, key)); }
+  findAlias<K extends Kind>(kind: K, alias: string) { return this.read(() => readAlias(this.pool, kind, alias)); }
 
   loadAll() {
     return this.withClient(async (c) => {
@@ -263,20 +269,25 @@ export class PostgresStore implements Store {
         get: (kind, id) => readOne(c, kind, id),
         list: (kind, q) => readList(c, kind, q),
         findUnique: (kind, key) => readUnique(c, kind, key),
+        findAlias: (kind, alias) => readAlias(c, kind, alias),
         put: async (kind, obj) => {
           const key = uniqueKey(kind, obj);
-          const row = toRow(kind, obj, key, tenantOf(kind, obj));
+          const row = toRow(kind, obj, key, tenantOf(kind, obj), aliasOf(kind, obj));
           if (key !== null) {
             const other = await c.query<{ id: string }>('SELECT id FROM objects WHERE kind = $1 AND unique_key = $2', [kind, key]);
             if (other.rows[0] && other.rows[0].id !== row.id) throw duplicateError(kind);
           }
+          if (row.alias !== null) {
+            const other = await c.query<{ id: string }>('SELECT id FROM objects WHERE kind = $1 AND alias = $2', [kind, row.alias]);
+            if (other.rows[0] && other.rows[0].id !== row.id) throw duplicateError(kind, ALIAS_FIELD);
+          }
           try {
             // A savepoint keeps the transaction usable if the insert fails on a constraint.
             await c.query('SAVEPOINT put');
-            await c.query(`INSERT INTO objects (kind, id, tenant_id, upstream_id, unique_key, created_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)
+            await c.query(`INSERT INTO objects (kind, id, tenant_id, upstream_id, unique_key, alias, created_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
               ON CONFLICT (kind, id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, upstream_id = EXCLUDED.upstream_id,
-              unique_key = EXCLUDED.unique_key, doc = EXCLUDED.doc`,
-            [row.kind, row.id, row.tenantId, row.upstreamId, row.uniqueKey, row.createdAt, row.doc]);
+              unique_key = EXCLUDED.unique_key, alias = EXCLUDED.alias, doc = EXCLUDED.doc`,
+            [row.kind, row.id, row.tenantId, row.upstreamId, row.uniqueKey, row.alias, row.createdAt, row.doc]);
             await c.query('RELEASE SAVEPOINT put');
           } catch (err) {
             // On a connection that does not answer, the whole transaction is given up instead.

@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { KINDS, type Kind, type ObjectKinds } from '../model/types.js';
-import { collapse, duplicateError, Mutex, Subscribers, toRow } from './base.js';
+import { ALIAS_FIELD, collapse, duplicateError, Mutex, Subscribers, toRow } from './base.js';
 import { fromSqliteError } from './errors.js';
 import { migrateSqlite } from './migrations.js';
-import { DEFAULT_STORE_TIMEOUTS, tenantOf, uniqueKey, type Change, type ListQuery, type ListResult, type Store, type Subscriber, type Tx } from './store.js';
+import { aliasOf, DEFAULT_STORE_TIMEOUTS, tenantOf, uniqueKey, type Change, type ListQuery, type ListResult, type Store, type Subscriber, type Tx } from './store.js';
 
 type Db = Database.Database;
 
@@ -30,6 +30,11 @@ function readOne<K extends Kind>(db: Db, kind: K, id: string): ObjectKinds[K] | 
 
 function readUnique<K extends Kind>(db: Db, kind: K, key: string): ObjectKinds[K] | null {
   const r = db.prepare('SELECT doc FROM objects WHERE kind = ? AND unique_key = ?').get(kind, key) as { doc: string } | undefined;
+  return r ? (JSON.parse(r.doc) as ObjectKinds[K]) : null;
+}
+
+function readAlias<K extends Kind>(db: Db, kind: K, alias: string): ObjectKinds[K] | null {
+  const r = db.prepare('SELECT doc FROM objects WHERE kind = ? AND alias = ?').get(kind, alias) as { doc: string } | undefined;
   return r ? (JSON.parse(r.doc) as ObjectKinds[K]) : null;
 }
 
@@ -73,6 +78,7 @@ export class SqliteStore implements Store {
   async get<K extends Kind>(kind: K, id: string) { return this.guard(() => readOne(this.db, kind, id)); }
   async list<K extends Kind>(kind: K, q?: ListQuery) { return this.guard(() => readList(this.db, kind, q)); }
   async findUnique<K extends Kind>(kind: K, key: string) { return this.guard(() => readUnique(this.db, kind, key)); }
+  async findAlias<K extends Kind>(kind: K, alias: string) { return this.guard(() => readAlias(this.db, kind, alias)); }
 
   async loadAll() {
     // One read transaction: every kind as of the same revision.
@@ -92,18 +98,23 @@ export class SqliteStore implements Store {
         get: async (kind, id) => readOne(db, kind, id),
         list: async (kind, q) => readList(db, kind, q),
         findUnique: async (kind, key) => readUnique(db, kind, key),
+        findAlias: async (kind, alias) => readAlias(db, kind, alias),
         put: async (kind, obj) => {
           const key = uniqueKey(kind, obj);
-          const row = toRow(kind, obj, key, tenantOf(kind, obj));
+          const row = toRow(kind, obj, key, tenantOf(kind, obj), aliasOf(kind, obj));
           if (key !== null) {
             const other = db.prepare('SELECT id FROM objects WHERE kind = ? AND unique_key = ?').get(kind, key) as { id: string } | undefined;
             if (other && other.id !== row.id) throw duplicateError(kind);
           }
+          if (row.alias !== null) {
+            const other = db.prepare('SELECT id FROM objects WHERE kind = ? AND alias = ?').get(kind, row.alias) as { id: string } | undefined;
+            if (other && other.id !== row.id) throw duplicateError(kind, ALIAS_FIELD);
+          }
           try {
-            db.prepare(`INSERT INTO objects (kind, id, tenant_id, upstream_id, unique_key, created_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
+            db.prepare(`INSERT INTO objects (kind, id, tenant_id, upstream_id, unique_key, alias, created_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
               ON CONFLICT (kind, id) DO UPDATE SET tenant_id = excluded.tenant_id, upstream_id = excluded.upstream_id,
-              unique_key = excluded.unique_key, doc = excluded.doc`)
-              .run(row.kind, row.id, row.tenantId, row.upstreamId, row.uniqueKey, row.createdAt, row.doc);
+              unique_key = excluded.unique_key, alias = excluded.alias, doc = excluded.doc`)
+              .run(row.kind, row.id, row.tenantId, row.upstreamId, row.uniqueKey, row.alias, row.createdAt, row.doc);
           } catch (err) {
             if (isUniqueViolation(err)) throw duplicateError(kind);
             throw err;

@@ -43,6 +43,8 @@ export interface Tx {
   delete(kind: Kind, id: string): Promise<boolean>;
   /** Lookup by the kind's unique key (see uniqueKey()). */
   findUnique<K extends Kind>(kind: K, key: string): Promise<ObjectKinds[K] | null>;
+  /** Lookup by the kind's alias, the id another face shows (see aliasOf()). */
+  findAlias<K extends Kind>(kind: K, alias: string): Promise<ObjectKinds[K] | null>;
 }
 
 export type Subscriber = (revision: number, changes: Change[]) => void;
@@ -63,6 +65,7 @@ export interface Store {
   get<K extends Kind>(kind: K, id: string): Promise<ObjectKinds[K] | null>;
   list<K extends Kind>(kind: K, query?: ListQuery): Promise<ListResult<ObjectKinds[K]>>;
   findUnique<K extends Kind>(kind: K, key: string): Promise<ObjectKinds[K] | null>;
+  findAlias<K extends Kind>(kind: K, alias: string): Promise<ObjectKinds[K] | null>;
   /** Every object of every kind as of one revision: what the runtime builds a snapshot from. */
   loadAll(): Promise<{ revision: number; objects: { [K in Kind]: ObjectKinds[K][] } }>;
   transact<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
@@ -88,6 +91,16 @@ export function uniqueKey<K extends Kind>(kind: K, obj: ObjectKinds[K]): string 
     case 'route': return null;
     default: return null;
   }
+}
+
+/**
+ * The object's second unique key within its kind, or null: the id a face other than the
+ * canonical one names it by. Upstreams have Tencent's (`upstream-xxxxxxxx`); older documents
+ * written before it existed have none until the migration gives them one.
+ */
+export function aliasOf<K extends Kind>(kind: K, obj: ObjectKinds[K]): string | null {
+  if (kind === 'upstream') return (obj as ObjectKinds['upstream']).tencentId ?? null;
+  return null;
 }
 
 /** The tenant an object belongs to, for tenant-scoped listing (null for global kinds). */
