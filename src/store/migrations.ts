@@ -77,10 +77,11 @@ const POSTGRES: PgStep[] = [
   postgresAliases,
 ];
 
-export function migrateSqlite(db: Database.Database): void {
+/** `upTo`: stop after that version (tests build a data directory as an older release left it). */
+export function migrateSqlite(db: Database.Database, upTo = SQLITE.length): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)');
   const done = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
-  SQLITE.forEach((step, i) => {
+  SQLITE.slice(0, upTo).forEach((step, i) => {
     if (done.has(i + 1)) return;
     db.transaction(() => {
       if (typeof step === 'string') db.exec(step); else step(db);
@@ -92,13 +93,13 @@ export function migrateSqlite(db: Database.Database): void {
 /** A pool or one client: what a migration (and the store's readers) send queries to. */
 export interface PgQueryable { query<R extends pg.QueryResultRow = any>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> }
 
-export async function migratePostgres(client: PgQueryable): Promise<void> {
+export async function migratePostgres(client: PgQueryable, upTo = POSTGRES.length): Promise<void> {
   // An advisory lock: several nodes starting together must not migrate twice.
   await client.query('SELECT pg_advisory_lock(7243001)');
   try {
     await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY)');
     const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
-    for (const [i, step] of POSTGRES.entries()) {
+    for (const [i, step] of POSTGRES.slice(0, upTo).entries()) {
       if (done.has(i + 1)) continue;
       await client.query('BEGIN');
       try {
