@@ -34,7 +34,7 @@ const port = await new Promise<number>((r) => backend.once('message', (m) => r(m
 const now = new Date().toISOString();
 const check = { ...defaultHealthCheck(), protocol: 'http' as const, path: '/health', interval: 1, timeout: 0.5, healthyThreshold: 1, unhealthyThreshold: 1 };
 const upstream: Upstream = {
-  id: 'bench', tenantId: 't', projectId: 'p', instanceId: 'i', name: 'bench', description: '', scheme: 'http', strategy: 'wrr', port,
+  id: 'bench', tencentId: 'upstream-bench0001', tenantId: 't', projectId: 'p', instanceId: 'i', name: 'bench', description: '', scheme: 'http', strategy: 'wrr', port,
   retries: 3, upstreamHost: null, tlsVerify: true, failMode: 'open', memberType: 'ip', channelType: 'builtin', tags: [], networkId: '',
   healthCheck: check, memberGroups: [], ext: {}, createdAt: now, updatedAt: now,
   members: Array.from({ length: MEMBERS }, (_, i) => ({ id: `m${i}`, host: `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`, port, weight: 1, backup: false, enabled: true, groupId: null, ecsId: '', ecsName: '', tags: [], ext: {}, createdAt: now })),

@@ -43,8 +43,9 @@ export async function getRoute(tx: Tx | Store, scope: Scope, id: string): Promis
 
 /** Routes the scope reaches; `upstreamId` narrows to one upstream's (which the scope must reach). */
 export async function listRoutes(store: Store, scope: Scope, query: Pick<ListQuery, 'tenantId' | 'limit' | 'offset'> & { upstreamId?: string } = {}): Promise<ListResult<Route>> {
-  if (query.upstreamId !== undefined) await getUpstream(store, scope, query.upstreamId);
-  const { upstreamId, ...paging } = query;
+  // Named in any form getUpstream accepts; the routes point at the canonical id.
+  const upstreamId = query.upstreamId === undefined ? undefined : (await getUpstream(store, scope, query.upstreamId)).id;
+  const { upstreamId: _named, ...paging } = query;
   if (scope.kind === 'operator') return store.list('route', { ...paging, parentId: upstreamId });
   const r = await resolveScope(store, scope);
   const ups = new Map((await store.list('upstream', { tenantId: scope.tenantId, limit: 100_000 })).items.map((u) => [u.id, u]));
@@ -59,7 +60,7 @@ export async function listRoutes(store: Store, scope: Scope, query: Pick<ListQue
 export async function createRoute(store: Store, scope: Scope, input: RouteInput): Promise<Route> {
   return store.transact(async (tx) => {
     const up = await getUpstream(tx, scope, input.upstreamId);
-    const r = build(input, up.tenantId, null);
+    const r = build({ ...input, upstreamId: up.id }, up.tenantId, null);
     validateRoute(r);
     await tx.put('route', r);
     return r;
@@ -72,7 +73,7 @@ export async function replaceRoute(store: Store, scope: Scope, id: string, input
     const prev = await getRoute(tx, scope, id);
     const up = await getUpstream(tx, scope, input.upstreamId);
     if (up.tenantId !== prev.tenantId) throw new ModelError('not_found', 'upstreamId', `upstream ${input.upstreamId} does not exist`, { entity: 'upstream', value: input.upstreamId });
-    const r = build(input, up.tenantId, prev);
+    const r = build({ ...input, upstreamId: up.id }, up.tenantId, prev);
     validateRoute(r);
     await tx.put('route', r);
     return r;

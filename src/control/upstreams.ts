@@ -1,7 +1,7 @@
 import { DEFAULT_RETRIES, defaultHealthCheck } from '../model/defaults.js';
 import { ModelError } from '../model/errors.js';
 import { normaliseMemberHost } from '../model/host.js';
-import { newId, nowIso } from '../model/ids.js';
+import { newId, newTencentUpstreamId, nowIso, TENCENT_UPSTREAM_ID } from '../model/ids.js';
 import { applyGroupWeight, memberEndpoint } from '../model/member.js';
 import type { Member, MemberGroup, Upstream } from '../model/types.js';
 import { validateUpstream } from '../model/validate.js';
@@ -109,8 +109,24 @@ async function checkReferences(tx: Tx, u: Upstream): Promise<void> {
   }
 }
 
-/** Validates and writes an upstream inside `tx`; the one way every dialect writes one. */
+/** Tries this often before giving up: a collision in 36^8 ids is already rare. */
+const ID_ATTEMPTS = 8;
+
+/** A Tencent id no other upstream has, drawn inside the writing transaction. */
+async function freshTencentId(tx: Tx): Promise<string> {
+  for (let i = 0; i < ID_ATTEMPTS; i++) {
+    const id = newTencentUpstreamId();
+    if (!(await tx.findAlias('upstream', id))) return id;
+  }
+  throw new Error(`no free Tencent upstream id after ${ID_ATTEMPTS} attempts`);
+}
+
+/**
+ * Validates and writes an upstream inside `tx`; the one way every dialect writes one. An
+ * upstream made through any face gets its Tencent id here, so every face can name it.
+ */
 export async function writeUpstream(tx: Tx, u: Upstream, limits: Limits): Promise<Upstream> {
+  u.tencentId ||= await freshTencentId(tx);
   validateUpstream(u);
   if (u.members.length > limits.maxMembersPerUpstream) {
     throw new ModelError('limit_exceeded', 'members', `an upstream holds at most ${limits.maxMembersPerUpstream} members`, { entity: 'member', limit: limits.maxMembersPerUpstream });
@@ -145,7 +161,7 @@ export async function createUpstream(store: Store, scope: Scope, place: Placemen
     }
     const now = nowIso();
     const u = materialise(input, {
-      id: newId(), tenantId, projectId: project.id, instanceId,
+      id: newId(), tencentId: '', tenantId, projectId: project.id, instanceId,
       name: input.name, description: '', scheme: 'http', strategy: 'wrr', port: 0, retries: DEFAULT_RETRIES,
       upstreamHost: null, tlsVerify: true, failMode: 'open', memberType: 'ip', channelType: 'builtin',
       tags: [], networkId: '', ext: {}, createdAt: now, updatedAt: now,
@@ -158,9 +174,13 @@ function upstreamNotFound(id: string): ModelError {
   return new ModelError('not_found', 'upstreamId', `upstream ${id} does not exist`, { entity: 'upstream', value: id });
 }
 
-/** The upstream if the scope reaches it; another tenant's (or project's, instance's) does not exist. */
+/**
+ * The upstream if the scope reaches it; another tenant's (or project's, instance's) does not
+ * exist. `id` is the canonical id or the Tencent id: the forms cannot be mistaken for each
+ * other, and each face checks that its callers use its own. Callers go on with `u.id`.
+ */
 export async function getUpstream(tx: Tx | Store, scope: Scope, id: string): Promise<Upstream> {
-  const u = await tx.get('upstream', id);
+  const u = TENCENT_UPSTREAM_ID.test(id) ? await tx.findAlias('upstream', id) : await tx.get('upstream', id);
   if (!u || !reaches(await resolveScope(tx, scope), u)) throw upstreamNotFound(id);
   return u;
 }
@@ -216,7 +236,7 @@ export async function updateUpstream(
     const prev = await getUpstream(tx, scope, id);
     const draft = structuredClone(prev);
     const next = (await mutate(draft, tx)) ?? draft;
-    next.id = prev.id; next.tenantId = prev.tenantId; next.projectId = prev.projectId;
+    next.id = prev.id; next.tencentId = prev.tencentId; next.tenantId = prev.tenantId; next.projectId = prev.projectId;
     next.instanceId = prev.instanceId; next.createdAt = prev.createdAt; next.channelType = prev.channelType;
     next.updatedAt = nowIso();
     return writeUpstream(tx, next, limits);
@@ -231,16 +251,16 @@ function replaceMemberList(u: Upstream, members: MemberInput[], now: string): Me
 /** Refused while a route or a reference channel uses the upstream. */
 export async function deleteUpstream(store: Store, scope: Scope, id: string): Promise<void> {
   await store.transact(async (tx) => {
-    await getUpstream(tx, scope, id);
-    const routes = await tx.list('route', { parentId: id });
+    const u = await getUpstream(tx, scope, id);
+    const routes = await tx.list('route', { parentId: u.id });
     if (routes.total > 0) {
       throw new ModelError('in_use', 'upstreamId', `upstream ${id} is used by ${routes.total} route(s): delete or rebind them first`, { entity: 'route', limit: routes.total, value: id });
     }
-    const referrers = (await tx.list('upstream', {})).items.filter((x) => x.memberGroups.some((g) => g.referenceUpstreamId === id));
+    const referrers = (await tx.list('upstream', {})).items.filter((x) => x.memberGroups.some((g) => g.referenceUpstreamId === u.id));
     if (referrers.length > 0) {
       throw new ModelError('conflict', 'upstreamId', `upstream ${id} is referenced by upstream ${referrers[0].id}`, { entity: 'upstream', value: id });
     }
-    await tx.delete('upstream', id);
+    await tx.delete('upstream', u.id);
   });
 }
 

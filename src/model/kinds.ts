@@ -16,6 +16,11 @@ export interface KindDescriptor<T = any> {
   owner: ((obj: T) => string | null) | null;
   /** The object this one hangs under (what `ListQuery.parentId` finds it by): its kind and the field holding its id. */
   parent: { kind: Kind; field: keyof T & string } | null;
+  /**
+   * A second unique lookup: the id another face shows the object by (an upstream's Tencent
+   * id), and the field a duplicate is reported on. Absent: none.
+   */
+  alias?: { field: string; key: (obj: T) => string | null };
 }
 
 /** Every kind's descriptor, keyed by kind: which kinds a store holds, and how it indexes each. */
@@ -30,7 +35,10 @@ export const KIND_DESCRIPTORS: { readonly [K in Kind]: KindDescriptor<ObjectKind
   keypair: { unique: { field: 'secretId', key: (k) => k.secretId }, owner: ownTenant, parent: null },
   token: { unique: { field: 'hash', key: (t) => t.hash }, owner: ownTenant, parent: null },
   // Upstream names are unique per tenant and instance.
-  upstream: { unique: { field: 'name', key: (u) => `${u.tenantId}/${u.instanceId}/${u.name}` }, owner: ownTenant, parent: null },
+  upstream: {
+    unique: { field: 'name', key: (u) => `${u.tenantId}/${u.instanceId}/${u.name}` }, owner: ownTenant, parent: null,
+    alias: { field: 'tencentId', key: (u) => u.tencentId ?? null },
+  },
   route: { unique: null, owner: ownTenant, parent: { kind: 'upstream', field: 'upstreamId' } },
 };
 

@@ -82,7 +82,10 @@ export interface Member {
 }
 
 export interface Upstream {
+  /** The canonical id (32-hex): Huawei's, the operator API's, the store's key. */
   id: string;
+  /** The id Tencent's face shows and accepts (`upstream-xxxxxxxx`), unique across the store. */
+  tencentId: string;
   tenantId: string;
   projectId: string;
   instanceId: string;

@@ -17,6 +17,8 @@ export interface Row {
   /** The id of the object this one hangs under (descriptor `parent`); the parent's kind is the descriptor's. */
   parentId: string | null;
   uniqueKey: string | null;
+  /** The descriptor's alias: another face's id for the object. */
+  alias: string | null;
   createdAt: string;
   doc: string;
 }
@@ -29,6 +31,7 @@ export interface SqlReader {
   select(f: RowFilter, page: { limit: number | null; offset: number }): Promise<{ docs: unknown[]; total: number }>;
   byId(kind: string, id: string): Promise<unknown | null>;
   byUnique(kind: string, key: string): Promise<{ id: string; doc: unknown } | null>;
+  byAlias(kind: string, alias: string): Promise<{ id: string; doc: unknown } | null>;
 }
 
 /** The SQL of the write steps, on the connection of an open transaction. */
@@ -67,13 +70,15 @@ export function toRow(kinds: KindRegistry, kind: string, obj: unknown): Row {
     tenantId: d.owner?.(obj) ?? null,
     parentId: typeof parent === 'string' ? parent : null,
     uniqueKey: d.unique?.key(obj) ?? null,
+    alias: d.alias?.key(obj) ?? null,
     doc: JSON.stringify(obj),
   };
 }
 
-export function duplicateError(kinds: KindRegistry, kind: string): ModelError {
-  const field = descriptor(kinds, kind).unique?.field ?? 'id';
-  return new ModelError('duplicate', field, `${field}: another ${kind} already uses this ${field}`);
+export function duplicateError(kinds: KindRegistry, kind: string, on: 'unique' | 'alias' = 'unique'): ModelError {
+  const d = descriptor(kinds, kind);
+  const field = (on === 'alias' ? d.alias?.field : d.unique?.field) ?? 'id';
+  return new ModelError('duplicate', field, `${field}: another ${kind} already uses this ${field}`, { entity: kind });
 }
 
 /** Collapses a transaction's writes to one change per object, the last op winning. */
@@ -100,6 +105,11 @@ export async function findUnique<K extends Kind>(sql: SqlReader, kinds: KindRegi
   return ((await sql.byUnique(kind, key))?.doc ?? null) as ObjectKinds[K] | null;
 }
 
+export async function findAlias<K extends Kind>(sql: SqlReader, kinds: KindRegistry, kind: K, alias: string): Promise<ObjectKinds[K] | null> {
+  descriptor(kinds, kind);
+  return ((await sql.byAlias(kind, alias))?.doc ?? null) as ObjectKinds[K] | null;
+}
+
 /** Every object of every kind the registry names; the caller makes it one consistent read. */
 export async function loadAll(sql: SqlReader, kinds: KindRegistry): Promise<{ [K in Kind]: ObjectKinds[K][] }> {
   const objects: Record<string, unknown[]> = {};
@@ -119,11 +129,16 @@ export async function runTransaction<T>(sql: SqlWriter, kinds: KindRegistry, fn:
     get: (kind, id) => get(sql, kinds, kind, id),
     list: (kind, q) => list(sql, kinds, kind, q),
     findUnique: (kind, key) => findUnique(sql, kinds, kind, key),
+    findAlias: (kind, alias) => findAlias(sql, kinds, kind, alias),
     put: async (kind, obj) => {
       const row = toRow(kinds, kind, obj);
       if (row.uniqueKey !== null) {
         const other = await sql.byUnique(kind, row.uniqueKey);
         if (other && other.id !== row.id) throw duplicateError(kinds, kind);
+      }
+      if (row.alias !== null) {
+        const other = await sql.byAlias(kind, row.alias);
+        if (other && other.id !== row.id) throw duplicateError(kinds, kind, 'alias');
       }
       if ((await sql.upsert(row)) === 'duplicate') throw duplicateError(kinds, kind);
       writes.set(`${kind}/${row.id}`, { kind, id: row.id, op: 'put' });

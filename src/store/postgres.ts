@@ -36,14 +36,18 @@ function sqlOf(c: Q): SqlWriter {
       const r = await c.query<{ id: string; doc: unknown }>('SELECT id, doc FROM objects WHERE kind = $1 AND unique_key = $2', [kind, key]);
       return r.rows[0] ?? null;
     },
+    async byAlias(kind, alias) {
+      const r = await c.query<{ id: string; doc: unknown }>('SELECT id, doc FROM objects WHERE kind = $1 AND alias = $2', [kind, alias]);
+      return r.rows[0] ?? null;
+    },
     async upsert(row) {
       try {
         // A savepoint keeps the transaction usable if the insert fails on a constraint.
         await c.query('SAVEPOINT put');
-        await c.query(`INSERT INTO objects (kind, id, tenant_id, parent_id, unique_key, created_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)
+        await c.query(`INSERT INTO objects (kind, id, tenant_id, parent_id, unique_key, alias, created_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
           ON CONFLICT (kind, id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, parent_id = EXCLUDED.parent_id,
-          unique_key = EXCLUDED.unique_key, doc = EXCLUDED.doc`,
-        [row.kind, row.id, row.tenantId, row.parentId, row.uniqueKey, row.createdAt, row.doc]);
+          unique_key = EXCLUDED.unique_key, alias = EXCLUDED.alias, doc = EXCLUDED.doc`,
+        [row.kind, row.id, row.tenantId, row.parentId, row.uniqueKey, row.alias, row.createdAt, row.doc]);
         await c.query('RELEASE SAVEPOINT put');
         return 'ok';
       } catch (err) {
@@ -285,6 +289,7 @@ export class PostgresStore implements Store {
   get<K extends Kind>(kind: K, id: string) { return this.read(() => core.get(this.reader, this.kinds, kind, id)); }
   list<K extends Kind>(kind: K, q?: ListQuery) { return this.read(() => core.list(this.reader, this.kinds, kind, q)); }
   findUnique<K extends Kind>(kind: K, key: string) { return this.read(() => core.findUnique(this.reader, this.kinds, kind, key)); }
+  findAlias<K extends Kind>(kind: K, alias: string) { return this.read(() => core.findAlias(this.reader, this.kinds, kind, alias)); }
 
   loadAll() {
     return this.withClient(async (c) => {

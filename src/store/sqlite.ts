@@ -37,12 +37,16 @@ function sqlOf(db: Db): SqlWriter {
       const r = db.prepare('SELECT id, doc FROM objects WHERE kind = ? AND unique_key = ?').get(kind, key) as { id: string; doc: string } | undefined;
       return r ? { id: r.id, doc: JSON.parse(r.doc) as unknown } : null;
     },
+    async byAlias(kind, alias) {
+      const r = db.prepare('SELECT id, doc FROM objects WHERE kind = ? AND alias = ?').get(kind, alias) as { id: string; doc: string } | undefined;
+      return r ? { id: r.id, doc: JSON.parse(r.doc) as unknown } : null;
+    },
     async upsert(row) {
       try {
-        db.prepare(`INSERT INTO objects (kind, id, tenant_id, parent_id, unique_key, created_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)
+        db.prepare(`INSERT INTO objects (kind, id, tenant_id, parent_id, unique_key, alias, created_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
           ON CONFLICT (kind, id) DO UPDATE SET tenant_id = excluded.tenant_id, parent_id = excluded.parent_id,
-          unique_key = excluded.unique_key, doc = excluded.doc`)
-          .run(row.kind, row.id, row.tenantId, row.parentId, row.uniqueKey, row.createdAt, row.doc);
+          unique_key = excluded.unique_key, alias = excluded.alias, doc = excluded.doc`)
+          .run(row.kind, row.id, row.tenantId, row.parentId, row.uniqueKey, row.alias, row.createdAt, row.doc);
         return 'ok';
       } catch (err) {
         if (isUniqueViolation(err)) return 'duplicate';
@@ -71,6 +75,7 @@ function guarded(sql: SqlReader, timeoutMs: number): SqlReader {
     select: (f, page) => guard(() => sql.select(f, page)),
     byId: (kind, id) => guard(() => sql.byId(kind, id)),
     byUnique: (kind, key) => guard(() => sql.byUnique(kind, key)),
+    byAlias: (kind, alias) => guard(() => sql.byAlias(kind, alias)),
   };
 }
 
@@ -122,6 +127,7 @@ export class SqliteStore implements Store {
   get<K extends Kind>(kind: K, id: string) { return core.get(this.reader, this.kinds, kind, id); }
   list<K extends Kind>(kind: K, q?: ListQuery) { return core.list(this.reader, this.kinds, kind, q); }
   findUnique<K extends Kind>(kind: K, key: string) { return core.findUnique(this.reader, this.kinds, kind, key); }
+  findAlias<K extends Kind>(kind: K, alias: string) { return core.findAlias(this.reader, this.kinds, kind, alias); }
 
   loadAll() {
     // One read transaction: every kind as of the same revision. In the writers' queue, so that

@@ -42,6 +42,8 @@ export interface Tx {
   delete(kind: Kind, id: string): Promise<boolean>;
   /** Lookup by the kind's unique key (its descriptor's `unique.key`, model/kinds.ts). */
   findUnique<K extends Kind>(kind: K, key: string): Promise<ObjectKinds[K] | null>;
+  /** Lookup by the kind's alias, the id another face shows (descriptor `alias`). */
+  findAlias<K extends Kind>(kind: K, alias: string): Promise<ObjectKinds[K] | null>;
 }
 
 export type Subscriber = (revision: number, changes: Change[]) => void;
@@ -62,6 +64,8 @@ export interface Store {
   get<K extends Kind>(kind: K, id: string): Promise<ObjectKinds[K] | null>;
   list<K extends Kind>(kind: K, query?: ListQuery): Promise<ListResult<ObjectKinds[K]>>;
   findUnique<K extends Kind>(kind: K, key: string): Promise<ObjectKinds[K] | null>;
+  /** Lookup by the kind's alias, the id another face shows (descriptor `alias`). */
+  findAlias<K extends Kind>(kind: K, alias: string): Promise<ObjectKinds[K] | null>;
   /** Every object of every kind as of one revision: what the runtime builds a snapshot from. */
   loadAll(): Promise<{ revision: number; objects: { [K in Kind]: ObjectKinds[K][] } }>;
   transact<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;

@@ -59,12 +59,13 @@ describe('one upstream, two faces: nothing set through Tencent is lost through H
     // The same upstream through Huawei: the tenant's project for that region, the region's default instance.
     const p = await gw.api('POST', `/v1/tenants/${t.body.id}/projects`, { region: 'ap-guangzhou' });
     assert.equal(p.status, 200, 'Tencent made the project');
-    const instanceId = (await gw.api('GET', `/v1/upstreams/${id}`)).body.instanceId;
+    // Huawei names the upstream by its canonical id, which the operator API shows beside the Tencent one.
+    const { instanceId, id: channelId } = (await gw.api('GET', `/v1/upstreams/${id}`)).body;
     const cred = new BasicCredentials().withAk(k.body.secretId).withSk(k.body.secretKey).withProjectId(p.body.id);
     const client = new ClientBuilder((c: unknown) => c).withEndpoint(gw.adminUrl).withCredential(cred).build();
     client.httpClient._logger = quiet;
     const hw = (method: string, path: string, data: unknown) => client.sendRequest({
-      method, url: `/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels/${id}${path}`, contentType: 'application/json',
+      method, url: `/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels/${channelId}${path}`, contentType: 'application/json',
       queryParams: {}, pathParams: { instance_id: instanceId }, headers: { 'Content-Type': 'application/json' }, data,
     });
     const check = { protocol: 'HTTP', path: '/ready', threshold_normal: 2, threshold_abnormal: 3, time_interval: 2, timeout: 1, http_code: '200' };

@@ -677,7 +677,8 @@ describe('Huawei APIG v2 dialect, driven by the Huawei SDK core', () => {
     const hc = await call('POST', '/vpc-channels', { body: channel('from-huawei', { members: [member(backends[1]!)] }) });
 
     const listed = await gw.api('GET', `/v1/upstreams?tenantId=${carolId}`);
-    const byId = new Map(listed.body.items.map((u: { id: string; projectId: string; instanceId: string }) => [u.id, u]));
+    // Keyed by both ids: the Tencent face answers with its own form, the operator API shows both.
+    const byId = new Map(listed.body.items.flatMap((u: { id: string; tencentId: string; projectId: string; instanceId: string }) => [[u.id, u], [u.tencentId, u]]));
     assert.ok(byId.has(tc.UpstreamId) && byId.has(hc.id), 'the operator API lists both');
     const [a, b] = [byId.get(tc.UpstreamId) as { projectId: string; instanceId: string }, byId.get(hc.id) as { projectId: string; instanceId: string }];
     assert.equal(a.projectId, carol.projectId);

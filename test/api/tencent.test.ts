@@ -85,7 +85,7 @@ describe('Tencent API 3.0 dialect, driven by tencentcloud-sdk-nodejs', () => {
       Tags: [{ Key: 'env', Value: 'test' }],
     });
     const id = created.UpstreamId as string;
-    assert.match(id, /^[0-9a-f]{32}$/);
+    assert.match(id, /^upstream-[a-z0-9]{8}$/, 'Tencent\'s id form');
     assert.ok(created.RequestId);
 
     const d = await c.DescribeUpstreams({ Limit: 10, Offset: 0, Filters: [{ Name: 'UpstreamId', Values: [id] }] });

@@ -38,7 +38,11 @@ async function findsEverything(store: Store, m: Made): Promise<void> {
     assert.deepEqual(all.objects[kind].map((o) => o.id).sort(), m.ids[kind], `every ${kind}`);
     for (const id of m.ids[kind]) assert.equal((await store.get(kind, id))?.id, id, `${kind} ${id} by id`);
   }
-  assert.deepEqual(await store.get('upstream', m.named.web), m.upstreamWeb, 'members, group and health check intact');
+  // The upgrade gives every upstream a Tencent id (migration 3); the rest is as it was.
+  const { tencentId, ...web } = (await store.get('upstream', m.named.web))!;
+  assert.match(tencentId ?? '', /^upstream-[a-z0-9]{8}$/, 'a Tencent id was assigned');
+  assert.equal((await store.findAlias('upstream', tencentId!))?.id, m.named.web, 'found by it');
+  assert.deepEqual(web, m.upstreamWeb, 'members, group and health check intact');
   assert.deepEqual((await store.list('route', { parentId: m.named.web })).items.map((r) => r.id), [m.named.route], 'the route under its upstream');
   assert.equal((await store.list('route', { parentId: m.named.api })).total, 0);
   assert.equal((await store.list('upstream', { tenantId: m.named.tenant })).total, 2);

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelError } from '../../src/model/errors.js';
-import { newId, nowIso } from '../../src/model/ids.js';
+import { newId, newTencentUpstreamId, nowIso } from '../../src/model/ids.js';
 import { KIND_DESCRIPTORS, type KindDescriptor, type KindRegistry } from '../../src/model/kinds.js';
 import { KINDS, type Kind, type ObjectKinds } from '../../src/model/types.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
@@ -23,7 +23,7 @@ function sample<K extends Kind>(kind: K, over: Partial<ObjectKinds[K]> = {}): Ob
     keypair: { id, tenantId: TENANT, secretId: `AKID${id}`, secretKey: 'k', createdAt },
     token: { id, tenantId: TENANT, name: 'n', hash: id, createdAt, expiresAt: null },
     upstream: {
-      id, tenantId: TENANT, projectId: 'p', instanceId: 'i', name: `u-${id}`, description: '', scheme: 'http', strategy: 'wrr',
+      id, tencentId: newTencentUpstreamId(), tenantId: TENANT, projectId: 'p', instanceId: 'i', name: `u-${id}`, description: '', scheme: 'http', strategy: 'wrr',
       port: 80, retries: 3, upstreamHost: null, tlsVerify: true, failMode: 'open', memberType: 'ip', channelType: 'builtin',
       tags: [], networkId: '', healthCheck: null, memberGroups: [], members: [], ext: {}, createdAt, updatedAt: createdAt,
     },

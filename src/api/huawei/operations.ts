@@ -7,6 +7,7 @@ import {
   replaceUpstream, setMembersEnabled, updateUpstream, upsertGroups, upsertMembers, type Limits,
 } from '../../control/upstreams.js';
 import { memberPort } from '../../model/defaults.js';
+import { HEX32 } from '../../model/ids.js';
 import type { HealthReporter } from '../health-reporter.js';
 import type { Params, Spec } from '../params.js';
 import {
@@ -57,8 +58,12 @@ function asChannelError(id: string, err: unknown): unknown {
   return err instanceof ModelError && err.code === 'not_found' && err.field === 'upstreamId' ? channelNotFound(id) : err;
 }
 
-/** The caller's channel in this project and instance; anything else does not exist for them. */
+/**
+ * The caller's channel in this project and instance; anything else does not exist for them.
+ * APIG names channels by 32-hex ids only: control would resolve a Tencent id too, Huawei does not.
+ */
 async function ownChannel(ctx: OperationContext, id: string): Promise<Upstream> {
+  if (!HEX32.test(id)) throw channelNotFound(id);
   try {
     return await getUpstream(ctx.store, scopeOf(ctx), id);
   } catch (err) {

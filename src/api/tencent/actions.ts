@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { listRoutes } from '../../control/routes.js';
 import { tenantScope, type TenantScope } from '../../control/scope.js';
 import { createUpstream, deleteUpstream, getUpstream, listUpstreams, patchUpstream, type Limits } from '../../control/upstreams.js';
+import { HEX32, TENCENT_UPSTREAM_ID } from '../../model/ids.js';
 import type { Upstream } from '../../model/types.js';
 import type { Store } from '../../store/store.js';
 import type { HealthReporter } from '../health-reporter.js';
@@ -30,8 +31,14 @@ function scopeOf(ctx: ActionContext): TenantScope {
   return tenantScope(ctx.tenantId, { region: ctx.region });
 }
 
-/** The tenant's upstream in the request's region, else `notFoundCode`: never another tenant's. */
+/**
+ * The tenant's upstream in the request's region, else `notFoundCode`: never another tenant's.
+ * Named by its Tencent id, or by the canonical 32-hex id that earlier releases showed here.
+ */
 async function ownUpstream(ctx: ActionContext, id: string, notFoundCode = 'ResourceNotFound'): Promise<Upstream> {
+  if (!TENCENT_UPSTREAM_ID.test(id) && !HEX32.test(id)) {
+    throw new TencentError(notFoundCode, `the upstream \`UpstreamId\` ${id} does not exist: an upstream id is \`upstream-\` and 8 lower-case letters and digits`);
+  }
   try {
     return await getUpstream(ctx.store, scopeOf(ctx), id);
   } catch (err) {
@@ -46,7 +53,7 @@ export const ACTIONS: Record<string, Action> = {
     params: CREATE_UPSTREAM,
     async run(ctx, p) {
       const u = await createUpstream(ctx.store, scopeOf(ctx), {}, createInput(p, `upstream-${randomBytes(4).toString('hex')}`), ctx.limits);
-      return { UpstreamId: u.id };
+      return { UpstreamId: u.tencentId };
     },
   },
 
@@ -56,7 +63,7 @@ export const ACTIONS: Record<string, Action> = {
       const filters = parseFilters(p.Filters, ['UpstreamId', 'UpstreamName']);
       const ids = filters.get('UpstreamId');
       const names = filters.get('UpstreamName');
-      const matching = (await listUpstreams(ctx.store, scopeOf(ctx))).items.filter((u) => (!ids || ids.has(u.id)) && (!names || names.has(u.name)));
+      const matching = (await listUpstreams(ctx.store, scopeOf(ctx))).items.filter((u) => (!ids || ids.has(u.tencentId) || ids.has(u.id)) && (!names || names.has(u.name)));
       const page = matching.slice(p.Offset as number, (p.Offset as number) + (p.Limit as number));
       return { Result: { TotalCount: matching.length, UpstreamSet: page.map((u) => upstreamInfo(u, ctx.health.report(u), true)) } };
     },
@@ -82,7 +89,7 @@ export const ACTIONS: Record<string, Action> = {
     async run(ctx, p) {
       const u = await ownUpstream(ctx, p.UpstreamId as string);
       await deleteUpstream(ctx.store, scopeOf(ctx), u.id);
-      return { UpstreamId: u.id };
+      return { UpstreamId: u.tencentId };
     },
   },
 

@@ -266,7 +266,7 @@ export function upstreamInfo(u: Upstream, health: MemberHealthReport[], withTags
   const ext = tencentExt(u);
   const byId = new Map(health.map((h) => [h.memberId, h]));
   const info: Params = {
-    UpstreamId: u.id, UpstreamName: u.name, UpstreamDescription: u.description,
+    UpstreamId: u.tencentId, UpstreamName: u.name, UpstreamDescription: u.description,
     Scheme: SCHEME_OUT[u.scheme], Algorithm: ext.algorithm ?? 'ROUND-ROBIN', UniqVpcId: u.networkId, Retries: u.retries,
     Nodes: u.members.map((m) => ({
       Host: m.host, Port: m.port, Weight: m.enabled ? Math.min(100, effectiveWeight(u, m)) : 0,
