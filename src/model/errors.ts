@@ -29,6 +29,12 @@ export interface ModelErrorDetails {
   value?: unknown;
   /** Why, in words that name no field (faces put their own parameter name in front). */
   reason?: string;
+  /**
+   * On a 'conflict' caused by the object's state: 'busy' while a task on it is under way
+   * (GAAP "has task" / "action is doing"), 'not_running' when it rests in a state the
+   * operation does not act on (GAAP "...StatusNotInRuning").
+   */
+  state?: 'busy' | 'not_running';
 }
 
 export class ModelError extends Error {

@@ -25,7 +25,12 @@ function tail(bytes: Buffer): string {
 
 /** A random Tencent upstream id; the caller retries on the (rare) collision. */
 export function newTencentUpstreamId(): string {
-  return `upstream-${tail(randomBytes(8))}`;
+  return newPrefixedId('upstream');
+}
+
+/** `prefix-` and 8 characters of Tencent's alphabet (`lg-`, `link-`, `listener-`, `rs-`...). */
+export function newPrefixedId(prefix: string): string {
+  return `${prefix}-${tail(randomBytes(8))}`;
 }
 
 /**

@@ -40,5 +40,18 @@ export const KIND_DESCRIPTORS: { readonly [K in Kind]: KindDescriptor<ObjectKind
     alias: { field: 'tencentId', key: (u) => u.tencentId ?? null },
   },
   route: { unique: null, owner: ownTenant, parent: { kind: 'upstream', field: 'upstreamId' } },
+  // L4 (model/gaap.ts). Regions are the operator's catalogue, keyed by their id alone.
+  l4Region: { unique: null, owner: null, parent: null },
+  connectionGroup: { unique: null, owner: ownTenant, parent: null },
+  // A ClientToken names one proxy per tenant: the alias finds the earlier request.
+  proxy: {
+    unique: null, owner: ownTenant, parent: { kind: 'connectionGroup', field: 'groupId' },
+    alias: { field: 'clientToken', key: (p) => (p.clientToken === null ? null : `${p.tenantId}/${p.clientToken}`) },
+  },
+  // holderId is a proxy id or a group id (model/gaap.ts StreamListener).
+  streamListener: { unique: null, owner: ownTenant, parent: { kind: 'proxy', field: 'holderId' } },
+  // One origin per address in a tenant's cloud project (GAAP DuplicateRS).
+  origin: { unique: { field: 'address', key: (o) => `${o.tenantId}/${o.cloudProjectId}/${o.address}` }, owner: ownTenant, parent: null },
+  originBinding: { unique: null, owner: ownTenant, parent: { kind: 'streamListener', field: 'listenerId' } },
 };
 

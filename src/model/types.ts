@@ -1,3 +1,5 @@
+import type { ConnectionGroup, L4Region, Origin, OriginBinding, Proxy, StreamListener } from './gaap.js';
+
 // The canonical, dialect-neutral model. Every dialect maps onto these types; nothing a
 // dialect sends is dropped: fields with no meaning on our machines live in `ext`.
 
@@ -155,6 +157,13 @@ export interface ObjectKinds {
   token: Token;
   upstream: Upstream;
   route: Route;
+  l4Region: L4Region;
+  connectionGroup: ConnectionGroup;
+  proxy: Proxy;
+  streamListener: StreamListener;
+  origin: Origin;
+  originBinding: OriginBinding;
 }
 export type Kind = keyof ObjectKinds;
-export const KINDS: readonly Kind[] = ['tenant', 'project', 'instance', 'keypair', 'token', 'upstream', 'route'];
+export const KINDS: readonly Kind[] = ['tenant', 'project', 'instance', 'keypair', 'token', 'upstream', 'route',
+  'l4Region', 'connectionGroup', 'proxy', 'streamListener', 'origin', 'originBinding'];

@@ -45,12 +45,13 @@ export function v1Data(region: string, memberPort: number, n = 2): V1Data {
 /** The columns of one row, spelled as that release computed them (frozen here, whatever the store does now). */
 function columns(o: Obj): unknown[] {
   const x = o.obj as unknown as Record<string, string>;
-  const unique: Record<Kind, string | null> = {
+  // Only the kinds that release had.
+  const unique: Partial<Record<Kind, string | null>> = {
     tenant: x.name!, project: `${x.tenantId}/${x.region}`, instance: null, keypair: x.secretId!, token: x.hash!,
     upstream: `${x.tenantId}/${x.instanceId}/${x.name}`, route: null,
   };
   const tenant = o.kind === 'tenant' ? x.id : o.kind === 'instance' ? null : x.tenantId ?? null;
-  return [o.kind, x.id, tenant, o.kind === 'route' ? x.upstreamId : null, unique[o.kind], x.createdAt, JSON.stringify(o.obj)];
+  return [o.kind, x.id, tenant, o.kind === 'route' ? x.upstreamId : null, unique[o.kind] ?? null, x.createdAt, JSON.stringify(o.obj)];
 }
 
 /** Writes `data` into a new SQLite file at schema version 1. */

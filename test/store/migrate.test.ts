@@ -35,8 +35,9 @@ async function findsEverything(store: Store, m: Made): Promise<void> {
   assert.equal(await store.revision(), m.revision, 'the revision survives');
   const all = await store.loadAll();
   for (const kind of KINDS) {
-    assert.deepEqual(all.objects[kind].map((o) => o.id).sort(), m.ids[kind], `every ${kind}`);
-    for (const id of m.ids[kind]) assert.equal((await store.get(kind, id))?.id, id, `${kind} ${id} by id`);
+    // Kinds added after the fixture was made hold nothing yet.
+    assert.deepEqual(all.objects[kind].map((o) => o.id).sort(), m.ids[kind] ?? [], `every ${kind}`);
+    for (const id of m.ids[kind] ?? []) assert.equal((await store.get(kind, id))?.id, id, `${kind} ${id} by id`);
   }
   // The upgrade gives every upstream a Tencent id (migration 3); the rest is as it was.
   const { tencentId, ...web } = (await store.get('upstream', m.named.web))!;

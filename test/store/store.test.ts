@@ -28,6 +28,23 @@ function sample<K extends Kind>(kind: K, over: Partial<ObjectKinds[K]> = {}): Ob
       tags: [], networkId: '', healthCheck: null, memberGroups: [], members: [], ext: {}, createdAt, updatedAt: createdAt,
     },
     route: { id, tenantId: TENANT, upstreamId: 'up-1', name: '', hosts: [], paths: ['/'], methods: [], stripPrefix: false, timeoutMs: 1000, ext: {}, createdAt, updatedAt: createdAt },
+    l4Region: { id, name: 'r', access: true, origin: true, bandwidths: [10], concurrencies: [2], pool: ['127.0.0.1'], ext: {}, createdAt, updatedAt: createdAt },
+    connectionGroup: {
+      id, tenantId: TENANT, cloudProjectId: 0, name: 'g', originRegion: 'r', ipVersion: 'IPv4', packageType: 'Thunder', tags: [], lifecycle: 'active',
+      ext: {}, createdAt, updatedAt: createdAt,
+    },
+    proxy: {
+      id, tenantId: TENANT, cloudProjectId: 0, name: 'p', groupId: null, accessRegion: 'r', originRegion: 'r', bandwidth: 10, concurrent: 2, status: 'RUNNING',
+      address: '127.0.0.1', ipVersion: 'IPv4', networkType: 'normal', packageType: 'Thunder', billingType: 0, tags: [], clientToken: `ct-${id}`, clonedFrom: null,
+      configChangedAt: null, ext: {}, createdAt, updatedAt: createdAt,
+    },
+    streamListener: {
+      id, tenantId: TENANT, proxyId: 'link-1', groupId: null, holderId: 'link-1', name: 'l', protocol: 'tcp', port: 80, scheduler: 'rr', originType: 'ip',
+      healthCheck: false, delayLoop: 5, connectTimeout: 2, healthyThreshold: 1, unhealthyThreshold: 1, clientIp: 'toa', failover: false, udpCheck: null,
+      sessionPersist: 0, status: 'running', ext: {}, createdAt, updatedAt: createdAt,
+    },
+    origin: { id, tenantId: TENANT, cloudProjectId: 0, address: `o-${id}.example`, type: 'domain', name: 'o', tags: [], ext: {}, createdAt, updatedAt: createdAt },
+    originBinding: { id, tenantId: TENANT, listenerId: 'listener-1', originId: 'rs-1', port: 80, weight: 1, role: null, createdAt },
   };
   return { ...base[kind], ...over } as ObjectKinds[K];
 }
