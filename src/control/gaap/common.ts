@@ -32,7 +32,7 @@ export interface GaapSettings {
 export const DEFAULT_BANDWIDTHS = [10, 20, 50, 100, 200, 500, 1000];
 export const DEFAULT_CONCURRENCIES = [2, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
 
-export function gaapSettings(over: Partial<GaapSettings> & { limits?: Partial<GaapLimits> } = {}): GaapSettings {
+export function gaapSettings(over: Partial<Omit<GaapSettings, 'limits'>> & { limits?: Partial<GaapLimits> } = {}): GaapSettings {
   return {
     defaultRegion: over.defaultRegion ?? 'default',
     defaultPool: over.defaultPool ?? ['127.0.0.1'],
