@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildAdminServer } from './api/server.js';
@@ -11,6 +11,7 @@ import { HealthChecker } from './health/checker.js';
 import { tencentDialect } from './api/tencent/plugin.js';
 import { huaweiDialect } from './api/huawei/plugin.js';
 import { DEFAULT_LIMITS, type Limits } from './control/upstreams.js';
+import { gaapSettings, type GaapSettings } from './control/gaap.js';
 import { failOpenLogger } from './proxy/fail-open-log.js';
 import type { ProxyHooks } from './proxy/attempts.js';
 import { PoolRegistry, type ProxyRuntime } from './proxy/pools.js';
@@ -59,6 +60,8 @@ export interface SluiceOptions {
 
 export interface Sluice {
   store: Store;
+  /** The GAAP catalogue defaults in force (tests place regions with them). */
+  gaap: GaapSettings;
   /** The data plane's config view (tests read its revision). */
   runtime: ProxyRuntime;
   /** The node's health authority. */
@@ -125,9 +128,12 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
 
   const defaultRegion = opts.defaultRegion ?? 'default';
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  // Until the operator stores a catalogue, GAAP offers one region (the gateway's) whose
+  // proxies take the proxy listener's address; a host name there gives loopback.
+  const gaap = gaapSettings({ defaultRegion, defaultPool: [isIP(opts.proxy.host) ? opts.proxy.host : '127.0.0.1'] });
   const admin = await buildAdminServer({
     store, logger: log, defaultRegion, health, limits, tls: opts.adminTls,
-    dialects: [tencentDialect({ store, limits, health, defaultRegion, ratePerSecond: opts.tencentRatePerSecond }), huaweiDialect({ store, limits, health, ratePerSecond: opts.huaweiRatePerSecond })],
+    dialects: [tencentDialect({ store, limits, health, defaultRegion, gaap, ratePerSecond: opts.tencentRatePerSecond }), huaweiDialect({ store, limits, health, ratePerSecond: opts.huaweiRatePerSecond })],
   });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });
   const adminPort = (admin.server.address() as AddressInfo).port;
@@ -135,7 +141,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
 
   let closing: Promise<void> | null = null;
   return {
-    store, runtime, health, admin, adminPort, proxyPort: proxy.port, generatedAdminToken,
+    store, gaap, runtime, health, admin, adminPort, proxyPort: proxy.port, generatedAdminToken,
     close() {
       closing ??= (async () => {
         const grace = opts.shutdownGraceMs ?? 10_000;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { GaapSettings } from '../../control/gaap.js';
 import { listRoutes } from '../../control/routes.js';
 import { tenantScope, type TenantScope } from '../../control/scope.js';
 import { createUpstream, deleteUpstream, getUpstream, listUpstreams, patchUpstream, type Limits } from '../../control/upstreams.js';
@@ -19,10 +20,14 @@ export interface ActionContext {
   health: HealthReporter;
   tenantId: string;
   region: string;
+  /** The L4 catalogue defaults and quotas (GAAP). */
+  gaap: GaapSettings;
 }
 
 export interface Action {
   params: Record<string, Spec>;
+  /** Take parameters beyond `params` as given (actions that refuse the whole call anyway). */
+  open?: boolean;
   run(ctx: ActionContext, p: Params): Promise<Params>;
 }
 

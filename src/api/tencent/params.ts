@@ -74,6 +74,6 @@ function report(issue: Issue): TencentError {
 }
 
 /** Validates a request's parameters; GET values arrive as text and are coerced. */
-export function checkFields(fields: Record<string, Spec>, value: Params, fromText: boolean): Params {
-  return checkAny(fields, value, [], { report, fromText });
+export function checkFields(fields: Record<string, Spec>, value: Params, fromText: boolean, open = false): Params {
+  return checkAny(fields, value, [], { report, fromText }, open);
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { gaapSettings, type GaapSettings } from '../../control/gaap.js';
 import type { Limits } from '../../control/upstreams.js';
 import type { Store } from '../../store/store.js';
 import type { HealthReporter } from '../health-reporter.js';
@@ -19,6 +20,8 @@ export interface TencentOptions {
   limits: Limits;
   health: HealthReporter;
   defaultRegion: string;
+  /** GAAP's catalogue defaults and quotas (default: one region named defaultRegion). */
+  gaap?: GaapSettings;
   /** Requests per second per action per tenant (Tencent documents 20). */
   ratePerSecond?: number;
   /** Clock, in Unix seconds (tests move it). */
@@ -38,6 +41,7 @@ function regionOf(header: string | string[] | undefined, fallback: string): stri
  * answer is HTTP 200, errors included: the SDK reads only `Response.Error`.
  */
 export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
+  const gaap = opts.gaap ?? gaapSettings({ defaultRegion: opts.defaultRegion });
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
   const limiter = tenantRateLimiter(opts.ratePerSecond ?? 20);
   const guard = errorGuard<TencentError>({
@@ -73,8 +77,8 @@ export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
     }
 
     const raw = req.method === 'GET' ? unflatten(new URLSearchParams(rawQuery)) : parseJsonObject(body, bodyErrors);
-    const params = checkFields(action.params, raw, req.method === 'GET');
-    return action.run({ store: opts.store, limits: opts.limits, health: opts.health, tenantId: key.tenantId, region }, params);
+    const params = checkFields(action.params, raw, req.method === 'GET', action.open);
+    return action.run({ store: opts.store, limits: opts.limits, health: opts.health, tenantId: key.tenantId, region, gaap }, params);
   }
 
   return async (app) => {
