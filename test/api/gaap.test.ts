@@ -4,6 +4,7 @@ import gaapModule from 'tencentcloud-sdk-nodejs/tencentcloud/services/gaap/v2018
 import { markApplied, putRegion } from '../../src/control/gaap.js';
 import { OPERATOR } from '../../src/control/scope.js';
 import type { ProxyStatus } from '../../src/model/gaap.js';
+import { startSluiceProcess } from '../helpers/cli.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 // The official SDK client is pointed at sluice; it honours http_proxy, so that goes.
@@ -308,5 +309,27 @@ describe('Tencent GAAP face, driven by tencentcloud-sdk-nodejs gaap.v20180529', 
         });
       }
     });
+  });
+});
+
+describe('GAAP on `sluice start`, over GET', () => {
+  test('--region names the one default region; query-string values reach the actions typed', async () => {
+    const gw = await startSluiceProcess(['--region', 'cli-region']);
+    try {
+      const api = async (path: string) => (await fetch(gw.adminUrl + path, { method: 'POST', headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'cli' }) })).json() as Promise<any>;
+      const t = await api('/v1/tenants');
+      const k = await api(`/v1/tenants/${t.id}/keys`);
+      const c = new Client({
+        credential: { secretId: k.secretId, secretKey: k.secretKey }, region: 'ap-guangzhou',
+        profile: { httpProfile: { protocol: 'http://', endpoint: gw.adminUrl.replace('http://', ''), reqMethod: 'GET', reqTimeout: 10 } },
+      });
+      assert.deepEqual((await call(c, 'DescribeAccessRegions')).AccessRegionSet.map((r: any) => r.RegionId), ['cli-region']);
+      const made = await call(c, 'CreateProxy', { ProjectId: 0, ProxyName: 'q', AccessRegion: 'cli-region', RealServerRegion: 'cli-region', Bandwidth: 20, Concurrent: 5, TagSet: [{ TagKey: 'a', TagValue: 'b' }] });
+      const got = (await call(c, 'DescribeProxies', { ProxyIds: [made.InstanceId], Limit: 5 })).ProxySet;
+      assert.deepEqual(got.map((p: any) => [p.ProxyId, p.Bandwidth, p.Concurrent, p.IP, p.Status]), [[made.InstanceId, 20, 5, '127.0.0.1', 'CREATING']]);
+      assert.deepEqual(got[0].TagSet, [{ TagKey: 'a', TagValue: 'b' }]);
+    } finally {
+      await gw.cleanup();
+    }
   });
 });
