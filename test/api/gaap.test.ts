@@ -34,7 +34,8 @@ describe('Tencent GAAP face, driven by tencentcloud-sdk-nodejs gaap.v20180529', 
 
   before(async () => {
     // The default catalogue is the gateway's region; its pool is the proxy listener's host.
-    gw = await startTestGateway({ defaultRegion: REGION });
+    // Tencent's 20 requests per second per action would throttle the table of bad requests.
+    gw = await startTestGateway({ defaultRegion: REGION, tencentRatePerSecond: 10_000 });
     for (const who of ['alice', 'mallory', 'pager']) {
       const t = await gw.api('POST', '/v1/tenants', { name: who });
       const k = await gw.api('POST', `/v1/tenants/${t.body.id}/keys`);
@@ -130,6 +131,8 @@ describe('Tencent GAAP face, driven by tencentcloud-sdk-nodejs gaap.v20180529', 
       assert.equal((await detail()).GroupName, 'games-2');
       await fails(call(c, 'ModifyProxyGroupAttribute', { GroupId, GroupName: 'x'.repeat(31) }), 'InvalidParameterValue.RangeExceeded', 'GroupName');
       await fails(call(c, 'DeleteProxyGroup', { GroupId }), 'FailedOperation.DeleteProxyGroupProxyRemained', 'GroupId');
+      const outside = await running(c);
+      await fails(call(c, 'DestroyProxies', { ProxyIds: [proxies[0].ProxyId, outside], Force: 1 }), 'FailedOperation.BelongDifferentGroup', 'ProxyIds');
 
       assert.deepEqual(await call(c, 'CloseProxyGroup', { GroupId }).then((r) => r.InvalidStatusInstanceSet), []);
       for (const p of proxies) assert.equal(await applied(p.ProxyId, 'CLOSING'), 'CLOSED');
@@ -279,6 +282,7 @@ describe('Tencent GAAP face, driven by tencentcloud-sdk-nodejs gaap.v20180529', 
         ['CreateProxyGroup', { ...group, AccessRegionSet: [{ AccessRegion: REGION, Bandwidth: 10, Concurrent: 2 }, { AccessRegion: 'edge', Bandwidth: 50, Concurrent: 2 }] }, 'InvalidParameterValue.InvalidBandwidth', 'AccessRegionSet.1.Bandwidth'],
         ['CreateProxyGroup', { ...group, AccessRegionSet: [{ AccessRegion: 'nowhere', Bandwidth: 10, Concurrent: 2 }] }, 'InvalidParameterValue.UnknownAccessRegion', 'AccessRegionSet.0.AccessRegion'],
         ['CreateProxyGroup', { ...group, AccessRegionSet: [{ AccessRegion: REGION, Bandwidth: 10 }] }, 'MissingParameter', 'AccessRegionSet.0.Concurrent'],
+        ['CreateProxyGroup', { ...group, AccessRegionSet: Array.from({ length: 21 }, () => ({ AccessRegion: REGION, Bandwidth: 10, Concurrent: 2 })) }, 'FailedOperation.LimitNumofProxiesInGroup', 'AccessRegionSet'],
         ['DescribeProxyGroupList', { Offset: 0, Limit: 10 }, 'MissingParameter', 'ProjectId'],
         ['DescribeProxyGroupList', { Offset: 0, Limit: 101, ProjectId: 0 }, 'InvalidParameterValue.RangeExceeded', 'Limit'],
         ['DescribeProxyGroupList', { Offset: -1, Limit: 10, ProjectId: 0 }, 'InvalidParameterValue.RangeExceeded', 'Offset'],
