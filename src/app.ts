@@ -132,7 +132,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   // proxies take the proxy listener's address; a host name there gives loopback.
   const gaap = gaapSettings({ defaultRegion, defaultPool: [isIP(opts.proxy.host) ? opts.proxy.host : '127.0.0.1'] });
   const admin = await buildAdminServer({
-    store, logger: log, defaultRegion, health, limits, tls: opts.adminTls,
+    store, logger: log, defaultRegion, health, limits, gaap, tls: opts.adminTls,
     dialects: [tencentDialect({ store, limits, health, defaultRegion, gaap, ratePerSecond: opts.tencentRatePerSecond }), huaweiDialect({ store, limits, health, ratePerSecond: opts.huaweiRatePerSecond })],
   });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });

@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js';
 import { lookupToken } from '../control/tenants.js';
 import { newId } from '../model/ids.js';
 import { DEFAULT_LIMITS, type Limits } from '../control/upstreams.js';
+import { gaapSettings, type GaapSettings } from '../control/gaap.js';
 import { ApiError, errorHandler } from './native/errors.js';
 import { registerNativeRoutes } from './native/routes.js';
 import { noHealth, type HealthReporter } from './health-reporter.js';
@@ -19,6 +20,8 @@ export interface AdminServerOptions {
   defaultRegion?: string;
   limits?: Limits;
   health?: HealthReporter;
+  /** The L4 catalogue default and limits (default: one region named after defaultRegion). */
+  gaap?: GaapSettings;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
   /** Serve HTTPS with this certificate and key (PEM) instead of plain HTTP. */
@@ -106,6 +109,7 @@ export async function buildAdminServer(opts: AdminServerOptions): Promise<Fastif
       limits: opts.limits ?? DEFAULT_LIMITS,
       defaultRegion: opts.defaultRegion ?? 'default',
       health: opts.health ?? noHealth,
+      gaap: opts.gaap ?? gaapSettings({ defaultRegion: opts.defaultRegion ?? 'default' }),
     });
   });
   // Each dialect is an encapsulated plugin: its own body parsers (raw bytes for signing)

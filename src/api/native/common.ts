@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { GaapSettings } from '../../control/gaap.js';
 import type { Limits } from '../../control/upstreams.js';
 import type { Store } from '../../store/store.js';
 import type { HealthReporter } from '../health-reporter.js';
@@ -10,6 +11,7 @@ export interface NativeDeps {
   limits: Limits;
   defaultRegion: string;
   health: HealthReporter;
+  gaap: GaapSettings;
 }
 
 export type Id = { id: string };
@@ -23,4 +25,11 @@ export const withSub = (extra: object = {}) => ({ params: S.SubIdParam, response
 export function page(req: FastifyRequest): { limit: number; offset: number; tenantId?: string } {
   const q = req.query as S.TPaging;
   return { limit: q.limit ?? 20, offset: q.offset ?? 0, tenantId: q.tenantId };
+}
+
+/** One page of a list the control layer returns whole (the L4 kinds), optionally one tenant's. */
+export function slice<T extends { tenantId: string }>(all: readonly T[], q: { limit?: number; offset?: number; tenantId?: string }): { items: T[]; total: number } {
+  const mine = q.tenantId === undefined ? all : all.filter((o) => o.tenantId === q.tenantId);
+  const offset = q.offset ?? 0;
+  return { items: mine.slice(offset, offset + (q.limit ?? 20)), total: mine.length };
 }

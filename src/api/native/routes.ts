@@ -2,6 +2,11 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { OPERATOR } from '../../control/scope.js';
 import * as routes from '../../control/routes.js';
 import { err, page, withId, type Id, type NativeDeps } from './common.js';
+import { gaapGroupRoutes } from './gaap-groups.js';
+import { gaapListenerRoutes } from './gaap-listeners.js';
+import { gaapOriginRoutes } from './gaap-origins.js';
+import { gaapProxyRoutes } from './gaap-proxies.js';
+import { gaapRegionRoutes } from './gaap-regions.js';
 import { instanceRoutes } from './instances.js';
 import { memberGroupRoutes } from './member-groups.js';
 import { memberRoutes } from './members.js';
@@ -28,6 +33,7 @@ export const routeRoutes: FastifyPluginAsync<NativeDeps> = async (app, { store }
 /** The operator API, one plugin per resource, in the order the OpenAPI document lists them. */
 export const NATIVE_PLUGINS: readonly FastifyPluginAsync<NativeDeps>[] = [
   tenantRoutes, instanceRoutes, upstreamRoutes, memberRoutes, memberGroupRoutes, routeRoutes,
+  gaapRegionRoutes, gaapGroupRoutes, gaapProxyRoutes, gaapListenerRoutes, gaapOriginRoutes,
 ];
 
 /**

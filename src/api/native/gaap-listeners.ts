@@ -1,0 +1,47 @@
+import type { FastifyPluginAsync } from 'fastify';
+import * as gaap from '../../control/gaap.js';
+import type { Holder } from '../../control/gaap/listeners.js';
+import { OPERATOR } from '../../control/scope.js';
+import type { StreamListener } from '../../model/gaap.js';
+import { err, withId, type Id, type NativeDeps } from './common.js';
+import { ApiError } from './errors.js';
+import * as G from './gaap-schemas.js';
+
+function holderOf(where: string, q: { proxyId?: string; groupId?: string }): Holder {
+  if ((q.proxyId === undefined) === (q.groupId === undefined)) throw new ApiError(400, 'missing', `${where}.proxyId or ${where}.groupId is required (exactly one)`);
+  return q.proxyId !== undefined ? { proxyId: q.proxyId } : { groupId: q.groupId! };
+}
+
+const holderOfListener = (l: StreamListener): Holder => (l.proxyId !== null ? { proxyId: l.proxyId } : { groupId: l.groupId! });
+
+/** /v1/listeners: TCP/UDP listeners of a proxy, or templates every proxy of a group carries. */
+export const gaapListenerRoutes: FastifyPluginAsync<NativeDeps> = async (app, { store, gaap: s }) => {
+  app.get('/v1/listeners', { schema: { tags: ['listeners'], querystring: G.ListenerQuery, response: err, description: 'A proxy\'s listeners include its group\'s templates.' } }, async (req) => {
+    const items = await gaap.listListeners(store, OPERATOR, holderOf('querystring', req.query as { proxyId?: string; groupId?: string }));
+    return { items, total: items.length };
+  });
+  app.get('/v1/listeners/:id', { schema: { tags: ['listeners'], ...withId() } }, async (req) => gaap.getListener(store, OPERATOR, (req.params as Id).id));
+  app.post('/v1/listeners', { schema: { tags: ['listeners'], body: G.ListenerCreate, response: err, description: 'One listener per port.' } }, async (req, reply) => {
+    const { proxyId, groupId, protocol, ports, originType, ...settings } = req.body as G.TListenerCreate;
+    const items = await gaap.createListeners(store, OPERATOR, s, holderOf('body', { proxyId, groupId }), protocol, ports, { ...settings, originType: originType ?? 'ip' });
+    return reply.status(201).send({ items, total: items.length });
+  });
+  app.patch('/v1/listeners/:id', { schema: { tags: ['listeners'], ...withId({ body: G.ListenerPatch }), description: 'Port, protocol, origin type and client-IP method are fixed at creation.' } }, async (req) =>
+    gaap.modifyListener(store, OPERATOR, (req.params as Id).id, req.body as G.TListenerPatch));
+  app.delete('/v1/listeners/:id', { schema: { tags: ['listeners'], ...withId({ querystring: G.Force }), description: 'Without force refused while bound to origins.' } }, async (req, reply) => {
+    const id = (req.params as Id).id;
+    const l = await gaap.getListener(store, OPERATOR, id);
+    const r = await gaap.deleteListeners(store, OPERATOR, holderOfListener(l), [id], (req.query as { force?: boolean }).force ?? false);
+    if (r.deleted.length === 0) throw new ApiError(409, 'conflict', `id: listener ${id} has a task under way (${l.status})`);
+    return reply.status(204).send();
+  });
+
+  app.get('/v1/listeners/:id/bindings', { schema: { tags: ['listeners'], ...withId() } }, async (req) => {
+    const items = await gaap.listBindings(store, OPERATOR, (req.params as Id).id);
+    return { items, total: items.length };
+  });
+  app.put('/v1/listeners/:id/bindings', { schema: { tags: ['listeners'], ...withId({ body: G.BindingsPut }), description: 'The set given replaces the whole set; weights default to 1, roles need failover.' } }, async (req) => {
+    const items = await gaap.bindOrigins(store, OPERATOR, s, (req.params as Id).id, (req.body as G.TBindingsPut).bindings);
+    return { items, total: items.length };
+  });
+};

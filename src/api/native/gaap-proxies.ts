@@ -1,0 +1,52 @@
+import type { FastifyPluginAsync } from 'fastify';
+import * as gaap from '../../control/gaap.js';
+import { OPERATOR } from '../../control/scope.js';
+import type { Proxy } from '../../model/gaap.js';
+import { err, slice, withId, type Id, type NativeDeps } from './common.js';
+import { ApiError } from './errors.js';
+import * as G from './gaap-schemas.js';
+
+/** A batch of one that changed nothing: the proxy's state did not allow the task. */
+function refused(p: Proxy, task: string): ApiError {
+  return new ApiError(409, 'conflict', `id: proxy ${p.id} is ${p.status}, it cannot ${task} now`);
+}
+
+/** /v1/proxies: L4 proxies, standalone or in a group, and their lifecycle. */
+export const gaapProxyRoutes: FastifyPluginAsync<NativeDeps> = async (app, { store, gaap: s }) => {
+  app.get('/v1/proxies', { schema: { tags: ['proxies'], querystring: G.GaapPaging, response: err } }, async (req) => {
+    const q = req.query as G.TGaapPaging;
+    return slice(await gaap.listProxies(store, OPERATOR, q.groupId === undefined ? {} : { groupId: q.groupId }), q);
+  });
+  app.get('/v1/proxies/:id', { schema: { tags: ['proxies'], ...withId() } }, async (req) => gaap.getProxy(store, OPERATOR, (req.params as Id).id));
+  app.post('/v1/proxies', { schema: { tags: ['proxies'], body: G.ProxyCreate, response: err, description: 'Standalone (originRegion required) or in a group (groupId). The proxy is CREATING until a node applies it.' } }, async (req, reply) =>
+    reply.status(201).send(await gaap.createProxy(store, OPERATOR, s, req.body as G.TProxyCreate)));
+  app.patch('/v1/proxies/:id', {
+    schema: { tags: ['proxies'], ...withId({ body: G.ProxyPatch }), description: 'Rename, or resize (bandwidth/concurrent within the access region\'s offer; the proxy goes ADJUSTING): one or the other per call.' },
+  }, async (req) => {
+    const id = (req.params as Id).id;
+    const b = req.body as G.TProxyPatch;
+    const resize = b.bandwidth !== undefined || b.concurrent !== undefined;
+    // Two tasks on two state rules; one call doing both could half-apply.
+    if (b.name !== undefined && resize) throw new ApiError(400, 'conflict', 'body.name cannot change in the same call as bandwidth or concurrent');
+    if (b.name !== undefined) return (await gaap.renameProxies(store, OPERATOR, [id], b.name))[0];
+    return gaap.modifyProxyConfiguration(store, OPERATOR, s, id, b);
+  });
+  for (const action of ['close', 'open'] as const) {
+    app.post(`/v1/proxies/:id/${action}`, { schema: { tags: ['proxies'], ...withId(), description: action === 'close' ? 'RUNNING -> CLOSING' : 'CLOSED -> OPENING' } }, async (req) => {
+      const id = (req.params as Id).id;
+      const r = await gaap.setProxiesOpen(store, OPERATOR, [id], action === 'open');
+      const p = await gaap.getProxy(store, OPERATOR, id);
+      if (r.changed.length === 0) throw refused(p, action);
+      return p;
+    });
+  }
+  app.delete('/v1/proxies/:id', {
+    schema: { tags: ['proxies'], ...withId({ querystring: G.Force }), description: 'The proxy goes DESTROYING (202) and is deleted once applied; without force refused while a listener is bound.' },
+  }, async (req, reply) => {
+    const id = (req.params as Id).id;
+    const r = await gaap.destroyProxies(store, OPERATOR, [id], (req.query as { force?: boolean }).force ?? false);
+    const p = await gaap.getProxy(store, OPERATOR, id);
+    if (r.changed.length === 0) throw refused(p, 'be destroyed');
+    return reply.status(202).send(p);
+  });
+};

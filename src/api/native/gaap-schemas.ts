@@ -1,0 +1,152 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { INT_MAX } from '../params.js';
+import { Ext, TagSchema } from './schemas.js';
+
+// The operator API's L4 objects (regions, connection groups, proxies, stream listeners,
+// origins, bindings) in canonical field names; validation and /v1/openapi.json both read these.
+
+const Strict = { additionalProperties: false } as const;
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+const Tags = Type.Array(TagSchema, { maxItems: 50 });
+const Size = Type.Integer({ minimum: 1, maximum: 1_000_000 });
+const IpVersion = Type.Union([Type.Literal('IPv4'), Type.Literal('IPv6')]);
+
+export const RegionPut = Type.Object({
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  access: Type.Boolean({ description: 'proxies may be placed here' }),
+  origin: Type.Boolean({ description: 'proxies may serve origins here' }),
+  bandwidths: Type.Array(Size, { minItems: 1, maxItems: 100, description: 'allowed bandwidths, Mbps' }),
+  concurrencies: Type.Array(Size, { minItems: 1, maxItems: 100, description: 'allowed concurrencies, units of 10,000 connections' }),
+  pool: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 1024, description: 'IPs and CIDRs proxies take their address from; empty: sold out' }),
+  ext: Type.Optional(Ext),
+}, Strict);
+
+export const GaapPaging = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 20 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: INT_MAX, default: 0 })),
+  tenantId: Type.Optional(Type.String({ maxLength: 64 })),
+  groupId: Type.Optional(Type.String({ maxLength: 64, description: 'only this group\'s proxies' })),
+}, Strict);
+
+export const Force = Type.Object({ force: Type.Optional(Type.Boolean({ default: false })) }, Strict);
+
+const AccessEntry = Type.Object({
+  accessRegion: Id, bandwidth: Size, concurrent: Size, networkType: Type.Optional(Type.String({ maxLength: 32 })),
+}, Strict);
+
+export const GroupCreate = Type.Object({
+  tenantId: Id,
+  name: Type.String({ minLength: 1, maxLength: 30 }),
+  originRegion: Id,
+  cloudProjectId: Type.Optional(Type.Integer({ minimum: 0, maximum: INT_MAX })),
+  ipVersion: Type.Optional(IpVersion),
+  packageType: Type.Optional(Type.String({ maxLength: 32 })),
+  tags: Type.Optional(Tags),
+  accessRegions: Type.Optional(Type.Array(AccessEntry, { maxItems: 100, description: 'one proxy per entry' })),
+  ext: Type.Optional(Ext),
+}, Strict);
+
+export const GroupPatch = Type.Object({
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 30 })),
+  cloudProjectId: Type.Optional(Type.Integer({ minimum: 0, maximum: INT_MAX })),
+}, Strict);
+
+export const ProxyCreate = Type.Object({
+  tenantId: Id,
+  name: Type.String({ minLength: 1, maxLength: 32 }),
+  accessRegion: Id,
+  bandwidth: Size,
+  concurrent: Size,
+  originRegion: Type.Optional(Type.String({ maxLength: 64, description: 'required outside a group' })),
+  groupId: Type.Optional(Id),
+  cloudProjectId: Type.Optional(Type.Integer({ minimum: 0, maximum: INT_MAX })),
+  clientToken: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  clonedFrom: Type.Optional(Id),
+  ipVersion: Type.Optional(IpVersion),
+  networkType: Type.Optional(Type.String({ maxLength: 32 })),
+  packageType: Type.Optional(Type.String({ maxLength: 32 })),
+  billingType: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
+  tags: Type.Optional(Tags),
+  ext: Type.Optional(Ext),
+}, Strict);
+
+export const ProxyPatch = Type.Object({
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+  bandwidth: Type.Optional(Size),
+  concurrent: Type.Optional(Size),
+}, Strict);
+
+const UdpCheck = Type.Object({
+  type: Type.Optional(Type.Union([Type.Literal('port'), Type.Literal('ping')])),
+  port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  send: Type.Optional(Type.String({ maxLength: 500 })),
+  receive: Type.Optional(Type.String({ maxLength: 500 })),
+}, Strict);
+
+const ListenerFields = {
+  healthCheck: Type.Optional(Type.Boolean()),
+  delayLoop: Type.Optional(Type.Integer({ minimum: 5, maximum: 300, description: 'seconds between probes' })),
+  connectTimeout: Type.Optional(Type.Integer({ minimum: 2, maximum: 60, description: 'seconds; below delayLoop' })),
+  healthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+  unhealthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+  failover: Type.Optional(Type.Boolean()),
+  udpCheck: Type.Optional(Type.Union([UdpCheck, Type.Null()])),
+  ext: Type.Optional(Ext),
+};
+const Scheduler = Type.Union([Type.Literal('rr'), Type.Literal('wrr'), Type.Literal('lc')]);
+const OriginType = Type.Union([Type.Literal('ip'), Type.Literal('domain')]);
+const ClientIp = Type.Union([Type.Literal('toa'), Type.Literal('proxy_protocol')]);
+
+export const ListenerCreate = Type.Object({
+  proxyId: Type.Optional(Id),
+  groupId: Type.Optional(Id),
+  protocol: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
+  ports: Type.Array(Type.Integer({ minimum: 1, maximum: 64999 }), { minItems: 1, maxItems: 100, description: 'one listener per port' }),
+  name: Type.String({ minLength: 1, maxLength: 30 }),
+  scheduler: Scheduler,
+  originType: Type.Optional(OriginType),
+  clientIp: Type.Optional(ClientIp),
+  ...ListenerFields,
+}, { ...Strict, description: 'Exactly one of proxyId and groupId.' });
+
+export const ListenerPatch = Type.Object({
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 30 })),
+  scheduler: Type.Optional(Scheduler),
+  ...ListenerFields,
+}, Strict);
+
+export const ListenerQuery = Type.Object({
+  proxyId: Type.Optional(Type.String({ maxLength: 64 })),
+  groupId: Type.Optional(Type.String({ maxLength: 64 })),
+}, { ...Strict, description: 'Exactly one of proxyId and groupId.' });
+
+export const OriginCreate = Type.Object({
+  tenantId: Id,
+  addresses: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { minItems: 1, maxItems: 100 }),
+  name: Type.String({ minLength: 1, maxLength: 30 }),
+  cloudProjectId: Type.Optional(Type.Integer({ minimum: 0, maximum: INT_MAX })),
+  tags: Type.Optional(Tags),
+  ext: Type.Optional(Ext),
+}, Strict);
+
+export const OriginPatch = Type.Object({ name: Type.String({ minLength: 1, maxLength: 30 }) }, Strict);
+export const TenantFilter = Type.Object({ tenantId: Type.Optional(Type.String({ maxLength: 64 })) }, Strict);
+
+export const BindingsPut = Type.Object({
+  bindings: Type.Array(Type.Object({
+    originId: Id,
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    role: Type.Optional(Type.Union([Type.Literal('master'), Type.Literal('slave')])),
+  }, Strict), { maxItems: 1000, description: 'the whole set; empty unbinds all' }),
+}, Strict);
+
+export type TRegionPut = Static<typeof RegionPut>;
+export type TGaapPaging = Static<typeof GaapPaging>;
+export type TGroupCreate = Static<typeof GroupCreate>;
+export type TProxyCreate = Static<typeof ProxyCreate>;
+export type TProxyPatch = Static<typeof ProxyPatch>;
+export type TListenerCreate = Static<typeof ListenerCreate>;
+export type TListenerPatch = Static<typeof ListenerPatch>;
+export type TOriginCreate = Static<typeof OriginCreate>;
+export type TBindingsPut = Static<typeof BindingsPut>;

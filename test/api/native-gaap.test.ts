@@ -1,0 +1,259 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import gaapModule from 'tencentcloud-sdk-nodejs/tencentcloud/services/gaap/v20180529/gaap_client.js';
+import { markApplied } from '../../src/control/gaap.js';
+import { OPERATOR } from '../../src/control/scope.js';
+import type { ProxyStatus } from '../../src/model/gaap.js';
+import { startTestGateway, type ApiResult, type TestGateway } from '../helpers/gateway.js';
+
+// The official SDK client is pointed at sluice; it honours http_proxy, so that goes.
+for (const v of ['http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY']) delete process.env[v];
+
+type Call = (req: Record<string, unknown>) => Promise<Record<string, any>>;
+interface Gaap { [action: string]: Call }
+const { Client } = gaapModule as unknown as { Client: new (cfg: unknown) => Gaap };
+const call = (c: Gaap, action: string, req: Record<string, unknown> = {}) => c[action]!.call(c, req);
+
+describe('operator API: L4 (GAAP) objects under /v1', () => {
+  let gw: TestGateway;
+  let tenant: string;
+  let sdk: Gaap;
+  const REGION = 'nat-test';
+
+  async function expectError(p: Promise<ApiResult>, status: number, code: string, field?: string) {
+    const r = await p;
+    assert.equal(r.status, status, JSON.stringify(r.body));
+    assert.equal(r.body.code, code, JSON.stringify(r.body));
+    if (field) assert.ok(r.body.message.includes(field), `message names ${field}: ${r.body.message}`);
+  }
+  /** What the data plane does once it has applied a proxy. */
+  const applied = (id: string, seen: ProxyStatus) => markApplied(gw.sluice.store, OPERATOR, id, seen);
+  async function runningProxy(extra: Record<string, unknown> = {}): Promise<any> {
+    const r = await gw.api('POST', '/v1/proxies', { tenantId: tenant, name: 'p', accessRegion: REGION, originRegion: REGION, bandwidth: 10, concurrent: 2, ...extra });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(await applied(r.body.id, 'CREATING'), 'RUNNING');
+    return r.body;
+  }
+
+  before(async () => {
+    gw = await startTestGateway({ defaultRegion: REGION, tencentRatePerSecond: 10_000 });
+    const t = await gw.api('POST', '/v1/tenants', { name: 'l4-owner' });
+    tenant = t.body.id;
+    const k = await gw.api('POST', `/v1/tenants/${tenant}/keys`);
+    sdk = new Client({
+      credential: { secretId: k.body.secretId, secretKey: k.body.secretKey }, region: 'ap-guangzhou',
+      profile: { httpProfile: { protocol: 'http://', endpoint: gw.adminUrl.replace('http://', ''), reqTimeout: 10 } },
+    });
+  });
+  after(async () => { await gw.close(); });
+
+  test('the OpenAPI document lists the L4 paths', async () => {
+    const r = await gw.api('GET', '/v1/openapi.json');
+    assert.equal(r.status, 200);
+    for (const p of ['/v1/l4-regions', '/v1/l4-regions/{id}', '/v1/connection-groups', '/v1/connection-groups/{id}', '/v1/connection-groups/{id}/close',
+      '/v1/connection-groups/{id}/open', '/v1/proxies', '/v1/proxies/{id}', '/v1/proxies/{id}/close', '/v1/proxies/{id}/open',
+      '/v1/listeners', '/v1/listeners/{id}', '/v1/listeners/{id}/bindings', '/v1/origins', '/v1/origins/{id}']) {
+      assert.ok(r.body.paths[p], `${p} is documented`);
+    }
+    assert.ok(r.body.paths['/v1/l4-regions/{id}'].put.requestBody, 'the region body is described');
+    assert.ok(r.body.paths['/v1/proxies/{id}'].patch, 'PATCH /v1/proxies/{id} is described');
+  });
+
+  test('regions: the default catalogue, PUT creates and replaces, validation names the field, DELETE refused while in use', async () => {
+    const first = await gw.api('GET', '/v1/l4-regions');
+    assert.equal(first.status, 200);
+    assert.deepEqual(first.body.items.map((r: any) => r.id), [REGION]);
+    assert.deepEqual(first.body.items[0].pool, ['127.0.0.1']);
+
+    const put = await gw.api('PUT', '/v1/l4-regions/edge-1', { name: 'Edge', access: true, origin: false, bandwidths: [20, 10], concurrencies: [2], pool: ['127.0.2.0/30'] });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    assert.deepEqual([put.body.id, put.body.name, put.body.bandwidths, put.body.pool], ['edge-1', 'Edge', [10, 20], ['127.0.2.0/30']]);
+    const replaced = await gw.api('PUT', '/v1/l4-regions/edge-1', { access: true, origin: false, bandwidths: [10], concurrencies: [2, 5], pool: ['127.0.2.8'] });
+    assert.deepEqual([replaced.body.name, replaced.body.concurrencies, replaced.body.pool], ['edge-1', [2, 5], ['127.0.2.8']]);
+    assert.deepEqual((await gw.api('GET', '/v1/l4-regions')).body.items.map((r: any) => r.id).sort(), ['edge-1', REGION].sort());
+
+    await expectError(gw.api('PUT', '/v1/l4-regions/bad', { access: true, origin: true, bandwidths: ['10'], concurrencies: [2], pool: [] }), 400, 'invalid_type', 'body.bandwidths[0]');
+    await expectError(gw.api('PUT', '/v1/l4-regions/bad', { access: true, origin: true, bandwidths: [10], concurrencies: [2] }), 400, 'missing', 'body.pool');
+    await expectError(gw.api('PUT', '/v1/l4-regions/bad', { access: true, origin: true, bandwidths: [10], concurrencies: [2], pool: ['not-an-ip'] }), 400, 'bad_format', 'pool[0]');
+    await expectError(gw.api('PUT', '/v1/l4-regions/bad', { access: true, origin: true, bandwidths: [10], concurrencies: [2], pool: [], colour: 'red' }), 400, 'unknown_field', 'body.colour');
+    await expectError(gw.api('PUT', '/v1/l4-regions/bad', { access: false, origin: false, bandwidths: [10], concurrencies: [2], pool: [] }), 409, 'conflict', 'access');
+    await expectError(gw.api('DELETE', '/v1/l4-regions/nowhere'), 404, 'not_found', 'nowhere');
+
+    // A proxy placed in edge-1 holds it.
+    const p = await gw.api('POST', '/v1/proxies', { tenantId: tenant, name: 'edge', accessRegion: 'edge-1', originRegion: REGION, bandwidth: 10, concurrent: 5 });
+    assert.equal(p.status, 201, JSON.stringify(p.body));
+    assert.equal(p.body.address, '127.0.2.8');
+    await expectError(gw.api('DELETE', '/v1/l4-regions/edge-1'), 409, 'in_use', 'edge-1');
+    await expectError(gw.api('PUT', '/v1/l4-regions/edge-1', { access: false, origin: true, bandwidths: [10], concurrencies: [2], pool: [] }), 409, 'in_use', 'edge-1');
+    await applied(p.body.id, 'CREATING');
+    assert.equal((await gw.api('DELETE', `/v1/proxies/${p.body.id}`)).status, 202);
+    assert.equal(await applied(p.body.id, 'DESTROYING'), 'gone');
+    assert.equal((await gw.api('DELETE', '/v1/l4-regions/edge-1')).status, 204);
+    assert.deepEqual((await gw.api('GET', '/v1/l4-regions')).body.items.map((r: any) => r.id), [REGION]);
+  });
+
+  test('connection groups: create with proxies, list by tenant with paging, patch, close/open, delete with force', async () => {
+    const made = await gw.api('POST', '/v1/connection-groups', {
+      tenantId: tenant, name: 'games', originRegion: REGION, cloudProjectId: 4, tags: [{ key: 'env', value: 'prod' }],
+      accessRegions: [{ accessRegion: REGION, bandwidth: 10, concurrent: 2 }, { accessRegion: REGION, bandwidth: 20, concurrent: 5 }],
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const g = made.body;
+    assert.match(g.id, /^lg-[a-z0-9]{8}$/);
+    assert.deepEqual([g.name, g.status, g.proxyIds.length, g.cloudProjectId], ['games', 'CREATING', 2, 4]);
+    const other = await gw.api('POST', '/v1/connection-groups', { tenantId: gw.tenantId, name: 'theirs', originRegion: REGION });
+    assert.equal(other.status, 201);
+
+    const mine = await gw.api('GET', `/v1/connection-groups?tenantId=${tenant}`);
+    assert.deepEqual(mine.body.items.map((x: any) => x.id), [g.id]);
+    const paged = await gw.api('GET', '/v1/connection-groups?limit=1&offset=1');
+    assert.equal(paged.body.total, 2);
+    assert.equal(paged.body.items.length, 1);
+    await expectError(gw.api('GET', '/v1/connection-groups?limit=0'), 400, 'out_of_range', 'limit');
+
+    for (const id of g.proxyIds) await applied(id, 'CREATING');
+    const patched = await gw.api('PATCH', `/v1/connection-groups/${g.id}`, { name: 'arcade' });
+    assert.deepEqual([patched.status, patched.body.name, patched.body.status], [200, 'arcade', 'RUNNING']);
+    await expectError(gw.api('PATCH', `/v1/connection-groups/${g.id}`, { name: 7 }), 400, 'invalid_type', 'body.name');
+    await expectError(gw.api('PATCH', '/v1/connection-groups/lg-00000000', { name: 'x' }), 404, 'not_found', 'lg-00000000');
+    await expectError(gw.api('POST', '/v1/connection-groups', { tenantId: tenant, name: 'g', originRegion: 'mars' }), 404, 'not_found', 'originRegion');
+    await expectError(gw.api('POST', '/v1/connection-groups', { tenantId: tenant, originRegion: REGION }), 400, 'missing', 'body.name');
+
+    const closed = await gw.api('POST', `/v1/connection-groups/${g.id}/close`);
+    assert.deepEqual([closed.status, closed.body.changed.length, closed.body.invalidStatus], [200, 2, []]);
+    for (const id of g.proxyIds) await applied(id, 'CLOSING');
+    assert.equal((await gw.api('GET', `/v1/connection-groups/${g.id}`)).body.status, 'CLOSED');
+    assert.equal((await gw.api('POST', `/v1/connection-groups/${g.id}/open`)).body.changed.length, 2);
+    for (const id of g.proxyIds) await applied(id, 'OPENING');
+
+    await expectError(gw.api('DELETE', `/v1/connection-groups/${g.id}`), 409, 'in_use', g.id);
+    await expectError(gw.api('DELETE', `/v1/connection-groups/${g.id}?force=maybe`), 400, 'invalid_type', 'force');
+    const del = await gw.api('DELETE', `/v1/connection-groups/${g.id}?force=true`);
+    assert.deepEqual([del.status, del.body.status], [202, 'DESTROYING']);
+    for (const id of g.proxyIds) await applied(id, 'DESTROYING');
+    await expectError(gw.api('GET', `/v1/connection-groups/${g.id}`), 404, 'not_found', g.id);
+    assert.equal((await gw.api('DELETE', `/v1/connection-groups/${other.body.id}`)).status, 204);
+  });
+
+  test('proxies: create standalone and in a group, filter, resize within the offer, rename, close/open, destroy', async () => {
+    const g = (await gw.api('POST', '/v1/connection-groups', { tenantId: tenant, name: 'pg', originRegion: REGION })).body;
+    const inGroup = await gw.api('POST', '/v1/proxies', { tenantId: tenant, name: 'member', accessRegion: REGION, bandwidth: 10, concurrent: 2, groupId: g.id });
+    assert.equal(inGroup.status, 201, JSON.stringify(inGroup.body));
+    assert.deepEqual([inGroup.body.groupId, inGroup.body.originRegion, inGroup.body.status], [g.id, REGION, 'CREATING']);
+    const p = await runningProxy({ name: 'solo' });
+    assert.match(p.id, /^link-[a-z0-9]{8}$/);
+
+    assert.deepEqual((await gw.api('GET', `/v1/proxies?groupId=${g.id}`)).body.items.map((x: any) => x.id), [inGroup.body.id]);
+    assert.ok((await gw.api('GET', `/v1/proxies?tenantId=${tenant}`)).body.items.some((x: any) => x.id === p.id));
+    assert.equal((await gw.api('GET', `/v1/proxies?tenantId=${gw.tenantId}`)).body.total, 0);
+    assert.equal((await gw.api('GET', `/v1/proxies/${p.id}`)).body.name, 'solo');
+    await expectError(gw.api('GET', '/v1/proxies/link-00000000'), 404, 'not_found', 'link-00000000');
+    await expectError(gw.api('POST', '/v1/proxies', { tenantId: tenant, name: 'x', accessRegion: REGION, bandwidth: 10, concurrent: 2 }), 400, 'missing', 'originRegion');
+    await expectError(gw.api('POST', '/v1/proxies', { tenantId: tenant, name: 'x', accessRegion: REGION, originRegion: REGION, bandwidth: 15, concurrent: 2 }), 400, 'not_in_options', 'bandwidth');
+    await expectError(gw.api('POST', '/v1/proxies', { tenantId: tenant, name: 'x', accessRegion: REGION, originRegion: REGION, bandwidth: 10, concurrent: 'many' }), 400, 'invalid_type', 'body.concurrent');
+    await expectError(gw.api('POST', '/v1/proxies', { tenantId: 'nobody', name: 'x', accessRegion: REGION, originRegion: REGION, bandwidth: 10, concurrent: 2 }), 404, 'not_found', 'nobody');
+
+    const resized = await gw.api('PATCH', `/v1/proxies/${p.id}`, { bandwidth: 50, concurrent: 10 });
+    assert.deepEqual([resized.status, resized.body.bandwidth, resized.body.concurrent, resized.body.status], [200, 50, 10, 'ADJUSTING']);
+    // A task under way: a second write is refused, not half-applied.
+    await expectError(gw.api('PATCH', `/v1/proxies/${p.id}`, { bandwidth: 100 }), 409, 'conflict', 'ADJUSTING');
+    await applied(p.id, 'ADJUSTING');
+    await expectError(gw.api('PATCH', `/v1/proxies/${p.id}`, { bandwidth: 7 }), 400, 'not_in_options', 'bandwidth');
+    await expectError(gw.api('PATCH', `/v1/proxies/${p.id}`, { name: 'n', bandwidth: 10 }), 400, 'conflict', 'body.name');
+    await expectError(gw.api('PATCH', `/v1/proxies/${p.id}`, { maxConnections: 10 }), 400, 'unknown_field', 'body.maxConnections');
+    assert.equal((await gw.api('PATCH', `/v1/proxies/${p.id}`, { name: 'renamed' })).body.name, 'renamed');
+
+    const closing = await gw.api('POST', `/v1/proxies/${p.id}/close`);
+    assert.deepEqual([closing.status, closing.body.status], [200, 'CLOSING']);
+    await expectError(gw.api('POST', `/v1/proxies/${p.id}/open`), 409, 'conflict', 'CLOSING');
+    await applied(p.id, 'CLOSING');
+    assert.equal((await gw.api('POST', `/v1/proxies/${p.id}/open`)).body.status, 'OPENING');
+    await applied(p.id, 'OPENING');
+    const gone = await gw.api('DELETE', `/v1/proxies/${p.id}`);
+    assert.deepEqual([gone.status, gone.body.status], [202, 'DESTROYING']);
+    await applied(p.id, 'DESTROYING');
+    await expectError(gw.api('GET', `/v1/proxies/${p.id}`), 404, 'not_found', p.id);
+  });
+
+  test('listeners, origins and bindings: create, patch, bind the whole set, refuse removal while bound', async () => {
+    const p = await runningProxy({ name: 'l4' });
+    const made = await gw.api('POST', '/v1/listeners', { proxyId: p.id, protocol: 'tcp', ports: [8001, 8002], name: 'web', scheduler: 'wrr' });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.equal(made.body.total, 2);
+    const l = made.body.items[0];
+    assert.match(l.id, /^listener-[a-z0-9]{8}$/);
+    assert.deepEqual([l.protocol, l.port, l.scheduler, l.originType, l.clientIp], ['tcp', 8001, 'wrr', 'ip', 'toa']);
+    const udp = await gw.api('POST', '/v1/listeners', { proxyId: p.id, protocol: 'udp', ports: [8001], name: 'dns', scheduler: 'rr', udpCheck: { type: 'ping' } });
+    assert.equal(udp.status, 201, JSON.stringify(udp.body));
+    assert.equal(udp.body.items[0].udpCheck.type, 'ping');
+    assert.equal((await gw.api('GET', `/v1/listeners?proxyId=${p.id}`)).body.total, 3);
+    await expectError(gw.api('GET', '/v1/listeners'), 400, 'missing', 'proxyId');
+    await expectError(gw.api('POST', '/v1/listeners', { proxyId: p.id, protocol: 'tcp', ports: [8001], name: 'again', scheduler: 'rr' }), 409, 'duplicate', 'ports[0]');
+    await expectError(gw.api('POST', '/v1/listeners', { proxyId: p.id, protocol: 'tcp', ports: [70000], name: 'x', scheduler: 'rr' }), 400, 'out_of_range', 'body.ports[0]');
+    await expectError(gw.api('POST', '/v1/listeners', { proxyId: p.id, protocol: 'sctp', ports: [9000], name: 'x', scheduler: 'rr' }), 400, 'not_in_options', 'body.protocol');
+    await expectError(gw.api('POST', '/v1/listeners', { protocol: 'tcp', ports: [9000], name: 'x', scheduler: 'rr' }), 400, 'missing', 'body.proxyId');
+    await expectError(gw.api('POST', '/v1/listeners', { proxyId: 'link-00000000', protocol: 'tcp', ports: [9000], name: 'x', scheduler: 'rr' }), 404, 'not_found', 'link-00000000');
+
+    const patched = await gw.api('PATCH', `/v1/listeners/${l.id}`, { name: 'web2', delayLoop: 10, connectTimeout: 5 });
+    assert.deepEqual([patched.status, patched.body.name, patched.body.delayLoop, patched.body.port], [200, 'web2', 10, 8001]);
+    await expectError(gw.api('PATCH', `/v1/listeners/${l.id}`, { port: 9 }), 400, 'unknown_field', 'body.port');
+    // Below delayLoop is a model rule, checked on the listener as it would become.
+    await expectError(gw.api('PATCH', `/v1/listeners/${l.id}`, { delayLoop: 5, connectTimeout: 10 }), 400, 'out_of_range', 'connectTimeout');
+    assert.equal((await gw.api('GET', `/v1/listeners/${l.id}`)).body.delayLoop, 10, 'a refused patch writes nothing');
+    await expectError(gw.api('GET', '/v1/listeners/listener-00000000'), 404, 'not_found', 'listener-00000000');
+
+    const os = await gw.api('POST', '/v1/origins', { tenantId: tenant, addresses: ['127.0.0.10', 'origin.example'], name: 'backs' });
+    assert.equal(os.status, 201, JSON.stringify(os.body));
+    const [ip, dom] = os.body.items;
+    assert.match(ip.id, /^rs-[a-z0-9]{8}$/);
+    assert.deepEqual([ip.type, dom.type], ['ip', 'domain']);
+    await expectError(gw.api('POST', '/v1/origins', { tenantId: tenant, addresses: ['127.0.0.10'], name: 'again' }), 409, 'duplicate', 'addresses[0]');
+    await expectError(gw.api('POST', '/v1/origins', { tenantId: tenant, addresses: [], name: 'none' }), 400, 'too_few', 'body.addresses');
+    assert.equal((await gw.api('PATCH', `/v1/origins/${ip.id}`, { name: 'primary' })).body.name, 'primary');
+    assert.equal((await gw.api('GET', `/v1/origins/${ip.id}`)).body.name, 'primary');
+    assert.equal((await gw.api('GET', `/v1/origins?tenantId=${tenant}`)).body.total, 2);
+    await expectError(gw.api('PATCH', '/v1/origins/rs-00000000', { name: 'x' }), 404, 'not_found', 'rs-00000000');
+
+    const bound = await gw.api('PUT', `/v1/listeners/${l.id}/bindings`, { bindings: [{ originId: ip.id, port: 80, weight: 5 }, { originId: ip.id, port: 81 }] });
+    assert.equal(bound.status, 200, JSON.stringify(bound.body));
+    assert.deepEqual(bound.body.items.map((b: any) => [b.port, b.weight]), [[80, 5], [81, 1]]);
+    await expectError(gw.api('PUT', `/v1/listeners/${l.id}/bindings`, { bindings: [{ originId: dom.id, port: 80 }] }), 409, 'conflict', 'bindings[0]');
+    await expectError(gw.api('PUT', `/v1/listeners/${l.id}/bindings`, { bindings: [{ originId: ip.id, port: 0 }] }), 400, 'out_of_range', 'body.bindings[0].port');
+    await expectError(gw.api('PUT', `/v1/listeners/${l.id}/bindings`, { bindings: [{ originId: 'rs-00000000', port: 80 }] }), 404, 'not_found', 'bindings[0].originId');
+    assert.equal((await gw.api('GET', `/v1/listeners/${l.id}/bindings`)).body.total, 2);
+
+    await expectError(gw.api('DELETE', `/v1/origins/${ip.id}`), 409, 'in_use', ip.id);
+    await expectError(gw.api('DELETE', `/v1/listeners/${l.id}`), 409, 'in_use', l.id);
+    assert.equal((await gw.api('PUT', `/v1/listeners/${l.id}/bindings`, { bindings: [{ originId: ip.id, port: 80 }] })).body.total, 1);
+    assert.equal((await gw.api('DELETE', `/v1/listeners/${l.id}?force=true`)).status, 204);
+    await expectError(gw.api('GET', `/v1/listeners/${l.id}/bindings`), 404, 'not_found', l.id);
+    assert.equal((await gw.api('DELETE', `/v1/origins/${ip.id}`)).status, 204);
+    await expectError(gw.api('GET', `/v1/origins/${ip.id}`), 404, 'not_found', ip.id);
+
+    // A group's listener is a template its proxies carry.
+    const g = (await gw.api('POST', '/v1/connection-groups', { tenantId: tenant, name: 'tg', originRegion: REGION })).body;
+    const gl = await gw.api('POST', '/v1/listeners', { groupId: g.id, protocol: 'tcp', ports: [8100], name: 'tpl', scheduler: 'rr' });
+    assert.equal(gl.status, 201, JSON.stringify(gl.body));
+    assert.deepEqual((await gw.api('GET', `/v1/listeners?groupId=${g.id}`)).body.items.map((x: any) => x.id), [gl.body.items[0].id]);
+  });
+
+  test('what /v1 makes the Tencent GAAP face sees, and the other way round', async () => {
+    const g = (await gw.api('POST', '/v1/connection-groups', { tenantId: tenant, name: 'shared', originRegion: REGION, cloudProjectId: 0 })).body;
+    const d = (await call(sdk, 'DescribeProxyGroupDetails', { GroupId: g.id })).ProxyGroupDetail;
+    assert.deepEqual([d.GroupId, d.GroupName, d.RealServerRegionInfo.RegionId], [g.id, 'shared', REGION]);
+
+    const made = await call(sdk, 'CreateProxy', { ProjectId: 0, ProxyName: 'from-sdk', AccessRegion: REGION, RealServerRegion: REGION, Bandwidth: 20, Concurrent: 5, GroupId: g.id });
+    const seen = await gw.api('GET', `/v1/proxies/${made.InstanceId}`);
+    assert.equal(seen.status, 200, JSON.stringify(seen.body));
+    assert.deepEqual([seen.body.name, seen.body.tenantId, seen.body.groupId, seen.body.bandwidth, seen.body.concurrent], ['from-sdk', tenant, g.id, 20, 5]);
+    assert.deepEqual((await gw.api('GET', `/v1/connection-groups/${g.id}`)).body.proxyIds, [made.InstanceId]);
+
+    // A region the operator adds through /v1 is offered to tenants.
+    await gw.api('PUT', '/v1/l4-regions/far', { name: 'Far', access: true, origin: false, bandwidths: [10], concurrencies: [2], pool: ['127.0.3.1'] });
+    const access = (await call(sdk, 'DescribeAccessRegions')).AccessRegionSet.map((r: any) => r.RegionId);
+    assert.ok(access.includes('far'), JSON.stringify(access));
+    const p = await runningProxy({ name: 'far-one', accessRegion: 'far' });
+    const detail = (await call(sdk, 'DescribeProxyDetail', { ProxyId: p.id })).ProxyDetail;
+    assert.deepEqual([detail.ProxyName, detail.IP, detail.Status], ['far-one', '127.0.3.1', 'RUNNING']);
+  });
+});
