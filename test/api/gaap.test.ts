@@ -6,6 +6,7 @@ import { OPERATOR } from '../../src/control/scope.js';
 import type { ProxyStatus } from '../../src/model/gaap.js';
 import { startSluiceProcess } from '../helpers/cli.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { pgAvailable, pgTarget, pgTestSchema, pgUrlVia } from '../helpers/pg.js';
 
 // The official SDK client is pointed at sluice; it honours http_proxy, so that goes.
 for (const v of ['http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY']) delete process.env[v];
@@ -16,7 +17,12 @@ const { Client } = gaapModule as unknown as { Client: new (cfg: unknown) => Gaap
 
 const call = (c: Gaap, action: string, req: Record<string, unknown> = {}) => (c[action] as Call).call(c, req);
 
-describe('Tencent GAAP face, driven by tencentcloud-sdk-nodejs gaap.v20180529', () => {
+// The whole suite runs on both stores: the embedded SQLite default and PostgreSQL (a private
+// schema on the test server; skipped only where PostgreSQL is not required and not there).
+const PG_OK = await pgAvailable();
+
+for (const storeName of ['sqlite', 'postgres'] as const) describe(`Tencent GAAP face on ${storeName}, driven by tencentcloud-sdk-nodejs gaap.v20180529`, { skip: storeName === 'postgres' && !PG_OK }, () => {
+  let dropSchema: (() => Promise<void>) | null = null;
   let gw: TestGateway;
   const clients: Record<string, Gaap> = {};
   const REGION = 'sz-test';
@@ -35,7 +41,13 @@ describe('Tencent GAAP face, driven by tencentcloud-sdk-nodejs gaap.v20180529', 
   before(async () => {
     // The default catalogue is the gateway's region; its pool is the proxy listener's host.
     // Tencent's 20 requests per second per action would throttle the table of bad requests.
-    gw = await startTestGateway({ defaultRegion: REGION, tencentRatePerSecond: 10_000 });
+    let storeUrl: string | undefined;
+    if (storeName === 'postgres') {
+      const { schema, drop } = await pgTestSchema();
+      dropSchema = drop;
+      storeUrl = pgUrlVia(pgTarget().port, schema);
+    }
+    gw = await startTestGateway({ defaultRegion: REGION, tencentRatePerSecond: 10_000, storeUrl });
     for (const who of ['alice', 'mallory', 'pager']) {
       const t = await gw.api('POST', '/v1/tenants', { name: who });
       const k = await gw.api('POST', `/v1/tenants/${t.body.id}/keys`);
@@ -45,7 +57,7 @@ describe('Tencent GAAP face, driven by tencentcloud-sdk-nodejs gaap.v20180529', 
       });
     }
   });
-  after(async () => { await gw.close(); });
+  after(async () => { await gw.close(); await dropSchema?.(); });
 
   test('a fresh gateway offers one region, its own, with GAAP\'s sizes, and proxies there take the proxy listener\'s address', async () => {
     const c = clients.alice!;
