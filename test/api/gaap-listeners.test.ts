@@ -5,6 +5,7 @@ import { markApplied, putRegion } from '../../src/control/gaap.js';
 import { OPERATOR } from '../../src/control/scope.js';
 import type { ProxyStatus } from '../../src/model/gaap.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { PG_URL, pgAvailable, pgTestSchema } from '../helpers/pg.js';
 
 // TCP/UDP listeners, real servers and bindings through the official SDK client, unmodified.
 for (const v of ['http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY']) delete process.env[v];
@@ -15,8 +16,21 @@ const { Client } = gaapModule as unknown as { Client: new (cfg: unknown) => Gaap
 
 const call = (c: Gaap, action: string, req: Record<string, unknown> = {}) => (c[action] as Call).call(c, req);
 
-describe('GAAP TCP/UDP listeners and real servers, driven by tencentcloud-sdk-nodejs gaap.v20180529', () => {
+/** Where the gateway keeps its objects: its own SQLite file, or a private PostgreSQL schema. */
+const STORES: [string, (() => Promise<{ storeUrl: string; drop: () => Promise<void> }>) | null][] = [
+  ['SQLite', null],
+  ['PostgreSQL', async () => {
+    const { schema, drop } = await pgTestSchema();
+    const url = new URL(PG_URL);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    return { storeUrl: url.toString(), drop };
+  }],
+];
+const PG = await pgAvailable();
+
+for (const [storeName, pgStore] of STORES) describe(`GAAP TCP/UDP listeners and real servers on ${storeName}, driven by tencentcloud-sdk-nodejs gaap.v20180529`, { skip: pgStore !== null && !PG && 'PostgreSQL not reachable' }, () => {
   let gw: TestGateway;
+  let drop = async () => {};
   const clients: Record<string, Gaap> = {};
   // The default region has one address (every proxy there shares it); "wide" gives each its own.
   const REGION = 'sz-test';
@@ -50,7 +64,9 @@ describe('GAAP TCP/UDP listeners and real servers, driven by tencentcloud-sdk-no
     .map((b: any) => [b.RealServerId, b.RealServerPort, b.RealServerWeight, b.RealServerFailoverRole]).sort();
 
   before(async () => {
-    gw = await startTestGateway({ defaultRegion: REGION, tencentRatePerSecond: 10_000 });
+    const pg = pgStore ? await pgStore() : null;
+    if (pg) drop = pg.drop;
+    gw = await startTestGateway({ defaultRegion: REGION, tencentRatePerSecond: 10_000, ...(pg ? { storeUrl: pg.storeUrl } : {}) });
     await putRegion(gw.sluice.store, OPERATOR, gw.sluice.gaap, { id: WIDE, name: 'Wide', access: true, origin: false, bandwidths: [10], concurrencies: [2], pool: ['127.0.2.0/26'] });
     for (const who of ['alice', 'mallory']) {
       const t = await gw.api('POST', '/v1/tenants', { name: who });
@@ -61,7 +77,7 @@ describe('GAAP TCP/UDP listeners and real servers, driven by tencentcloud-sdk-no
       });
     }
   });
-  after(async () => { await gw.close(); });
+  after(async () => { await gw.close(); await drop(); });
 
   test('a proxy\'s TCP and UDP listeners: every field, origins bound and replaced, modified, deleted', async () => {
     const c = clients.alice!;
