@@ -225,6 +225,18 @@ for (const [storeName, pgStore] of STORES) describe(`GAAP TCP/UDP listeners and 
     await tcp(clients.mallory!, { ProxyId: y, Ports: [7101] });
   });
 
+  test('a proxy carries at most 50 listeners (GAAP\'s quota), TCP and UDP together', async () => {
+    const c = clients.alice!;
+    const p = await running(c);
+    const ports = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+    await tcp(c, { ProxyId: p, Ports: ports(1000, 20) });
+    await udp(c, { ProxyId: p, Ports: ports(1000, 20) });
+    await refused(() => tcp(c, { ProxyId: p, Ports: ports(1020, 11) }), 'FailedOperation.LimitNumofListener', 'Ports');
+    await tcp(c, { ProxyId: p, Ports: ports(1020, 10) });
+    await refused(() => udp(c, { ProxyId: p, Ports: [2000] }), 'FailedOperation.LimitNumofListener', 'Ports');
+    assert.equal((await call(c, 'DescribeTCPListeners', { ProxyId: p, Limit: 100 })).TotalCount, 30);
+  });
+
   test('another tenant\'s listeners and real servers are not found', async () => {
     const c = clients.alice!;
     const m = clients.mallory!;
