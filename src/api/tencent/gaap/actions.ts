@@ -14,7 +14,9 @@ import type { Params } from '../params.js';
 import { parseFilters } from '../upstream-map.js';
 import { gaapCall } from './errors.js';
 import { L7_ACTIONS } from './l7.js';
+import { LISTENER_ACTIONS } from './listeners.js';
 import { accessRegionDetail, cloudOnly, groupDetail, groupInfo, proxyInfo, regionDetail, tagsIn } from './map.js';
+import { ORIGIN_ACTIONS } from './origins.js';
 import * as P from './params.js';
 
 /** GAAP is global: a tenant's objects are its own in every region, so X-TC-Region narrows nothing. */
@@ -330,8 +332,8 @@ const ACTIONS: Record<string, Action> = {
 };
 
 /**
- * Tencent GAAP (2018-05-29): the region catalogue, connection groups and proxies. HTTP/HTTPS
- * listeners, domains and rules answer UnsupportedOperation (l7.ts); TCP/UDP listeners and real
- * servers are not served yet.
+ * Tencent GAAP (2018-05-29): the region catalogue, connection groups, proxies, TCP/UDP
+ * listeners (listeners.ts) and real servers with their bindings (origins.ts). HTTP/HTTPS
+ * listeners, domains and rules answer UnsupportedOperation (l7.ts).
  */
-export const GAAP_ACTIONS: ReadonlyMap<string, Action> = new Map(Object.entries({ ...ACTIONS, ...L7_ACTIONS }));
+export const GAAP_ACTIONS: ReadonlyMap<string, Action> = new Map(Object.entries({ ...ACTIONS, ...LISTENER_ACTIONS, ...ORIGIN_ACTIONS, ...L7_ACTIONS }));

@@ -28,6 +28,35 @@ const FIELDS: [RegExp, string][] = [
   [/^clonedFrom$/, 'ClonedProxyId'],
   [/^cloudProjectId$/, 'ProjectId'],
   [/^proxies$/, 'AccessRegion'],
+  [/^ports\[(\d+)\]$/, 'Ports.$1'],
+  [/^ports$/, 'Ports'],
+  [/^scheduler$/, 'Scheduler'],
+  [/^originType$/, 'RealServerType'],
+  [/^healthCheck$/, 'HealthCheck'],
+  [/^delayLoop$/, 'DelayLoop'],
+  [/^connectTimeout$/, 'ConnectTimeout'],
+  [/^healthyThreshold$/, 'HealthyThreshold'],
+  [/^unhealthyThreshold$/, 'UnhealthyThreshold'],
+  [/^clientIp$/, 'ClientIPMethod'],
+  [/^failover$/, 'FailoverSwitch'],
+  [/^udpCheck\.port$/, 'CheckPort'],
+  [/^udpCheck\.send$/, 'SendContext'],
+  [/^udpCheck\.receive$/, 'RecvContext'],
+  [/^udpCheck/, 'CheckType'],
+  [/^listenerId$/, 'ListenerId'],
+  [/^listenerIds$/, 'ListenerIds'],
+  [/^bindings\[(\d+)\]\.originId$/, 'RealServerBindSet.$1.RealServerId'],
+  [/^bindings\[(\d+)\]\.address$/, 'RealServerBindSet.$1.RealServerIP'],
+  [/^bindings\[(\d+)\]\.port$/, 'RealServerBindSet.$1.RealServerPort'],
+  [/^bindings\[(\d+)\]\.weight$/, 'RealServerBindSet.$1.RealServerWeight'],
+  [/^bindings\[(\d+)\]\.role$/, 'RealServerBindSet.$1.RealServerFailoverRole'],
+  [/^bindings\[(\d+)\]$/, 'RealServerBindSet.$1'],
+  [/^bindings$/, 'RealServerBindSet'],
+  [/^addresses\[(\d+)\]$/, 'RealServerIP.$1'],
+  [/^addresses$/, 'RealServerIP'],
+  [/^originIds\[(\d+)\]$/, 'RealServerIds.$1'],
+  [/^originIds$/, 'RealServerIds'],
+  [/^originId$/, 'RealServerId'],
 ];
 
 /**
@@ -46,30 +75,40 @@ export function gaapParam(field: string, rename: Record<string, string> = {}): s
   return field === 'name' ? 'Name' : 'RequestId';
 }
 
-const THING: Record<string, string> = { group: 'proxy group', proxy: 'proxy', listener: 'listener', origin: 'real server', accessRegion: 'access region', originRegion: 'origin region' };
+const THING: Record<string, string> = { listenerPort: 'listener port', binding: 'binding', group: 'proxy group', proxy: 'proxy', listener: 'listener', origin: 'real server', accessRegion: 'access region', originRegion: 'origin region' };
 
 /** The GAAP code for a model error, or null where the shared API 3.0 catalogue has the right one. */
 function gaapCode(e: ModelError): string | null {
   const d = e.details;
   switch (e.code) {
     case 'not_found':
+      if (/^bindings\[\d+\]\.originId$/.test(e.field)) return 'InvalidParameterValue.RealServerNotBelong';
       if (d.entity === 'accessRegion') return 'InvalidParameterValue.UnknownAccessRegion';
       if (d.entity === 'originRegion') return 'InvalidParameterValue.UnknownDestRegion';
       return 'ResourceNotFound';
     case 'not_in_options':
       if (/bandwidth$/.test(e.field)) return 'InvalidParameterValue.InvalidBandwidth';
       if (/concurrent$/.test(e.field)) return 'InvalidParameterValue.InvalidConcurrency';
+      if (/^ports\[\d+\]$/.test(e.field)) return 'InvalidParameterValue.InvalidListenerPort';
+      return null;
+    case 'out_of_range':
+      if (/^ports\[\d+\]$/.test(e.field)) return 'InvalidParameterValue.InvalidListenerPort';
       return null;
     case 'limit_exceeded':
       if (d.entity === 'address') return 'FailedOperation.ProxySellOut';
       if (d.reason === 'per group') return 'FailedOperation.LimitNumofProxiesInGroup';
       if (d.entity === 'listener') return 'FailedOperation.LimitNumofListener';
+      if (d.entity === 'port') return 'FailedOperation.OperateLimitNumofListener';
+      if (d.entity === 'binding') return 'FailedOperation.LimitRealServerNum';
       return 'LimitExceeded';
     case 'conflict':
       if (d.entity === 'group' && d.state) return 'FailedOperation.GroupStatusNotInRuning';
+      if (d.entity === 'listener' && d.state) return 'FailedOperation.ListenerHasTask';
       if (d.state === 'busy') return 'FailedOperation.ActionIsDoing';
       if (d.state === 'not_running') return 'FailedOperation.InstanceStatusNotInRuning';
       if (e.field === 'proxyIds') return 'FailedOperation.BelongDifferentGroup';
+      // A listener, binding or origin setting that contradicts another one.
+      if (d.entity === 'listener' || d.entity === 'binding' || d.entity === 'origin') return 'InvalidParameterValue';
       return null;
     case 'in_use':
       if (d.entity === 'proxy') return 'FailedOperation.DeleteProxyGroupProxyRemained';
@@ -77,25 +116,34 @@ function gaapCode(e: ModelError): string | null {
       return 'ResourceInUse';
     case 'duplicate':
       if (e.field === 'clientToken') return 'FailedOperation.DuplicatedRequest';
+      if (d.entity === 'listenerPort') return 'InvalidParameterValue.DuplicatedListenerPort';
+      if (d.entity === 'origin') return 'InvalidParameterValue.DuplicateRS';
+      if (d.entity === 'binding') return 'InvalidParameterValue';
       return null;
     default:
       return null;
   }
 }
 
+const QUOTA: Record<string, string> = { listener: 'listeners per proxy', port: 'ports per call', binding: 'real servers per listener' };
+
 function gaapMessage(e: ModelError, param: string): string {
   const d = e.details;
   const value = d.value !== undefined ? ` ${shown(d.value)}` : '';
   switch (e.code) {
     case 'not_found': return `the ${THING[d.entity ?? ''] ?? 'resource'} \`${param}\`${value} does not exist`;
+    case 'duplicate': return `the parameter \`${param}\`${value} ${d.reason ?? 'is already in use'}`;
+    case 'out_of_range': return `the parameter \`${param}\`${value} ${d.reason ?? 'is out of range'}`;
     case 'not_in_options': return `the parameter \`${param}\`${value} ${d.reason ?? 'is not one of the allowed values'}`;
     case 'limit_exceeded':
       if (d.entity === 'address') return `the region \`${param}\`${value} ${d.reason ?? 'has no address left'}: sold out`;
-      return `the quota is reached (\`${param}\`): at most ${d.limit ?? '?'} ${d.entity === 'listener' ? 'listeners per proxy' : `proxies ${d.reason ?? ''}`.trim()}`;
+      return `the quota is reached (\`${param}\`): at most ${d.limit ?? '?'} ${QUOTA[d.entity ?? ''] ?? `proxies ${d.reason ?? ''}`.trim()}`;
     case 'in_use':
       return d.entity === 'proxy'
         ? `the proxy group \`${param}\`${value} still holds ${d.limit ?? 'some'} proxies: destroy them first or set Force to 1`
-        : `the parameter \`${param}\`${value} has listeners bound to real servers: unbind them first or set Force to 1`;
+        : /^RealServerIds/.test(param)
+          ? `the real server \`${param}\`${value} is bound to a listener: unbind it first`
+          : `the parameter \`${param}\`${value} has listeners bound to real servers: unbind them first or set Force to 1`;
     case 'conflict':
       if (d.state) return `the ${THING[d.entity ?? ''] ?? 'resource'} \`${param}\` is in state${value} and ${d.reason ?? 'cannot take this action now'}`;
       return `the parameter \`${param}\`${value} ${d.reason ?? 'conflicts with the resource as it is'}`;

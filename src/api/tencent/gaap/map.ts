@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { groupState } from '../../../control/gaap.js';
-import type { ConnectionGroup, L4Region, Proxy } from '../../../model/gaap.js';
+import type { ConnectionGroup, L4Region, ListenerStatus, Origin, OriginBinding, Proxy, StreamListener } from '../../../model/gaap.js';
 import type { Ext, Tag } from '../../../model/types.js';
 import type { Params } from '../params.js';
 
@@ -71,4 +71,40 @@ export function groupDetail(g: ConnectionGroup, proxies: readonly Proxy[], regio
     PolicyId: null, Version: '2.0', ClientIPMethod: [0, 1], IPAddressVersion: g.ipVersion, PackageType: g.packageType,
     Http3Supported: kept(g.ext, 'Http3Supported') ?? 0, FeatureBitmap: 1, IsSupportTLSChoice: 0,
   };
+}
+
+/** ListenerStatus: 0 running, 1 creating, 2 destroying, 3 origins being adjusted, 4 configuration changing. */
+const LISTENER_INT: Record<ListenerStatus, number> = { running: 0, creating: 1, destroying: 2, binding: 3, changing: 4 };
+
+/**
+ * A bound real server. No health data reaches the control plane yet, and GAAP reports every
+ * origin normal (0) when it has none to report (health check off), so 0 with no down IPs.
+ */
+export function bindRealServer(b: OriginBinding, o: Origin | undefined): Params {
+  return {
+    RealServerId: b.originId, RealServerIP: o?.address ?? '', RealServerWeight: b.weight, RealServerStatus: 0, RealServerPort: b.port,
+    DownIPList: [], RealServerFailoverRole: b.role,
+  };
+}
+
+export function listenerInfo(l: StreamListener, bound: readonly OriginBinding[], origins: ReadonlyMap<string, Origin>): Params {
+  const common: Params = {
+    ListenerId: l.id, ListenerName: l.name, Port: l.port, RealServerPort: null, RealServerType: l.originType === 'ip' ? 'IP' : 'DOMAIN',
+    Protocol: l.protocol.toUpperCase(), ListenerStatus: LISTENER_INT[l.status], Scheduler: l.scheduler,
+    ConnectTimeout: l.connectTimeout, DelayLoop: l.delayLoop, HealthCheck: l.healthCheck ? 1 : 0,
+    RealServerSet: bound.map((b) => bindRealServer(b, origins.get(b.originId))), CreateTime: unix(l.createdAt),
+    HealthyThreshold: l.healthyThreshold, UnhealthyThreshold: l.unhealthyThreshold, FailoverSwitch: l.failover ? 1 : 0,
+    SessionPersist: l.sessionPersist, ProxyId: l.proxyId, GroupId: l.groupId,
+  };
+  // BindStatus reads the other way round on UDP (0 normal) than on TCP (1 normal).
+  if (l.protocol === 'tcp') return { ...common, BindStatus: 1, ClientIPMethod: l.clientIp === 'proxy_protocol' ? 1 : 0 };
+  const c = l.udpCheck;
+  return {
+    ...common, BindStatus: 0, CheckType: (c?.type ?? 'port').toUpperCase(), CheckPort: c?.port ?? 0, ContextType: c?.contextType ?? 'TEXT',
+    SendContext: c?.send ?? '', RecvContext: c?.receive ?? '',
+  };
+}
+
+export function realServerInfo(o: Origin): Params {
+  return { RealServerIP: o.address, RealServerId: o.id, RealServerName: o.name, ProjectId: o.cloudProjectId, TagSet: tagsOut(o.tags) };
 }

@@ -70,3 +70,62 @@ export const MODIFY_PROXY_CONFIGURATION: Record<string, Spec> = {
 };
 export const MODIFY_PROXIES_ATTRIBUTE: Record<string, Spec> = { ...PROXY_IDS, ProxyName: str({ required: true }) };
 export const DESTROY_PROXIES: Record<string, Spec> = { ...PROXY_IDS, Force: { ...SWITCH, required: true } as Spec };
+
+// TCP/UDP listeners and real servers (cloud-apis.md C.4, C.5). Port ranges, the per-call port
+// count and the origins-per-listener quota are the control layer's: it answers them with GAAP's
+// own codes (InvalidListenerPort, OperateLimitNumofListener, LimitRealServerNum).
+const ID = str({ maxLength: 64 });
+const SCHEDULER = str({ enum: ['rr', 'wrr', 'lc'] });
+const ORIGIN_TYPE = str({ enum: ['IP', 'DOMAIN'] });
+const DELAY_LOOP = int({ min: 5, max: 300 });
+const CONNECT_TIMEOUT = int({ min: 2, max: 60 });
+const THRESHOLD = int({ min: 1, max: 10 });
+const PORT_LIST = list(int(), 1000, true);
+const UDP_CHECK: Record<string, Spec> = {
+  CheckType: str({ enum: ['PORT', 'PING'] }), CheckPort: int({ min: 1, max: 65_535 }), ContextType: str({ enum: ['TEXT'] }),
+  SendContext: str({ maxLength: 500 }), RecvContext: str({ maxLength: 500 }),
+};
+const HEALTH: Record<string, Spec> = {
+  DelayLoop: DELAY_LOOP, ConnectTimeout: CONNECT_TIMEOUT, HealthyThreshold: THRESHOLD, UnhealthyThreshold: THRESHOLD, FailoverSwitch: SWITCH,
+};
+
+export const CREATE_TCP_LISTENERS: Record<string, Spec> = {
+  ListenerName: str({ required: true }), Ports: PORT_LIST, Scheduler: { ...SCHEDULER, required: true } as Spec, HealthCheck: { ...SWITCH, required: true } as Spec,
+  RealServerType: { ...ORIGIN_TYPE, required: true } as Spec, ProxyId: ID, GroupId: ID, RealServerPorts: list(int(), 1000), ClientIPMethod: SWITCH, ...HEALTH,
+};
+export const CREATE_UDP_LISTENERS: Record<string, Spec> = {
+  ListenerName: str({ required: true }), Ports: PORT_LIST, Scheduler: { ...SCHEDULER, required: true } as Spec, RealServerType: { ...ORIGIN_TYPE, required: true } as Spec,
+  ProxyId: ID, GroupId: ID, RealServerPorts: list(int(), 1000), HealthCheck: SWITCH, ...HEALTH, ...UDP_CHECK,
+};
+export const DESCRIBE_LISTENERS: Record<string, Spec> = {
+  ProxyId: ID, GroupId: ID, ListenerId: ID, ListenerName: str({ maxLength: 30 }), Port: int({ min: 1, max: 65_535 }),
+  SearchValue: str({ maxLength: 64 }), Offset: OFFSET, Limit: LIMIT,
+};
+export const MODIFY_TCP_LISTENER: Record<string, Spec> = {
+  ListenerId: str({ required: true, maxLength: 64 }), ProxyId: ID, GroupId: ID, ListenerName: str(), Scheduler: SCHEDULER, HealthCheck: SWITCH, ...HEALTH,
+};
+export const MODIFY_UDP_LISTENER: Record<string, Spec> = { ...MODIFY_TCP_LISTENER, ...UDP_CHECK };
+export const DELETE_LISTENERS: Record<string, Spec> = {
+  ListenerIds: list(str({ maxLength: 64 }), 100, true), Force: { ...SWITCH, required: true } as Spec, ProxyId: ID, GroupId: ID,
+};
+
+export const ADD_REAL_SERVERS: Record<string, Spec> = {
+  ProjectId: { ...PROJECT, required: true } as Spec, RealServerIP: list(str({ maxLength: 253 }), 100, true), RealServerName: str({ required: true }), TagSet: TAGS,
+};
+export const DESCRIBE_REAL_SERVERS: Record<string, Spec> = {
+  ProjectId: int({ required: true, min: -1, max: 2_147_483_647 }), SearchValue: str({ maxLength: 253 }), Offset: OFFSET, Limit: int({ min: 1, max: 50 }),
+  TagSet: list(TAG, 5), Filters: FILTERS(10),
+};
+export const MODIFY_REAL_SERVER_NAME: Record<string, Spec> = { RealServerId: str({ required: true, maxLength: 64 }), RealServerName: str({ required: true }) };
+export const REAL_SERVER_IDS: Record<string, Spec> = { RealServerIds: list(str({ maxLength: 64 }), 100, true) };
+export const BIND_LISTENER_REAL_SERVERS: Record<string, Spec> = {
+  ListenerId: str({ required: true, maxLength: 64 }),
+  RealServerBindSet: list({
+    type: 'object',
+    fields: {
+      RealServerId: str({ required: true, maxLength: 64 }), RealServerPort: int({ required: true }), RealServerIP: str({ required: true, maxLength: 253 }),
+      RealServerWeight: int(), RealServerFailoverRole: str({ enum: ['master', 'slave'] }),
+    },
+  }, 1000),
+};
+export const LISTENER_ID: Record<string, Spec> = { ListenerId: str({ required: true, maxLength: 64 }) };
