@@ -11,7 +11,7 @@ import { HealthChecker } from './health/checker.js';
 import { tencentDialect } from './api/tencent/plugin.js';
 import { huaweiDialect } from './api/huawei/plugin.js';
 import { DEFAULT_LIMITS, type Limits } from './control/upstreams.js';
-import { gaapSettings, type GaapSettings } from './control/gaap.js';
+import { gaapSettings, type GaapLimits, type GaapSettings } from './control/gaap.js';
 import { failOpenLogger } from './proxy/fail-open-log.js';
 import type { ProxyHooks } from './proxy/attempts.js';
 import { PoolRegistry, type ProxyRuntime } from './proxy/pools.js';
@@ -49,6 +49,8 @@ export interface SluiceOptions {
   tencentRatePerSecond?: number;
   /** Huawei dialect: requests per second per tenant and operation before APIG.9008 (default 100). */
   huaweiRatePerSecond?: number;
+  /** GAAP quotas (proxies per group and per tenant, listeners per proxy, origins per listener, ports per call). */
+  gaapLimits?: Partial<GaapLimits>;
   /** Quotas (upstreams per tenant and instance, members per upstream); defaults: 30 and 1000. */
   limits?: Partial<Limits>;
   /**
@@ -130,7 +132,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
   // Until the operator stores a catalogue, GAAP offers one region (the gateway's) whose
   // proxies take the proxy listener's address; a host name there gives loopback.
-  const gaap = gaapSettings({ defaultRegion, defaultPool: [isIP(opts.proxy.host) ? opts.proxy.host : '127.0.0.1'] });
+  const gaap = gaapSettings({ defaultRegion, defaultPool: [isIP(opts.proxy.host) ? opts.proxy.host : '127.0.0.1'], limits: opts.gaapLimits });
   const admin = await buildAdminServer({
     store, logger: log, defaultRegion, health, limits, gaap, tls: opts.adminTls,
     dialects: [tencentDialect({ store, limits, health, defaultRegion, gaap, ratePerSecond: opts.tencentRatePerSecond }), huaweiDialect({ store, limits, health, ratePerSecond: opts.huaweiRatePerSecond })],

@@ -31,6 +31,11 @@ Options for start:
   --max-upstreams N         upstreams (VPC channels) per tenant and instance (default 30; Huawei
                             APIG.3109 / Tencent LimitExceeded beyond it)
   --max-members N           members per upstream (default 1000)
+  --max-proxies-per-group N     GAAP proxies in one connection group (default 20)
+  --max-proxies-per-tenant N    GAAP proxies per tenant (default 50)
+  --max-listeners-per-proxy N   GAAP TCP/UDP listeners a proxy carries, its group's included (default 50)
+  --max-origins-per-listener N  GAAP real servers bound to one listener (default 100)
+  --max-ports-per-call N        GAAP listener ports in one CreateTCPListeners/CreateUDPListeners call (default 20)
   --tencent-api-rate N      Tencent API 3.0 requests per second per tenant and action before
                             RequestLimitExceeded (default 20, Tencent's documented limit)
   --huawei-api-rate N       Huawei APIG requests per second per tenant and operation before
@@ -113,6 +118,11 @@ async function main(argv: string[]): Promise<number> {
       workers: { type: 'string', default: '1' },
       'max-upstreams': { type: 'string', default: '30' },
       'max-members': { type: 'string', default: '1000' },
+      'max-proxies-per-group': { type: 'string', default: '20' },
+      'max-proxies-per-tenant': { type: 'string', default: '50' },
+      'max-listeners-per-proxy': { type: 'string', default: '50' },
+      'max-origins-per-listener': { type: 'string', default: '100' },
+      'max-ports-per-call': { type: 'string', default: '20' },
       'huawei-api-rate': { type: 'string', default: '100' },
       'tencent-api-rate': { type: 'string', default: '20' },
       'upstream-client-cert': { type: 'string' },
@@ -172,6 +182,13 @@ async function main(argv: string[]): Promise<number> {
     shutdownGraceMs,
     logLevel: values['log-level'],
     limits,
+    gaapLimits: {
+      proxiesPerGroup: positiveInt('--max-proxies-per-group', values['max-proxies-per-group']!),
+      proxiesPerTenant: positiveInt('--max-proxies-per-tenant', values['max-proxies-per-tenant']!),
+      listenersPerProxy: positiveInt('--max-listeners-per-proxy', values['max-listeners-per-proxy']!),
+      originsPerListener: positiveInt('--max-origins-per-listener', values['max-origins-per-listener']!),
+      portsPerCall: positiveInt('--max-ports-per-call', values['max-ports-per-call']!),
+    },
     upstreamClientCert,
     adminTls,
     huaweiRatePerSecond: positiveInt('--huawei-api-rate', values['huawei-api-rate']!),

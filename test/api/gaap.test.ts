@@ -329,8 +329,8 @@ for (const storeName of ['sqlite', 'postgres'] as const) describe(`Tencent GAAP 
 });
 
 describe('GAAP on `sluice start`, over GET', () => {
-  test('--region names the one default region; query-string values reach the actions typed', async () => {
-    const gw = await startSluiceProcess(['--region', 'cli-region']);
+  test('--region names the one default region, the GAAP quota flags apply; query-string values reach the actions typed', async () => {
+    const gw = await startSluiceProcess(['--region', 'cli-region', '--max-ports-per-call', '2', '--max-proxies-per-group', '1']);
     try {
       const api = async (path: string) => (await fetch(gw.adminUrl + path, { method: 'POST', headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'cli' }) })).json() as Promise<any>;
       const t = await api('/v1/tenants');
@@ -344,6 +344,12 @@ describe('GAAP on `sluice start`, over GET', () => {
       const got = (await call(c, 'DescribeProxies', { ProxyIds: [made.InstanceId], Limit: 5 })).ProxySet;
       assert.deepEqual(got.map((p: any) => [p.ProxyId, p.Bandwidth, p.Concurrent, p.IP, p.Status]), [[made.InstanceId, 20, 5, '127.0.0.1', 'CREATING']]);
       assert.deepEqual(got[0].TagSet, [{ TagKey: 'a', TagValue: 'b' }]);
+      // The operator's quotas, not GAAP's defaults: two proxies in a group, three ports in a call.
+      const fails = (p: Promise<unknown>, code: string) => assert.rejects(p, (err: { code?: string; message: string }) => { assert.equal(err.code, code, err.message); return true; });
+      await fails(call(c, 'CreateProxyGroup', { ProjectId: 0, GroupName: 'two', RealServerRegion: 'cli-region', AccessRegionSet: [{ AccessRegion: 'cli-region', Bandwidth: 10, Concurrent: 2 }, { AccessRegion: 'cli-region', Bandwidth: 10, Concurrent: 2 }] }), 'FailedOperation.LimitNumofProxiesInGroup');
+      const { GroupId } = await call(c, 'CreateProxyGroup', { ProjectId: 0, GroupName: 'one', RealServerRegion: 'cli-region', AccessRegionSet: [{ AccessRegion: 'cli-region', Bandwidth: 10, Concurrent: 2 }] });
+      await fails(call(c, 'CreateTCPListeners', { GroupId, ListenerName: 'l', Ports: [7001, 7002, 7003], Scheduler: 'rr', HealthCheck: 0, RealServerType: 'IP' }), 'FailedOperation.OperateLimitNumofListener');
+      assert.equal((await call(c, 'CreateTCPListeners', { GroupId, ListenerName: 'l', Ports: [7001, 7002], Scheduler: 'rr', HealthCheck: 0, RealServerType: 'IP' })).ListenerIds.length, 2);
     } finally {
       await gw.cleanup();
     }

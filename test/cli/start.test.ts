@@ -40,7 +40,7 @@ test('sluice --help documents every flag', async () => {
   child.stdout!.on('data', (d) => { out += d; });
   const [code] = await once(child, 'exit');
   assert.equal(code, 0);
-  for (const flag of ['--data-dir', '--admin-listen', '--proxy-listen', '--store', '--store-timeout', '--store-connect-timeout', '--log-level', '--workers', '--max-upstreams', '--max-members', '--upstream-client-cert', '--upstream-client-key', '--huawei-api-rate', '--tencent-api-rate', '--admin-tls-cert', '--admin-tls-key', '--header-timeout', '--request-timeout', '--max-connections', '--max-connections-per-ip', '--shutdown-grace', 'SLUICE_ADMIN_TOKEN']) {
+  for (const flag of ['--data-dir', '--admin-listen', '--proxy-listen', '--store', '--store-timeout', '--store-connect-timeout', '--log-level', '--workers', '--max-upstreams', '--max-members', '--upstream-client-cert', '--upstream-client-key', '--huawei-api-rate', '--tencent-api-rate', '--admin-tls-cert', '--admin-tls-key', '--header-timeout', '--request-timeout', '--max-connections', '--max-connections-per-ip', '--shutdown-grace', '--max-proxies-per-group', '--max-proxies-per-tenant', '--max-listeners-per-proxy', '--max-origins-per-listener', '--max-ports-per-call', 'SLUICE_ADMIN_TOKEN']) {
     assert.ok(out.includes(flag), `help mentions ${flag}`);
   }
 });
@@ -49,6 +49,8 @@ test('sluice start refuses bad quota, store deadline, certificate, timeout and c
   for (const [args, names] of [
     [['--max-upstreams', '0'], '--max-upstreams'],
     [['--max-members', 'lots'], '--max-members'],
+    [['--max-ports-per-call', '0'], '--max-ports-per-call'],
+    [['--max-listeners-per-proxy', 'x'], '--max-listeners-per-proxy'],
     [['--upstream-client-cert', 'only-the-cert.pem'], '--upstream-client-key'],
     [['--admin-tls-key', 'only-the-key.pem'], '--admin-tls-cert'],
     [['--admin-tls-cert', 'missing-cert.pem', '--admin-tls-key', 'missing-key.pem'], '--admin-tls-cert'],
