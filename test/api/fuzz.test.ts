@@ -224,6 +224,48 @@ describe(`malformed-input fuzz of the admin faces (seed ${SEED}, ${COUNT} reques
     }
   });
 
+  test('Tencent GAAP (2018-05-29)', async () => {
+    const g = new Gen(prng(SEED + 3));
+    const host = new URL(gw.adminUrl).host;
+    const send = async (action: string, body: string) => {
+      const headers = tc3Headers({ method: 'POST', action, host, secretId: ids.secretId, secretKey: ids.secretKey, body, region: 'ap-guangzhou', version: '2018-05-29', service: 'gaap' });
+      return ((await (await fetch(`${gw.adminUrl}/`, { method: 'POST', headers, body })).json()) as { Response: Record<string, any> }).Response;
+    };
+    const R = 'default';
+    const group = await send('CreateProxyGroup', JSON.stringify({ ProjectId: 0, GroupName: 'fuzz', RealServerRegion: R, AccessRegionSet: [{ AccessRegion: R, Bandwidth: 10, Concurrent: 2 }] }));
+    const listener = await send('CreateTCPListeners', JSON.stringify({ GroupId: group.GroupId, ListenerName: 'l', Ports: [7100], Scheduler: 'rr', HealthCheck: 0, RealServerType: 'IP' }));
+    const rs = await send('AddRealServers', JSON.stringify({ ProjectId: 0, RealServerIP: ['127.0.0.1'], RealServerName: 'o' }));
+    assert.ok(group.GroupId && listener.ListenerIds?.[0] && rs.RealServerSet?.[0], `the GAAP seed objects exist: ${JSON.stringify([group, listener, rs])}`);
+    const gid = group.GroupId as string;
+    const lid = listener.ListenerIds[0] as string;
+    const rid = rs.RealServerSet[0].RealServerId as string;
+    const proxy = (await send('DescribeProxies', JSON.stringify({ Filters: [{ Name: 'GroupId', Values: [gid] }] }))).ProxySet[0].ProxyId as string;
+    const valid = (): [string, Json] => g.pick([
+      ['CreateProxyGroup', { ProjectId: 0, GroupName: `g${g.int(1e6)}`, RealServerRegion: R, AccessRegionSet: [{ AccessRegion: R, Bandwidth: 10, Concurrent: 2 }] }],
+      ['CreateProxy', { ProjectId: 0, ProxyName: 'p', AccessRegion: R, RealServerRegion: R, Bandwidth: 10, Concurrent: 2, GroupId: g.pick([gid, 'lg-nope']) }],
+      ['DescribeProxies', { ProxyIds: [proxy], Limit: 10, Offset: 0 }],
+      ['DescribeProxyGroupDetails', { GroupId: gid }],
+      ['ModifyProxyConfiguration', { ProxyId: proxy, Bandwidth: 20, Concurrent: 5 }],
+      ['ModifyProxyGroupAttribute', { GroupId: gid, GroupName: 'renamed' }],
+      ['CreateTCPListeners', { GroupId: gid, ListenerName: 'l', Ports: [7000 + g.int(999)], Scheduler: 'wrr', HealthCheck: 1, DelayLoop: 5, ConnectTimeout: 2, RealServerType: 'IP' }],
+      ['CreateUDPListeners', { GroupId: gid, ListenerName: 'u', Ports: [7000 + g.int(999)], Scheduler: 'rr', RealServerType: 'IP' }],
+      ['DescribeTCPListeners', { GroupId: gid, Limit: 10, Offset: 0 }],
+      ['ModifyTCPListenerAttribute', { GroupId: gid, ListenerId: lid, Scheduler: 'lc', DelayLoop: 10, ConnectTimeout: 3 }],
+      ['AddRealServers', { ProjectId: 0, RealServerIP: ['10.9.9.9'], RealServerName: 'o' }],
+      ['BindListenerRealServers', { ListenerId: lid, RealServerBindSet: [{ RealServerId: rid, RealServerIP: '127.0.0.1', RealServerPort: 8001, RealServerWeight: 5 }] }],
+      ['DescribeListenerRealServers', { ListenerId: lid }],
+      ['RemoveRealServers', { RealServerIds: [g.pick([rid, 'rs-nope'])] }],
+      ['DeleteListeners', { GroupId: gid, ListenerIds: ['listener-nope'], Force: 0 }],
+      [g.pick(['CreateHTTPListener', 'toString', 'Nope', '__proto__']), {}],
+    ] as [string, Json][]);
+    for (let i = 0; i < COUNT; i++) {
+      const [action, params] = valid();
+      const body = json(g, params);
+      const headers = tc3Headers({ method: 'POST', action, host, secretId: ids.secretId, secretKey: ids.secretKey, body, region: 'ap-guangzhou', version: '2018-05-29', service: 'gaap' });
+      await exchange(`gaap #${i} ${action}`, `${gw.adminUrl}/`, { method: 'POST', headers, body }, (_s, text) => text.includes('"Error"'), true);
+    }
+  });
+
   test('Huawei APIG v2', async () => {
     const g = new Gen(prng(SEED + 2));
     const base = `/v2/${ids.projectId}/apigw/instances/${ids.instanceId}`;
