@@ -173,6 +173,27 @@ for (const [storeName, pgStore] of STORES) describe(`GAAP TCP/UDP listeners and 
     assert.equal((await call(c, 'DescribeUDPListeners', { ProxyId })).TotalCount, 0);
   });
 
+  test('ClonedProxyId: the clone is CLONING until applied and carries a copy of the source\'s listeners and bindings', async () => {
+    const c = clients.alice!;
+    const source = await running(c);
+    const [lid] = (await tcp(c, { ProxyId: source, ListenerName: 'copied', Ports: [9100], Scheduler: 'wrr' })).ListenerIds as [string];
+    const rid = (await call(c, 'AddRealServers', { ProjectId: 0, RealServerIP: ['10.7.7.7'], RealServerName: 'clone-origin' })).RealServerSet[0].RealServerId as string;
+    await call(c, 'BindListenerRealServers', { ListenerId: lid, RealServerBindSet: [{ RealServerId: rid, RealServerIP: '10.7.7.7', RealServerPort: 9000, RealServerWeight: 7 }] });
+    const { InstanceId: clone } = await call(c, 'CreateProxy', { ProjectId: 0, ProxyName: 'clone', AccessRegion: WIDE, RealServerRegion: REGION, Bandwidth: 10, Concurrent: 2, ClonedProxyId: source });
+    assert.equal((await call(c, 'DescribeProxyDetail', { ProxyId: clone })).ProxyDetail.Status, 'CLONING');
+    assert.equal(await applied(clone, 'CLONING'), 'RUNNING');
+    const copied = (await call(c, 'DescribeTCPListeners', { ProxyId: clone })).ListenerSet;
+    assert.deepEqual(copied.map((x: any) => [x.ListenerName, x.Port, x.Scheduler, x.ProxyId]), [['copied', 9100, 'wrr', clone]]);
+    assert.notEqual(copied[0].ListenerId, lid, 'a listener of its own');
+    const sourceBindings = await bound(c, lid);
+    assert.deepEqual(sourceBindings.map((b: unknown[]) => b.slice(0, 3)), [[rid, 9000, 7]]);
+    assert.deepEqual(await bound(c, copied[0].ListenerId), sourceBindings, 'the bindings are copied');
+    // The source is untouched; a proxy still being created cannot be cloned (its task is under way).
+    assert.equal((await call(c, 'DescribeTCPListeners', { ProxyId: source })).TotalCount, 1);
+    const { InstanceId: fresh } = await call(c, 'CreateProxy', { ProjectId: 0, ProxyName: 'fresh', AccessRegion: WIDE, RealServerRegion: REGION, Bandwidth: 10, Concurrent: 2 });
+    await fails(call(c, 'CreateProxy', { ProjectId: 0, ProxyName: 'x', AccessRegion: WIDE, RealServerRegion: REGION, Bandwidth: 10, Concurrent: 2, ClonedProxyId: fresh }), 'FailedOperation.ActionIsDoing');
+  });
+
   test('group listeners: made while the proxies are CREATING, carried by every proxy of the group, a later one included', async () => {
     const c = clients.alice!;
     const { GroupId } = await call(c, 'CreateProxyGroup', { ProjectId: 0, GroupName: 'g', RealServerRegion: REGION, AccessRegionSet: [{ AccessRegion: WIDE, Bandwidth: 10, Concurrent: 2 }] });
