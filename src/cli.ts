@@ -86,9 +86,7 @@ function intIn(flag: string, v: string, min: number, max: number): number {
 }
 
 function positiveInt(flag: string, v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > 1_000_000) throw new Error(`${flag} must be an integer from 1 to 1000000, got "${v}"`);
-  return n;
+  return intIn(flag, v, 1, 1_000_000);
 }
 
 /** A certificate and key given by two flags: both or neither, each a readable PEM file. */
@@ -145,8 +143,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (!isRegionName(values.region!)) throw new Error(`--region must be lower-case letters, digits and hyphens (at most 64), got "${values.region}"`);
-  const workers = Number(values.workers);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new Error(`--workers must be an integer from 1 to 256, got "${values.workers}"`);
+  const workers = intIn('--workers', values.workers!, 1, 256);
   const limits = {
     maxUpstreamsPerInstance: positiveInt('--max-upstreams', values['max-upstreams']!),
     maxMembersPerUpstream: positiveInt('--max-members', values['max-members']!),

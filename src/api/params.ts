@@ -1,3 +1,4 @@
+import { findPrototypeKey, isPrototypeKey, MAX_FREE_FORM_DEPTH } from '../model/keys.js';
 /**
  * Declarative parameter specs and one validator for the cloud dialects. The validator finds
  * the first problem and hands it, as an `Issue`, to the dialect's reporter, which words it
@@ -28,30 +29,15 @@ export type Issue =
 
 export type Reporter = (issue: Issue) => Error;
 
-/**
- * Keys that name an object's prototype machinery. A parsed key must never be one of them:
- * assigning `__proto__` swaps an object's prototype, and `constructor.prototype` reaches the
- * shared one. Every face refuses them as unknown parameters, wherever they sit.
- */
-const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
-export function isPrototypeKey(key: string): boolean {
-  return PROTOTYPE_KEYS.has(key);
-}
-
 /** Integers beyond these are refused as out of range unless a spec sets its own bounds. */
 export const INT_MIN = -2_147_483_648;
 export const INT_MAX = 2_147_483_647;
 
-/** Throws the first prototype key found anywhere inside a free-form value. */
-function checkFreeForm(value: unknown, path: Path, opts: CheckOptions, depth = 0): void {
-  if (typeof value !== 'object' || value === null) return;
-  if (depth > 32) throw opts.report({ kind: 'type', path, want: 'a value nested at most 32 levels deep' });
-  if (Array.isArray(value)) { value.forEach((v, i) => checkFreeForm(v, [...path, i], opts, depth + 1)); return; }
-  for (const key of Object.keys(value)) {
-    if (isPrototypeKey(key)) throw opts.report({ kind: 'unknown', path: [...path, key] });
-    checkFreeForm((value as Params)[key], [...path, key], opts, depth + 1);
-  }
+/** Throws on the first prototype key anywhere inside a free-form value, or on nesting past the bound. */
+function checkFreeForm(value: unknown, path: Path, opts: CheckOptions): void {
+  const bad = findPrototypeKey(value, [...path]);
+  if (bad === 'too_deep') throw opts.report({ kind: 'type', path, want: `a value nested at most ${MAX_FREE_FORM_DEPTH} levels deep` });
+  if (bad) throw opts.report({ kind: 'unknown', path: bad });
 }
 
 export interface CheckOptions {

@@ -10,19 +10,14 @@ import { createTenant } from '../../src/control/tenants.js';
 import { ModelError } from '../../src/model/errors.js';
 import type { Proxy } from '../../src/model/gaap.js';
 import type { Store } from '../../src/store/store.js';
-import { pgAvailable, pgTestStore, sqliteTestStore } from '../helpers/pg.js';
+import { BOTH_STORES } from '../helpers/pg.js';
 
 // Each L4 control rule once, against real stores: SQLite always, PostgreSQL when it answers.
 
 const model = (code: string, field?: string, extra: (e: ModelError) => boolean = () => true) => (err: unknown) =>
   err instanceof ModelError && err.code === code && (field === undefined || err.field === field) && extra(err);
 
-const STORES: [string, () => Promise<{ store: Store; cleanup: () => Promise<void> } | null>][] = [
-  ['sqlite', sqliteTestStore],
-  ['postgres', async () => ((await pgAvailable()) ? pgTestStore() : null)],
-];
-
-for (const [name, open] of STORES) {
+for (const [name, open] of BOTH_STORES) {
   describe(`gaap control: ${name}`, () => {
     let store: Store;
     let cleanup: () => Promise<void>;

@@ -11,18 +11,13 @@ import {
 import { ModelError } from '../../src/model/errors.js';
 import { effectiveWeight } from '../../src/model/member.js';
 import type { Store } from '../../src/store/store.js';
-import { pgAvailable, pgTestStore, sqliteTestStore } from '../helpers/pg.js';
+import { BOTH_STORES } from '../helpers/pg.js';
 
 // Each control rule once, against a real store: SQLite always, PostgreSQL when it answers.
 
 const notFound = (field: string) => (err: unknown) => err instanceof ModelError && err.code === 'not_found' && err.field === field;
 
-const STORES: [string, () => Promise<{ store: Store; cleanup: () => Promise<void> } | null>][] = [
-  ['sqlite', sqliteTestStore],
-  ['postgres', async () => ((await pgAvailable()) ? pgTestStore() : null)],
-];
-
-for (const [name, open] of STORES) {
+for (const [name, open] of BOTH_STORES) {
   describe(`control rules: ${name}`, () => {
     let store: Store;
     let cleanup: () => Promise<void>;

@@ -79,3 +79,9 @@ export function pgUrlVia(port: number, schema: string): string {
   u.searchParams.set('options', `-c search_path=${schema}`);
   return u.toString();
 }
+
+/** The stores a suite runs against: SQLite always, PostgreSQL when it answers (null: skip it). */
+export const BOTH_STORES: [string, () => Promise<TestStore<SqliteStore | PostgresStore> | null>][] = [
+  ['sqlite', () => sqliteTestStore()],
+  ['postgres', async () => ((await pgAvailable()) ? pgTestStore() : null)],
+];

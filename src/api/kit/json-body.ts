@@ -1,4 +1,5 @@
-import { isPrototypeKey, type Params, type Path } from '../params.js';
+import { findPrototypeKey } from '../../model/keys.js';
+import type { Params, Path } from '../params.js';
 
 /** How a dialect words each way a body can fail to be a JSON object. */
 export interface JsonBodyErrors {
@@ -6,26 +7,6 @@ export interface JsonBodyErrors {
   notObject(): Error;
   /** A key that names prototype machinery, wherever it sits (the dialect's unknown-parameter error). */
   prototypeKey(path: Path): Error;
-}
-
-/** Deeper than any face's parameters nest: a body beyond it is not one of ours. */
-const MAX_DEPTH = 32;
-
-function firstPrototypeKey(value: unknown, path: (string | number)[], depth: number): Path | null {
-  if (typeof value !== 'object' || value === null || depth > MAX_DEPTH) return null;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const hit = firstPrototypeKey(value[i], [...path, i], depth + 1);
-      if (hit) return hit;
-    }
-    return null;
-  }
-  for (const key of Object.keys(value)) {
-    if (isPrototypeKey(key)) return [...path, key];
-    const hit = firstPrototypeKey((value as Params)[key], [...path, key], depth + 1);
-    if (hit) return hit;
-  }
-  return null;
 }
 
 /**
@@ -39,7 +20,8 @@ export function parseJsonObject(body: Buffer, errors: JsonBodyErrors): Params {
   let parsed: unknown;
   try { parsed = JSON.parse(body.toString('utf8')); } catch { throw errors.notJson(); }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw errors.notObject();
-  const bad = firstPrototypeKey(parsed, [], 0);
-  if (bad) throw errors.prototypeKey(bad);
+  // Past the depth bound the validator takes over (a free-form value that deep is refused there).
+  const bad = findPrototypeKey(parsed);
+  if (Array.isArray(bad)) throw errors.prototypeKey(bad);
   return parsed as Params;
 }

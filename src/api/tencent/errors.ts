@@ -1,5 +1,6 @@
 import { ModelError, type ModelErrorCode } from '../../model/errors.js';
 import { StoreUnavailableError } from '../../store/errors.js';
+import { callerName, type FieldNames } from '../kit/field-names.js';
 import { shown, type Catalogue } from '../kit/catalogue.js';
 
 /** An API 3.0 error: answered with HTTP 200 and `Response.Error.{Code,Message}`. */
@@ -70,7 +71,7 @@ export const MODEL_CATALOGUE: Catalogue<ModelErrorCode, ModelArgs> = {
 };
 
 /** Canonical field paths to the parameter a Tencent caller wrote; null when Tencent has none. */
-const FIELDS: [RegExp, string][] = [
+const FIELDS: FieldNames = [
   [/^members\[(\d+)\]\.weight$/, 'Nodes.$1.Weight'],
   [/^members\[(\d+)\]\.port$/, 'Nodes.$1.Port'],
   [/^members\[(\d+)\]\.host$/, 'Nodes.$1.Host'],
@@ -105,11 +106,8 @@ const FIELDS: [RegExp, string][] = [
  * caller never reads sluice's internal names.
  */
 export function tencentParam(field: string): string {
-  // Patterns without `$` match a prefix: what follows it has no Tencent name and is dropped.
-  for (const [re, to] of FIELDS) {
-    const m = re.exec(field);
-    if (m) return to.replace('$1', m[1] ?? '');
-  }
+  const named = callerName(FIELDS, field);
+  if (named !== null) return named;
   if (field.startsWith('healthCheck')) return 'HealthChecker';
   if (field.startsWith('memberGroups')) return 'Nodes';
   return 'UpstreamId';

@@ -1,4 +1,5 @@
-import { checkFields as checkAny, isPrototypeKey, type Issue, type Params, type Spec } from '../params.js';
+import { isPrototypeKey } from '../../model/keys.js';
+import { checkFields as checkAny, type Issue, type Params, type Spec } from '../params.js';
 import { TencentError } from './errors.js';
 
 export type { Params, Spec } from '../params.js';

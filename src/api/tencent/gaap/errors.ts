@@ -1,5 +1,6 @@
 import { ModelError } from '../../../model/errors.js';
 import { shown } from '../../kit/catalogue.js';
+import { callerName, type FieldNames } from '../../kit/field-names.js';
 import { MODEL_CATALOGUE, TencentError, toTencentError } from '../errors.js';
 
 // Control-plane refusals in GAAP's words. The control layer says what went wrong in data
@@ -7,7 +8,7 @@ import { MODEL_CATALOGUE, TencentError, toTencentError } from '../errors.js';
 // of them (C.6), and every message names the parameter the caller wrote.
 
 /** Canonical field paths to GAAP parameters; `$1` is the list index. */
-const FIELDS: [RegExp, string][] = [
+const FIELDS: FieldNames = [
   [/^accessRegions\[(\d+)\]\.accessRegion$/, 'AccessRegionSet.$1.AccessRegion'],
   [/^accessRegions\[(\d+)\]\.bandwidth$/, 'AccessRegionSet.$1.Bandwidth'],
   [/^accessRegions\[(\d+)\]\.concurrent$/, 'AccessRegionSet.$1.Concurrent'],
@@ -68,11 +69,7 @@ export function gaapParam(field: string, rename: Record<string, string> = {}): s
   const idx = /\[(\d+)\]$/.exec(field)?.[1];
   if (rename[field] !== undefined) return rename[field]!;
   if (rename[base] !== undefined) return idx === undefined ? rename[base]! : `${rename[base]!}.${idx}`;
-  for (const [re, to] of FIELDS) {
-    const m = re.exec(field);
-    if (m) return to.replace('$1', m[1] ?? '');
-  }
-  return field === 'name' ? 'Name' : 'RequestId';
+  return callerName(FIELDS, field) ?? (field === 'name' ? 'Name' : 'RequestId');
 }
 
 const THING: Record<string, string> = { listenerPort: 'listener port', binding: 'binding', group: 'proxy group', proxy: 'proxy', listener: 'listener', origin: 'real server', accessRegion: 'access region', originRegion: 'origin region' };
