@@ -45,8 +45,8 @@ describe('admin listener under attack', () => {
   }
 
   /** A signed Tencent call with a raw query (GET) or raw body (POST). */
-  async function tencent(who: typeof alice, method: 'GET' | 'POST', action: string, payload: string, extra: { region?: string; version?: string } = {}) {
-    const headers = tc3Headers({ method, action, host, secretId: who.secretId, secretKey: who.secretKey, query: method === 'GET' ? payload : undefined, body: method === 'POST' ? payload : undefined, region: extra.region ?? 'ap-guangzhou', version: extra.version });
+  async function tencent(who: typeof alice, method: 'GET' | 'POST', action: string, payload: string, extra: { region?: string; version?: string; service?: string } = {}) {
+    const headers = tc3Headers({ method, action, host, secretId: who.secretId, secretKey: who.secretKey, query: method === 'GET' ? payload : undefined, body: method === 'POST' ? payload : undefined, region: extra.region ?? 'ap-guangzhou', version: extra.version, service: extra.service });
     const res = await fetch(`${gw.adminUrl}/${method === 'GET' && payload ? `?${payload}` : ''}`, { method, headers, body: method === 'POST' ? payload : undefined });
     assert.equal(res.status, 200, 'Tencent answers every error with HTTP 200');
     return ((await res.json()) as { Response: Record<string, any> }).Response;
@@ -174,6 +174,19 @@ describe('admin listener under attack', () => {
     for (const action of ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'isPrototypeOf']) {
       const r = await tencent(alice, 'POST', action, '{}');
       assert.equal(r.Error?.Code, 'InvalidAction', `${action}: ${JSON.stringify(r.Error)}`);
+    }
+    // The GAAP service goes through the same core: the same keys are refused there.
+    const gaap = { version: '2018-05-29', service: 'gaap' };
+    for (const q of ['__proto__.polluted=1&Limit=10', 'constructor.prototype.polluted=1', 'Filters.0.__proto__.polluted=1', 'ProxyIds.0=link-aaaaaaaa&ProxyIds.0=link-bbbbbbbb', 'Limit=99999999999999999999']) {
+      const r = await tencent(alice, 'GET', 'DescribeProxies', q, gaap);
+      assert.ok(r.Error && r.Error.Code !== 'InternalError', `GAAP ${q}: ${JSON.stringify(r.Error)}`);
+    }
+    for (const b of ['{"__proto__":{"polluted":1},"ProjectId":0,"GroupName":"g","RealServerRegion":"default"}', '{"ProjectId":0,"GroupName":"g","RealServerRegion":"default","AccessRegionSet":[{"AccessRegion":"default","Bandwidth":10,"Concurrent":2,"constructor":{"prototype":{"polluted":1}}}]}']) {
+      const r = await tencent(alice, 'POST', 'CreateProxyGroup', b, gaap);
+      assert.equal(r.Error?.Code, 'UnknownParameter', `GAAP ${b}: ${JSON.stringify(r.Error)}`);
+    }
+    for (const action of ['toString', '__proto__', 'constructor']) {
+      assert.equal((await tencent(alice, 'POST', action, '{}', gaap)).Error?.Code, 'InvalidAction', `GAAP ${action}`);
     }
     assert.equal(await gw.sluice.store.revision(), before, 'nothing was written');
     await nothingLeaked();
