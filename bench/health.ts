@@ -10,6 +10,7 @@ import { createLogger } from '../src/logger.js';
 import { defaultHealthCheck } from '../src/model/defaults.js';
 import type { Upstream } from '../src/model/types.js';
 import { Runtime } from '../src/runtime/runtime.js';
+import { EMPTY_CONFIG } from '../src/runtime/config.js';
 import { PoolRegistry } from '../src/proxy/pools.js';
 
 if (process.argv[2] === 'backend') {
@@ -53,7 +54,7 @@ runtime.onSnapshot((s) => checker.sync(s));
 
 const cpu0 = process.cpuUsage();
 const t0 = Date.now();
-runtime.apply({ revision: 1, upstreams: [upstream], routes: [] });
+runtime.apply({ ...EMPTY_CONFIG, revision: 1, upstreams: [upstream] });
 while (healthy < MEMBERS && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
 const firstVerdict = Date.now() - t0;
 await new Promise((r) => setTimeout(r, SECONDS * 1000 - firstVerdict));

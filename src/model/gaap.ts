@@ -96,6 +96,13 @@ export interface Proxy {
   clonedFrom: string | null;
   /** When bandwidth or concurrency last changed, or null. */
   configChangedAt: string | null;
+  /**
+   * Operator overrides of the budget the sizes sell (set through the operator API only; absent
+   * or null: the size's own). Exact open TCP connections plus live UDP sessions, instead of
+   * `concurrent` x 10,000; payload bytes per second per direction, instead of `bandwidth` x 125,000.
+   */
+  connectionCap?: number | null;
+  byteRate?: number | null;
   ext: Ext;
   createdAt: string;
   updatedAt: string;
@@ -149,6 +156,10 @@ export interface StreamListener {
   udpCheck: UdpCheck | null;
   /** Seconds of source affinity; read-only through GAAP (0 = off). */
   sessionPersist: number;
+  /** Which PROXY protocol version a proxy_protocol listener sends (operator API; absent: 1, GAAP's form). */
+  proxyProtocolVersion?: 1 | 2;
+  /** Seconds without a byte either way before a TCP connection or UDP session ends (operator API; absent: the protocol's default). */
+  idleTimeout?: number;
   status: ListenerStatus;
   ext: Ext;
   createdAt: string;
@@ -183,6 +194,24 @@ export interface OriginBinding {
   /** Set only while the listener has failover on. */
   role: FailoverRole | null;
   createdAt: string;
+}
+
+/** A TCP connection idle this long ends (nginx stream: 10 min, Envoy: 1 h). */
+export const DEFAULT_TCP_IDLE_S = 900;
+/** A UDP session idle this long expires (RFC 4787 asks NAT mappings for at least 2 min). */
+export const DEFAULT_UDP_IDLE_S = 120;
+/** The budget a proxy's sizes sell: Mbps of payload per direction, units of 10,000 connections. */
+export const BYTES_PER_MBPS = 125_000;
+export const CONNECTIONS_PER_UNIT = 10_000;
+
+export function proxyByteRate(p: Pick<Proxy, 'bandwidth' | 'byteRate'>): number {
+  return p.byteRate ?? p.bandwidth * BYTES_PER_MBPS;
+}
+export function proxyConnectionCap(p: Pick<Proxy, 'concurrent' | 'connectionCap'>): number {
+  return p.connectionCap ?? p.concurrent * CONNECTIONS_PER_UNIT;
+}
+export function listenerIdleSeconds(l: Pick<StreamListener, 'protocol' | 'idleTimeout'>): number {
+  return l.idleTimeout ?? (l.protocol === 'tcp' ? DEFAULT_TCP_IDLE_S : DEFAULT_UDP_IDLE_S);
 }
 
 /** Listener ports: 1-64999, 21 excluded (GAAP keeps it). */

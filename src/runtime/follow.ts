@@ -29,7 +29,11 @@ export function followStore(store: Store, apply: (c: RuntimeConfig) => void, onE
         if (stopped) return;
         if (all.revision !== applied) {
           applied = all.revision;
-          apply({ revision: all.revision, upstreams: all.objects.upstream, routes: all.objects.route });
+          const o = all.objects;
+          apply({
+            revision: all.revision, upstreams: o.upstream, routes: o.route,
+            l4: { regions: o.l4Region, proxies: o.proxy, listeners: o.streamListener, origins: o.origin, bindings: o.originBinding },
+          });
         }
       } while (again && !stopped);
       retryMs = RETRY_FIRST_MS;
