@@ -62,6 +62,12 @@ export interface SluiceOptions {
    * Attempts made in proxy workers (workers > 1) stay in the workers and are not seen here.
    */
   onAttempt?: ProxyHooks['onAttempt'];
+  /**
+   * The access region whose GAAP proxies this node's L4 plane serves (default: defaultRegion).
+   * null: none (a node that only answers the APIs; the proxies wait for the node that serves
+   * their region to report them applied).
+   */
+  nodeRegion?: string | null;
   /** How long DeleteListeners and DestroyProxies let open L4 connections drain before the rest are reset (default 30 s). */
   l4DrainMs?: number;
 }
@@ -109,7 +115,8 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     return false;
   });
   const count = opts.workers ?? 1;
-  const l4 = count > 1 ? null : new L4Plane({ region: defaultRegion, logger: log, drainMs: opts.l4DrainMs ?? 30_000, onApplied: settle });
+  const nodeRegion = opts.nodeRegion === undefined ? defaultRegion : opts.nodeRegion;
+  const l4 = count > 1 || nodeRegion === null ? null : new L4Plane({ region: nodeRegion, logger: log, drainMs: opts.l4DrainMs ?? 30_000, onApplied: settle });
   // One health authority per node: it follows the primary's snapshots, and its verdicts go
   // to this process's data plane and to every worker.
   let workers: ProxyWorkers | null = null;

@@ -229,7 +229,7 @@ export class L4Plane {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE' && i < BIND_TRIES) { await new Promise((r) => setTimeout(r, BIND_RETRY_MS)); continue; }
         const error = code === 'EADDRINUSE' ? `port ${l.listener.plan.port} on ${l.listener.plan.address} is taken on this machine` : messageOf(err);
-        if (l.report.error !== error) this.log.error({ proxy: live.plan.id, listener: id, address: l.listener.plan.address, port: l.listener.plan.port, error }, 'L4 listener cannot bind; trying again every 5 s');
+        if (l.report.error !== error) this.log.warn({ proxy: live.plan.id, listener: id, address: l.listener.plan.address, port: l.listener.plan.port, error }, 'L4 listener cannot bind; trying again every 5 s');
         this.setReport(id, l, { bound: false, error, healthNote: null });
         if (!l.rebind) {
           l.rebind = setTimeout(() => {

@@ -36,7 +36,9 @@ describe('operator API: L4 (GAAP) objects under /v1', () => {
   }
 
   before(async () => {
-    gw = await startTestGateway({ defaultRegion: REGION, tencentRatePerSecond: 10_000 });
+    // No node of this gateway serves REGION's proxies: the test reports them applied as that
+    // node would (markApplied), so every transitional state can be seen.
+    gw = await startTestGateway({ defaultRegion: REGION, nodeRegion: null, tencentRatePerSecond: 10_000 });
     const t = await gw.api('POST', '/v1/tenants', { name: 'l4-owner' });
     tenant = t.body.id;
     const k = await gw.api('POST', `/v1/tenants/${tenant}/keys`);
