@@ -2,6 +2,7 @@ import { isIP, type AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Proxy } from './model/gaap.js';
+import type { ListenerReport } from './model/l4-report.js';
 import { buildAdminServer } from './api/server.js';
 import { bootstrapOperatorToken } from './control/operator.js';
 import { openStore } from './store/open.js';
@@ -116,7 +117,10 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   });
   const count = opts.workers ?? 1;
   const nodeRegion = opts.nodeRegion === undefined ? defaultRegion : opts.nodeRegion;
-  const l4 = count > 1 || nodeRegion === null ? null : new L4Plane({ region: nodeRegion, logger: log, drainMs: opts.l4DrainMs ?? 30_000, onApplied: settle });
+  const drainMs = opts.l4DrainMs ?? 30_000;
+  const l4 = count > 1 || nodeRegion === null ? null : new L4Plane({ region: nodeRegion, logger: log, drainMs, onApplied: settle });
+  /** With workers: each listener's report, as the worker serving it sent it. */
+  const workerListeners = new Map<string, ListenerReport>();
   // One health authority per node: it follows the primary's snapshots, and its verdicts go
   // to this process's data plane and to every worker.
   let workers: ProxyWorkers | null = null;
@@ -142,6 +146,9 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
       initial: latest ?? EMPTY_CONFIG,
       verdicts: () => health.verdicts(),
       onOutcome: (key, outcome, status) => health.outcome(key, outcome, status),
+      l4: nodeRegion === null ? null : { region: nodeRegion, drainMs },
+      onL4Applied: settle,
+      onL4Listener: (id, report) => { if (report) workerListeners.set(id, report); else workerListeners.delete(id); },
     });
     proxy = workers;
   } else {
