@@ -40,6 +40,11 @@ export interface SluiceOptions {
   defaultRegion?: string;
   /** How long shutdown waits for in-flight requests. */
   shutdownGraceMs?: number;
+  /**
+   * How long DeleteListeners and DestroyProxies let a GAAP listener's open connections and UDP
+   * sessions drain before the rest are reset (CLI default 30 s; 0: reset at once).
+   */
+  l4DrainMs?: number;
   /** Proxy listener timeouts and connection caps, for the whole node (split over workers). */
   listenerLimits?: Partial<ListenerLimits>;
   /** Proxy worker processes; 1 (default) serves in this process. */
