@@ -44,6 +44,11 @@ interface Watched {
   unprobeable: boolean;
 }
 
+export interface L4CheckerOptions {
+  /** How domain origins are resolved (default: the system resolver, every address). */
+  lookup?: (host: string) => Promise<{ address: string }[]>;
+}
+
 export interface L4CheckerStats { targets: number; timers: number; probesInFlight: number; probesQueued: number; probesSent: number }
 
 const bindingKey = (listenerId: string, bindingId: string) => `${listenerId}\u0000${bindingId}`;
@@ -69,10 +74,15 @@ export class L4HealthChecker {
   private ping: Promise<PingSupport> | null = null;
   private pingKnown: PingSupport | null = null;
 
+  private readonly lookup: NonNullable<L4CheckerOptions['lookup']>;
+
   constructor(
     private readonly log: Logger,
     private readonly publish: (u: HealthUpdate) => void,
-  ) {}
+    opts: L4CheckerOptions = {},
+  ) {
+    this.lookup = opts.lookup ?? ((host) => lookup(host, { all: true }));
+  }
 
   /** Starts watching new bindings, stops watching those that left, restarts those whose check or address changed. */
   sync(s: L4Snapshot): void {
@@ -202,7 +212,7 @@ export class L4HealthChecker {
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(Object.assign(new Error('resolution timed out'), { code: `no answer within ${w.spec.timeoutMs} ms` })), w.spec.timeoutMs);
       });
-      const found = await Promise.race([lookup(w.host, { all: true }), deadline]);
+      const found = await Promise.race([this.lookup(w.host), deadline]);
       const ips = [...new Set(found.map((a) => a.address))];
       if (ips.length === 0) throw Object.assign(new Error('no addresses'), { code: 'no addresses' });
       w.dnsFailures = 0;
