@@ -350,14 +350,14 @@ describe('L4 health checks against real origins', () => {
     r.apply({
       proxies: [proxy('link-png00001')],
       listeners: [listener(L, 'link-png00001', 'udp', { healthyThreshold: 1, unhealthyThreshold: 1, udpCheck: { type: 'ping', port: 0, contextType: 'TEXT', send: '', receive: '' } })],
-      // 192.0.2.1 is TEST-NET-1: documentation only, never answers.
-      origins: [origin('rs-png-up', '127.0.0.1'), origin('rs-png-down', '192.0.2.1')],
+      // 240.0.0.1 is reserved (class E): never assigned, never answers.
+      origins: [origin('rs-png-up', '127.0.0.1'), origin('rs-png-down', '240.0.0.1')],
       bindings: [binding('b-up', L, 'rs-png-up', 53), binding('b-down', L, 'rs-png-down', 53)],
     });
     if (PING_WORKS) {
       await until('ping verdicts', () => r.checker.binding(L, 'b-up') && r.checker.binding(L, 'b-down'), 15_000);
       assert.deepEqual(r.checker.binding(L, 'b-up'), { healthy: true, downIps: [] });
-      assert.deepEqual(r.checker.binding(L, 'b-down'), { healthy: false, downIps: ['192.0.2.1'] });
+      assert.deepEqual(r.checker.binding(L, 'b-down'), { healthy: false, downIps: ['240.0.0.1'] });
       assert.equal(r.checker.healthNote(L), null);
     } else {
       const note = await until('the note', () => r.checker.healthNote(L));
