@@ -9,6 +9,12 @@ import { detectPing, probePing, probeTcpConnect, probeUdpPort, type PingSupport,
 
 /** Probes in flight at once, node-wide (one per address: a domain's round takes several). */
 const MAX_CONCURRENT_PROBES = 256;
+/**
+ * Name lookups at once: getaddrinfo runs on libuv's thread pool (4 threads unless
+ * UV_THREADPOOL_SIZE says otherwise), and a lookup queued there would spend its deadline
+ * waiting; here the deadline starts when the lookup does.
+ */
+const MAX_CONCURRENT_LOOKUPS = 4;
 
 export const PING_NOTE = 'PING checks need ICMP echo, which this node cannot send; its origins report normal';
 
@@ -70,6 +76,10 @@ export class L4HealthChecker {
   private inFlight = 0;
   private sent = 0;
   private readonly waiting: (() => void)[] = [];
+  private lookupsInFlight = 0;
+  private readonly lookupWaiting: (() => void)[] = [];
+  /** One lookup per name at a time, shared by every binding that names it. */
+  private readonly pendingLookups = new Map<string, Promise<string[]>>();
   private closed = false;
   private ping: Promise<PingSupport> | null = null;
   private pingKnown: PingSupport | null = null;
@@ -207,14 +217,13 @@ export class L4HealthChecker {
 
   /** A domain's addresses now, or null when it did not resolve (counted as a failed round). */
   private async resolve(w: Watched): Promise<string[] | null> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(Object.assign(new Error('resolution timed out'), { code: `no answer within ${w.spec.timeoutMs} ms` })), w.spec.timeoutMs);
-      });
-      const found = await Promise.race([this.lookup(w.host), deadline]);
-      const ips = [...new Set(found.map((a) => a.address))];
-      if (ips.length === 0) throw Object.assign(new Error('no addresses'), { code: 'no addresses' });
+      let p = this.pendingLookups.get(w.host);
+      if (!p) {
+        p = this.lookupOnce(w.host, w.spec.timeoutMs).finally(() => this.pendingLookups.delete(w.host));
+        this.pendingLookups.set(w.host, p);
+      }
+      const ips = await p;
       w.dnsFailures = 0;
       return ips;
     } catch (err) {
@@ -228,8 +237,26 @@ export class L4HealthChecker {
         else w.reason = reason;
       }
       return null;
+    }
+  }
+
+  /** Every address of `host`, within `timeoutMs` of the lookup's start; rejects when there is none. */
+  private async lookupOnce(host: string, timeoutMs: number): Promise<string[]> {
+    if (this.lookupsInFlight >= MAX_CONCURRENT_LOOKUPS) await new Promise<void>((r) => this.lookupWaiting.push(r));
+    this.lookupsInFlight++;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error('resolution timed out'), { code: `no answer within ${timeoutMs} ms` })), timeoutMs);
+      });
+      const found = await Promise.race([this.lookup(host), deadline]);
+      const ips = [...new Set(found.map((a) => a.address))];
+      if (ips.length === 0) throw Object.assign(new Error('no addresses'), { code: 'no addresses' });
+      return ips;
     } finally {
       clearTimeout(timer);
+      this.lookupsInFlight--;
+      this.lookupWaiting.shift()?.();
     }
   }
 
