@@ -141,8 +141,9 @@ export class L4HealthChecker {
     this.watched.set(w.key, w);
     // Counters start over, and so does the verdict: a new check owes nothing to the old one.
     if (t.state.state !== 'unknown') this.publish({ key: w.key, state: w.state, reason: w.reason, since: w.since });
-    // The first probe at once; a little jitter spreads a big config over the first 100 ms.
-    this.schedule(w, Math.random() * Math.min(100, spec.intervalMs));
+    // The first probe at once, give or take: a big config is spread over its first second
+    // (at most an interval), so that origins shared by many bindings see no burst of connects.
+    this.schedule(w, Math.random() * Math.min(1000, spec.intervalMs));
   }
 
   private unwatch(w: Watched, why: string): void {
