@@ -29,7 +29,7 @@ export async function startL4Gateway(extra: Partial<SluiceOptions> = {}): Promis
   const put = await gw.api('PUT', `/v1/l4-regions/${region}`, { access: true, origin: true, bandwidths: [10, 20, 50, 100, 200, 500, 1000], concurrencies: [2, 5, 10], pool: [pool] });
   assert.equal(put.status, 200, JSON.stringify(put.body));
   const applied = async () => {
-    const l4 = gw.sluice.l4!;
+    const l4 = gw.sluice.l4!.plane!;
     const want = await gw.sluice.store.revision();
     for (let i = 0; i < 400 && l4.snapshot.revision < want; i++) await new Promise((r) => setTimeout(r, 5));
     await l4.settled();

@@ -114,7 +114,7 @@ describe('L4 TCP listeners carry traffic to origins', () => {
     const r = await readAll(c);
     assert.equal(r.data.length, 0);
     assert.equal(r.error, 'ECONNRESET');
-    assert.equal(gw.sluice.l4!.budget(t.proxy.id)!.connections, 0, 'the slot went back');
+    assert.equal(gw.sluice.l4!.plane!.budget(t.proxy.id)!.connections, 0, 'the slot went back');
   });
 
   test('a reset by the origin resets the client, and a reset by the client resets the origin', async () => {
@@ -161,7 +161,7 @@ describe('L4 TCP listeners carry traffic to origins', () => {
     await new Promise<void>((r) => squatter.listen(port, p.address, r));
     try {
       const l = await gw.listener(p.id, { ports: [port] });
-      const report = gw.sluice.l4!.listenerReport(l.id);
+      const report = gw.sluice.l4!.plane!.listenerReport(l.id);
       assert.equal(report?.bound, false);
       assert.match(report!.error!, new RegExp(`port ${port} .*taken`));
       // The other listeners of the node still serve.
