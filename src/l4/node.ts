@@ -35,6 +35,17 @@ export interface L4Node {
   close(graceMs: number): Promise<void>;
 }
 
+/** What the APIs read: the sockets' side from whoever serves the listener, health from the checker. */
+export function l4Reporter(listener: (id: string) => ListenerReport | null, health: L4HealthChecker): L4Reporter {
+  return {
+    listener(id) {
+      const r = listener(id);
+      return r && { ...r, healthNote: health.healthNote(id) };
+    },
+    binding: (listenerId, bindingId) => health.binding(listenerId, bindingId),
+  };
+}
+
 /** The primary's region plan (with workers) feeds only the health checker: no state is read. */
 function unusedState(): MemberState {
   return { healthy: true, state: 'unknown', reason: '', since: 0 };
@@ -51,13 +62,7 @@ export function startL4Node(opts: L4NodeOptions): L4Node {
   let regionPlan: L4Snapshot | null = null;
   return {
     plane, health,
-    reporter: {
-      listener(id) {
-        const r = plane ? plane.listenerReport(id) : workerListeners.get(id) ?? null;
-        return r && { ...r, healthNote: health.healthNote(id) };
-      },
-      binding: (listenerId, bindingId) => health.binding(listenerId, bindingId),
-    },
+    reporter: l4Reporter((id) => (plane ? plane.listenerReport(id) : workerListeners.get(id) ?? null), health),
     apply(c) {
       if (plane) { plane.apply(c); return; }
       if (c.revision <= (regionPlan?.revision ?? -1)) return;

@@ -14,19 +14,19 @@ import { bootstrapOperatorToken } from '../../src/control/operator.js';
 import { OPERATOR } from '../../src/control/scope.js';
 import { DEFAULT_LIMITS } from '../../src/control/upstreams.js';
 import { L4HealthChecker, PING_NOTE } from '../../src/health/l4-checker.js';
-import { buildL4Snapshot, type L4Snapshot } from '../../src/l4/plan.js';
+import type { L4Snapshot } from '../../src/l4/plan.js';
+import { L4Plane } from '../../src/l4/plane.js';
+import { l4Reporter } from '../../src/l4/node.js';
 import { createLogger } from '../../src/logger.js';
-import type { L4Reporter } from '../../src/model/l4-report.js';
 import { followStore } from '../../src/runtime/follow.js';
-import { applyUpdate, type MemberState } from '../../src/runtime/member-state.js';
 import type { Store } from '../../src/store/store.js';
 import { sqliteTestStore } from '../helpers/pg.js';
 
 // Health verdicts of real probes through GAAP's encodings (RealServerStatus, DownIPList,
-// BindStatus the TCP way and the UDP way) and the operator API. The checker follows the store
-// as app.ts will have it do; the half of the reporter that says whether a listener's sockets
-// are bound belongs to the L4 plane, which this test stands in for: a listener of the applied
-// snapshot reads bound.
+// BindStatus the TCP way and the UDP way) and the operator API. The parts are assembled as
+// src/l4/node.ts does (a real plane binding the listeners, the checker following its
+// snapshots), so that the checks can be sped up below GAAP's 5 s minimum DelayLoop and a
+// test resolver can stand for DNS; test/l4/health.test.ts runs the whole gateway at GAAP's pace.
 for (const v of ['http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY']) delete process.env[v];
 
 type Call = (req: Record<string, unknown>) => Promise<Record<string, any>>;
@@ -61,6 +61,7 @@ describe('L4 health through the GAAP face and the operator API', () => {
   let app: FastifyInstance;
   let base: string;
   let checker: L4HealthChecker;
+  let plane: L4Plane;
   let follower: { ready: Promise<void>; stop(): void };
   let applyConfig: Parameters<typeof followStore>[1];
   let snapshot: L4Snapshot | null = null;
@@ -99,31 +100,22 @@ describe('L4 health through the GAAP face and the operator API', () => {
     const logger = createLogger('silent');
     await bootstrapOperatorToken(store, TOKEN, logger);
 
-    const states = new Map<string, MemberState>();
-    const state = (key: string) => {
-      let s = states.get(key);
-      if (!s) states.set(key, (s = { healthy: true, state: 'unknown', reason: 'no verdict yet', since: Date.now() }));
-      return s;
-    };
     // A name with two loopback addresses, one of them without a server; the rest as the system resolves them.
-    checker = new L4HealthChecker(logger, (u) => applyUpdate(state(u.key), u), {
+    checker = new L4HealthChecker(logger, (u) => plane.setHealth(u), {
       lookup: async (host) => (host === TWO ? [{ address: '127.0.0.1' }, { address: '127.0.0.2' }] : lookup(host, { all: true })),
     });
-    applyConfig = (c) => {
-      const s = buildL4Snapshot(c.revision, c.l4, { region: REGION, previous: snapshot, state });
+    plane = new L4Plane({ region: REGION, logger, drainMs: 500, onApplied: (id, st) => markApplied(store, OPERATOR, id, st).then(() => true) });
+    plane.onSnapshot((s) => {
       // GAAP's DelayLoop is 5 s at least; the built checks are sped up.
       for (const p of s.proxies.values()) for (const l of p.listeners) if (l.check) { l.check.intervalMs = 200; l.check.timeoutMs = 150; }
       snapshot = s;
       checker.sync(s);
-    };
+    });
+    applyConfig = (c) => plane.apply(c);
     follower = followStore(store, applyConfig, (err) => { throw err; });
     await follower.ready;
 
-    const served = (id: string) => [...(snapshot?.proxies.values() ?? [])].some((p) => p.listeners.some((l) => l.id === id));
-    const l4: L4Reporter = {
-      listener: (id) => (served(id) ? { bound: true, error: null, healthNote: checker.healthNote(id) } : null),
-      binding: (l, b) => checker.binding(l, b),
-    };
+    const l4 = l4Reporter((id) => plane.listenerReport(id), checker);
     const gaap = gaapSettings({ defaultRegion: REGION, defaultPool: ['127.0.0.41'] });
     app = await buildAdminServer({
       store, logger, defaultRegion: REGION, gaap, l4,
@@ -139,8 +131,9 @@ describe('L4 health through the GAAP face and the operator API', () => {
       profile: { httpProfile: { protocol: 'http://', endpoint: base.replace('http://', ''), reqTimeout: 10 } },
     });
     const { InstanceId } = await call(client, 'CreateProxy', { ProjectId: 0, ProxyName: 'p', AccessRegion: REGION, RealServerRegion: REGION, Bandwidth: 10, Concurrent: 2 });
-    assert.equal(await markApplied(store, OPERATOR, InstanceId, 'CREATING'), 'RUNNING');
     const ProxyId = InstanceId as string;
+    // The plane applies it and reports it: RUNNING.
+    for (let i = 0; i < 200 && (await call(client, 'DescribeProxiesStatus', { ProxyIds: [ProxyId] })).InstanceStatusSet[0].Status !== 'RUNNING'; i++) await new Promise((r) => setTimeout(r, 10));
 
     const fast = { HealthCheck: 1, DelayLoop: 5, ConnectTimeout: 2, HealthyThreshold: 1, UnhealthyThreshold: 1 };
     const tcp = async (name: string, port: number, extra: Record<string, unknown>) =>
@@ -185,6 +178,7 @@ describe('L4 health through the GAAP face and the operator API', () => {
 
   after(async () => {
     follower?.stop();
+    await plane?.close(100);
     checker?.close();
     await app?.close();
     await cleanup?.();
