@@ -85,8 +85,11 @@ class Session {
   last: number;
   /** When the current origin socket began to connect. */
   since: number;
-  /** When the origin was last picked: a session on an unhealthy origin re-picks at most once per sweep. */
-  pickedAt: number;
+  /**
+   * Sweep clock when a pick last had to fail open (nothing healthy: the same unhealthy origin
+   * came back): such a session re-picks at most once per sweep, not per datagram.
+   */
+  failedOpenAt = -1;
   /** Its origin is no longer in the listener's plan: the next datagram re-picks. */
   stale = false;
   closed = false;
@@ -105,7 +108,7 @@ class Session {
   ) {
     this.last = now;
     this.since = now;
-    this.pickedAt = now;
+    if (!target.state.healthy) this.failedOpenAt = now;
   }
 
   readonly onReply = (msg: Buffer): void => { this.listener.reply(this, msg); };
@@ -271,7 +274,7 @@ export class UdpListener implements L4Listener {
     const s = this.sessions.get(rinfo.address)?.get(rinfo.port);
     if (s === undefined) { this.openSession(msg, rinfo); return; }
     s.last = this.now;
-    if (s.stale || (!s.target.state.healthy && s.pickedAt !== this.now)) {
+    if (s.stale || (!s.target.state.healthy && s.failedOpenAt !== this.now)) {
       if (!this.repick(s)) return;
     }
     if (!this.up.trySpend(msg.length)) { this.counters.droppedBudgetIn++; return; }
@@ -388,13 +391,13 @@ export class UdpListener implements L4Listener {
 
   /** Returns false when the session had to end (no origin left to pick); the datagram is dropped. */
   private repick(s: Session): boolean {
-    s.pickedAt = this.now;
     const plan = this.current;
     const t = this.ctx.picker.pick(plan, s.address, null, Date.now());
     s.stale = false;
     if (t === null) { this.counters.droppedNoOrigin++; this.close(s); return false; }
     // Nothing healthy left (fail-open gave back the same origin): keep the socket.
-    if (t === s.target) return true;
+    if (t === s.target) { s.failedOpenAt = this.now; return true; }
+    if (!t.state.healthy) s.failedOpenAt = this.now;
     s.balancer.onEnd(s.target);
     plan.balancer.onStart(t);
     s.target = t;
