@@ -21,8 +21,10 @@ const log = createLogger('silent');
 let nextAddress = 31;
 function proxyAddress(): string { return `127.0.0.${nextAddress++}`; }
 
+let proxySeq = 1;
+
 async function freePort(address: string): Promise<number> {
-  const s = dgram.createSocket('udp4');
+  const s = dgram.createSocket(address.includes(':') ? 'udp6' : 'udp4');
   await new Promise<void>((r) => s.bind({ port: 0, address, exclusive: true }, r));
   const { port } = s.address();
   await new Promise<void>((r) => s.close(() => r()));
@@ -71,14 +73,15 @@ async function origin(t: TestContext, answer?: (o: Origin4, msg: Buffer, port: n
 interface Client { sock: Socket; got: Buffer[]; send(b: Buffer | string): void; close(): Promise<void> }
 
 async function client(t: TestContext, to: { address: string; port: number }): Promise<Client> {
-  const sock = dgram.createSocket('udp4');
+  const v6 = to.address.includes(':');
+  const sock = dgram.createSocket(v6 ? 'udp6' : 'udp4');
   const c: Client = {
     sock, got: [],
     send: (b) => sock.send(typeof b === 'string' ? Buffer.from(b) : b, to.port, to.address),
     close: () => new Promise<void>((r) => { try { sock.close(() => r()); } catch { r(); } }),
   };
   sock.on('message', (m) => c.got.push(m));
-  await new Promise<void>((r) => sock.bind({ port: 0, address: '127.0.0.1' }, r));
+  await new Promise<void>((r) => sock.bind({ port: 0, address: v6 ? '::1' : '127.0.0.1' }, r));
   t.after(() => c.close());
   return c;
 }
@@ -108,6 +111,8 @@ interface Options {
   /** Origin addresses as stored (default: each origin's host). */
   hosts?: string[];
   ports?: number[];
+  /** The proxy's address (default: the next 127.0.0.x). */
+  address?: string;
 }
 
 interface Rig {
@@ -123,12 +128,12 @@ interface Rig {
 }
 
 async function rig(t: TestContext, o: Options): Promise<Rig> {
-  const address = proxyAddress();
+  const address = o.address ?? proxyAddress();
   const port = await freePort(address);
   const proxy: Proxy = {
-    id: `link-${address.split('.')[3]!.padStart(8, '0')}`, tenantId: 'tenant-1', cloudProjectId: 0, name: 'p', groupId: null,
+    id: `link-${String(proxySeq++).padStart(8, '0')}`, tenantId: 'tenant-1', cloudProjectId: 0, name: 'p', groupId: null,
     accessRegion: REGION, originRegion: 'origin-1', bandwidth: 10, concurrent: 2, status: 'RUNNING',
-    address, ipVersion: 'IPv4', networkType: 'normal', packageType: 'Thunder', billingType: 0, tags: [],
+    address, ipVersion: address.includes(':') ? 'IPv6' : 'IPv4', networkType: 'normal', packageType: 'Thunder', billingType: 0, tags: [],
     clientToken: null, clonedFrom: null, configChangedAt: null,
     connectionCap: o.connectionCap ?? null, byteRate: o.byteRate ?? null,
     ext: {}, createdAt: T0, updatedAt: T0,
@@ -197,6 +202,15 @@ describe('UDP listener', { concurrency: true }, () => {
     assert.equal(r.listener.stats.datagramsOut, sizes.length);
     assert.equal(r.listener.stats.bytesIn, sizes.reduce((a, b) => a + b, 0));
     assert.equal(r.budget.connections, 1);
+  });
+
+  test('an IPv6 proxy address carries sessions to IPv4 and IPv6 origins', async (t) => {
+    const os = await Promise.all([origin(t), origin(t, undefined, '::1')]);
+    const r = await rig(t, { origins: os, address: '::1' });
+    const [a, b] = await Promise.all([client(t, r.at), client(t, r.at)]);
+    assert.equal((await ask(a, 'six a')).toString(), 'six a');
+    assert.equal((await ask(b, 'six b')).toString(), 'six b');
+    assert.deepEqual(os.map((o) => o.got.length), [1, 1]);
   });
 
   test('two clients get two sessions, each with its own origin socket', async (t) => {
