@@ -273,23 +273,23 @@ export class UdpListener implements L4Listener {
   private readonly onDatagram = (msg: Buffer, rinfo: RemoteInfo): void => {
     const s = this.sessions.get(rinfo.address)?.get(rinfo.port);
     if (s === undefined) { this.openSession(msg, rinfo); return; }
+    // A datagram the budget polices away is still the client's activity: it keeps the session.
     s.last = this.now;
     if (s.stale || (!s.target.state.healthy && s.failedOpenAt !== this.now)) {
       if (!this.repick(s)) return;
     }
+    if (!s.connected) { this.queue(s, msg); return; }
     if (!this.up.trySpend(msg.length)) { this.counters.droppedBudgetIn++; return; }
-    this.forward(s, msg);
+    s.sock!.send(msg);
+    this.counters.datagramsIn++;
+    this.counters.bytesIn += msg.length;
   };
 
-  private forward(s: Session, msg: Buffer): void {
-    if (s.connected) {
-      s.sock!.send(msg);
-      this.counters.datagramsIn++;
-      this.counters.bytesIn += msg.length;
-      return;
-    }
+  /** Holds a datagram (within bounds, and within the budget) until the origin socket connects. */
+  private queue(s: Session, msg: Buffer): void {
     const q = s.pending!;
     if (q.length >= PENDING_MAX || s.pendingBytes + msg.length > PENDING_BYTES_MAX) { this.counters.droppedConnecting++; return; }
+    if (!this.up.trySpend(msg.length)) { this.counters.droppedBudgetIn++; return; }
     q.push(msg);
     s.pendingBytes += msg.length;
   }
