@@ -46,10 +46,15 @@ export class TokenBucket {
     return this.tokens >= 0;
   }
 
-  /** Takes `n` bytes only if they are there (UDP policing). */
+  /**
+   * Takes `n` bytes if they are there (UDP policing: a datagram cannot wait). While TCP
+   * readers wait their turn they keep the balance near zero, so a datagram may then borrow,
+   * down to one depth of debt, which the waiting readers repay: datagrams go first, TCP
+   * takes the rest, and the total stays at the rate. Without waiters, nothing is borrowed.
+   */
   trySpend(n: number): boolean {
     if (this.tokens < n) this.refill();
-    if (this.tokens < n) return false;
+    if (this.tokens < n && (this.head === this.waiters.length || this.tokens - n < -this.depth)) return false;
     this.tokens -= n;
     return true;
   }

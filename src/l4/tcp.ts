@@ -59,6 +59,8 @@ function finishedBothWays(s: net.Socket): boolean {
 class Connection {
   upstream: net.Socket | null = null;
   target: OriginTarget | null = null;
+  /** The balancer the connection is counted on (least connections), until it ends or moves. */
+  balancer: ListenerPlan['balancer'] | null = null;
   private ended = false;
 
   constructor(readonly client: net.Socket, private readonly owner: TcpListener) {}
@@ -105,7 +107,20 @@ export class TcpListener implements L4Listener {
   }
 
   update(plan: ListenerPlan): void {
+    const old = this.plan;
     this.plan = plan;
+    if (plan.balancer === old.balancer) return;
+    // A new balancer (the bindings changed): open connections whose binding is still there
+    // count on it, so least-connections sees them; the others end on the one they started on.
+    const byKey = new Map(plan.targets.map((t) => [t.stateKey, t]));
+    for (const c of this.conns) {
+      const next = c.target && byKey.get(c.target.stateKey);
+      if (!next || !c.balancer) continue;
+      c.balancer.onEnd(c.target!);
+      plan.balancer.onStart(next);
+      c.target = next;
+      c.balancer = plan.balancer;
+    }
   }
 
   async setAccepting(on: boolean): Promise<void> {
@@ -134,7 +149,7 @@ export class TcpListener implements L4Listener {
   closed(c: Connection): void {
     this.conns.delete(c);
     this.ctx.budget.release();
-    if (c.target) this.plan.balancer.onEnd(c.target);
+    if (c.target && c.balancer) c.balancer.onEnd(c.target);
     if (this.conns.size === 0 && this.drained) { this.drained(); this.drained = null; }
   }
 
@@ -223,6 +238,7 @@ export class TcpListener implements L4Listener {
       if (client.destroyed) { up.destroy(); c.finish(); return; }
       c.upstream = up;
       c.target = target;
+      c.balancer = plan.balancer;
       plan.balancer.onStart(target);
       this.relay(c, up, plan);
     });
