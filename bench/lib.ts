@@ -10,15 +10,23 @@ export function has(cmd: string): boolean {
   return v;
 }
 
+const handedOut = new Set<number>();
+/**
+ * A port free on 127.0.0.1 now and never handed out before in this process: a port given to
+ * a server that only listens during some runs (the L4 bench's sinks) is not given again.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
     });
-  });
+    if (!handedOut.has(port)) { handedOut.add(port); return port; }
+  }
 }
 
 /** Put in front of every Node process the bench starts (bench/instructions.ts: valgrind). */

@@ -56,26 +56,34 @@ function deadline(ms, what) {
 
 async function bulk({ proxy, origins, streams, bytes, seconds, timeoutMs = 120_000 }) {
   let first = 0; let last = 0; let received = 0; let ended = 0;
-  let allEnded;
-  const done = new Promise((r) => { allEnded = r; });
+  const allEnded = {};
+  const done = new Promise((r) => { allEnded.ok = r; });
   const servers = await Promise.all(origins.map((p) => listen(p, (c) => {
     c.on('data', (d) => { if (!first) first = performance.now(); received += d.length; });
-    c.on('end', () => { last = performance.now(); c.end(); if (++ended === streams) allEnded(); });
+    c.on('end', () => { last = performance.now(); c.end(); if (++ended === streams) allEnded.ok(); });
     c.on('error', () => {});
   })));
   const perStream = bytes ? Math.floor(bytes / streams) : null;
   const stopAt = seconds ? performance.now() + seconds * 1000 : 0;
   const guard = deadline(timeoutMs, 'bulk');
+  // A proxy that closes a connection without passing it on (no origin reachable) would leave
+  // the sinks waiting: a client closed while its sink has not ended fails the run soon after.
+  let closed = 0;
+  const early = new Promise((_, reject) => { allEnded.fail = reject; });
+  early.catch(() => {});
   const socks = [];
   try {
-    const sent = await Promise.race([guard.p, Promise.all(Array.from({ length: streams }, async () => {
+    const sent = await Promise.race([guard.p, early, Promise.all(Array.from({ length: streams }, async () => {
       const s = await open(proxy);
       socks.push(s);
       s.on('error', () => {});
+      s.on('close', () => {
+        if (++closed === streams) setTimeout(() => { if (ended < streams) allEnded.fail(new Error(`the proxy closed ${streams - ended} connection(s) before their sink saw the end`)); }, 2000).unref();
+      });
       s.resume();
       return pump(s, perStream, () => performance.now() >= stopAt);
     }))]);
-    await Promise.race([guard.p, done]);
+    await Promise.race([guard.p, early, done]);
     const total = sent.reduce((a, b) => a + b, 0);
     const secs = (last - first) / 1000;
     return { bytes: received, sent: total, seconds: secs, mbps: received / 1e6 / secs, complete: received === total };
