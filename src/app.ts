@@ -1,6 +1,8 @@
 import { isIP, type AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { Proxy } from './model/gaap.js';
+import type { ListenerReport } from './model/l4-report.js';
 import { buildAdminServer } from './api/server.js';
 import { bootstrapOperatorToken } from './control/operator.js';
 import { openStore } from './store/open.js';
@@ -19,6 +21,9 @@ import { DEFAULT_LISTENER_LIMITS, perWorker, type ListenerLimits } from './proxy
 import { startProxy, type ProxyServer } from './proxy/server.js';
 import { startProxyWorkers, type ProxyWorkers } from './proxy/workers.js';
 import { EMPTY_CONFIG, type RuntimeConfig } from './runtime/config.js';
+import { L4Plane } from './l4/plane.js';
+import { markApplied } from './control/gaap.js';
+import { OPERATOR } from './control/scope.js';
 
 export interface HostPort { host: string; port: number }
 
@@ -35,6 +40,11 @@ export interface SluiceOptions {
   defaultRegion?: string;
   /** How long shutdown waits for in-flight requests. */
   shutdownGraceMs?: number;
+  /**
+   * How long DeleteListeners and DestroyProxies let a GAAP listener's open connections and UDP
+   * sessions drain before the rest are reset (CLI default 30 s; 0: reset at once).
+   */
+  l4DrainMs?: number;
   /** Proxy listener timeouts and connection caps, for the whole node (split over workers). */
   listenerLimits?: Partial<ListenerLimits>;
   /** Proxy worker processes; 1 (default) serves in this process. */
@@ -58,6 +68,14 @@ export interface SluiceOptions {
    * Attempts made in proxy workers (workers > 1) stay in the workers and are not seen here.
    */
   onAttempt?: ProxyHooks['onAttempt'];
+  /**
+   * The access region whose GAAP proxies this node's L4 plane serves (default: defaultRegion).
+   * null: none (a node that only answers the APIs; the proxies wait for the node that serves
+   * their region to report them applied).
+   */
+  nodeRegion?: string | null;
+  /** How long DeleteListeners and DestroyProxies let open L4 connections drain before the rest are reset (default 30 s). */
+  l4DrainMs?: number;
 }
 
 export interface Sluice {
@@ -68,6 +86,8 @@ export interface Sluice {
   runtime: ProxyRuntime;
   /** The node's health authority. */
   health: HealthChecker;
+  /** The L4 data plane of this process (null with workers: each worker has its own). */
+  l4: L4Plane | null;
   admin: FastifyInstance;
   adminPort: number;
   proxyPort: number;
@@ -94,6 +114,18 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const generatedAdminToken = await bootstrapOperatorToken(store, opts.adminToken, log);
 
   const runtime: ProxyRuntime = new Runtime({ logger: log, pools: new PoolRegistry() });
+  const defaultRegion = opts.defaultRegion ?? 'default';
+  // The L4 plane settles each proxy's task once its sockets say so (CREATING -> RUNNING...).
+  const settle = (proxyId: string, status: Proxy['status']): Promise<boolean> => markApplied(store, OPERATOR, proxyId, status).then(() => true, (err: unknown) => {
+    log.warn({ err, proxy: proxyId, status }, 'could not report an applied L4 proxy; trying again');
+    return false;
+  });
+  const count = opts.workers ?? 1;
+  const nodeRegion = opts.nodeRegion === undefined ? defaultRegion : opts.nodeRegion;
+  const drainMs = opts.l4DrainMs ?? 30_000;
+  const l4 = count > 1 || nodeRegion === null ? null : new L4Plane({ region: nodeRegion, logger: log, drainMs, onApplied: settle });
+  /** With workers: each listener's report, as the worker serving it sent it. */
+  const workerListeners = new Map<string, ListenerReport>();
   // One health authority per node: it follows the primary's snapshots, and its verdicts go
   // to this process's data plane and to every worker.
   let workers: ProxyWorkers | null = null;
@@ -106,10 +138,10 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const follower = followStore(store, (c) => {
     latest = c;
     runtime.apply(c);
+    l4?.apply(c);
     workers?.broadcast(c);
   }, (err) => log.error({ err }, 'could not load config; serving the last snapshot'));
   await follower.ready;
-  const count = opts.workers ?? 1;
   const listener: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, ...opts.listenerLimits };
   let proxy: ProxyServer;
   if (count > 1) {
@@ -119,6 +151,9 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
       initial: latest ?? EMPTY_CONFIG,
       verdicts: () => health.verdicts(),
       onOutcome: (key, outcome, status) => health.outcome(key, outcome, status),
+      l4: nodeRegion === null ? null : { region: nodeRegion, drainMs },
+      onL4Applied: settle,
+      onL4Listener: (id, report) => { if (report) workerListeners.set(id, report); else workerListeners.delete(id); },
     });
     proxy = workers;
   } else {
@@ -128,7 +163,6 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     });
   }
 
-  const defaultRegion = opts.defaultRegion ?? 'default';
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
   // Until the operator stores a catalogue, GAAP offers one region (the gateway's) whose
   // proxies take the proxy listener's address; a host name there gives loopback.
@@ -143,11 +177,11 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
 
   let closing: Promise<void> | null = null;
   return {
-    store, gaap, runtime, health, admin, adminPort, proxyPort: proxy.port, generatedAdminToken,
+    store, gaap, runtime, health, l4, admin, adminPort, proxyPort: proxy.port, generatedAdminToken,
     close() {
       closing ??= (async () => {
         const grace = opts.shutdownGraceMs ?? 10_000;
-        await Promise.allSettled([proxy.close(grace), admin.close()]);
+        await Promise.allSettled([proxy.close(grace), l4?.close(grace), admin.close()]);
         follower.stop();
         health.close();
         runtime.close();

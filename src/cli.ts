@@ -58,6 +58,10 @@ Options for start:
                             open client connections per client address; one more is closed at
                             accept (default 0 = no limit); split over workers the same way
   --shutdown-grace SECONDS  how long a stop waits for requests in flight (default 10)
+  --l4-drain-timeout SECONDS
+                            how long DeleteListeners and DestroyProxies let a GAAP listener's
+                            open TCP connections and UDP sessions drain before the rest are
+                            reset, spread over time (default 30; 0 resets at once; at most 3600)
 
 Environment:
   SLUICE_ADMIN_TOKEN        operator token to accept (at least 16 characters). Without it, the first
@@ -132,6 +136,7 @@ async function main(argv: string[]): Promise<number> {
       'max-connections': { type: 'string', default: '10000' },
       'max-connections-per-ip': { type: 'string', default: '0' },
       'shutdown-grace': { type: 'string', default: '10' },
+      'l4-drain-timeout': { type: 'string', default: '30' },
     },
   });
   if (values.help || positionals.length === 0) {
@@ -161,6 +166,7 @@ async function main(argv: string[]): Promise<number> {
     maxConnectionsPerIp: intIn('--max-connections-per-ip', values['max-connections-per-ip']!, 0, 1_000_000),
   };
   const shutdownGraceMs = intIn('--shutdown-grace', values['shutdown-grace']!, 0, 3600) * 1000;
+  const l4DrainMs = intIn('--l4-drain-timeout', values['l4-drain-timeout']!, 0, 3600) * 1000;
   const logger = createLogger(values['log-level']);
   const sluice = await startSluice({
     dataDir: resolve(values['data-dir']!),
@@ -177,6 +183,7 @@ async function main(argv: string[]): Promise<number> {
     workers,
     listenerLimits,
     shutdownGraceMs,
+    l4DrainMs,
     logLevel: values['log-level'],
     limits,
     gaapLimits: {

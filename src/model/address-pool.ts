@@ -18,6 +18,16 @@ function toBig(ip: string, family: 4 | 6): bigint {
   return groups.reduce((n, g) => (n << 16n) | BigInt(parseInt(g, 16)), 0n);
 }
 
+/** An IP address as its network-order bytes (4 or 16), for wire formats such as PROXY v2. */
+export function ipBytes(ip: string): Buffer {
+  const family = isIP(ip);
+  if (family !== 4 && family !== 6) throw new Error(`not an IP address: ${ip.slice(0, 64)}`);
+  const n = toBig(ip, family);
+  const out = Buffer.alloc(family === 4 ? 4 : 16);
+  for (let i = out.length - 1, v = n; i >= 0; i--, v >>= 8n) out[i] = Number(v & 255n);
+  return out;
+}
+
 function fromBig(n: bigint, family: 4 | 6): string {
   if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join('.');
   const groups = [112n, 96n, 80n, 64n, 48n, 32n, 16n, 0n].map((s) => ((n >> s) & 0xffffn).toString(16));

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { parsePoolEntry } from './address-pool.js';
 import { ModelError } from './errors.js';
-import { PORT_MAX, PORT_MIN, RESERVED_PORTS, type L4Region, type OriginBinding, type StreamListener } from './gaap.js';
+import { PORT_MAX, PORT_MIN, RESERVED_PORTS, type L4Region, type OriginBinding, type Proxy, type StreamListener } from './gaap.js';
 import type { Tag } from './types.js';
 
 // The L4 invariants, whatever face wrote the object (ranges from GAAP's documentation:
@@ -54,6 +54,24 @@ export function validateSize(region: L4Region, bandwidth: number, concurrent: nu
   }
 }
 
+/**
+ * The operator's budget overrides (null or absent: the size's own).
+ * connectionCap 0..10,000,000: 0 is a deliberate "refuse every new connection" (drain a proxy
+ * without closing it); GAAP sells at most 100 x 10,000, and ten times that is more sockets
+ * than one node's descriptor table holds, so a larger value is a typo, not a plan.
+ * byteRate 1,000..125,000,000,000 bytes/s: below 1 kB/s the bucket's minimum depth (64 KiB)
+ * is over a minute of rate and shaping degenerates into long stalls; the top is 1 Tbit/s,
+ * beyond any NIC a node has, and keeps rate x milliseconds far inside safe integers.
+ */
+export const CONNECTION_CAP_MAX = 10_000_000;
+export const BYTE_RATE_MIN = 1_000;
+export const BYTE_RATE_MAX = 125_000_000_000;
+
+export function validateBudget(p: Pick<Proxy, 'connectionCap' | 'byteRate'>): void {
+  if (p.connectionCap !== undefined && p.connectionCap !== null) int('connectionCap', p.connectionCap, 0, CONNECTION_CAP_MAX, 'proxy');
+  if (p.byteRate !== undefined && p.byteRate !== null) int('byteRate', p.byteRate, BYTE_RATE_MIN, BYTE_RATE_MAX, 'proxy');
+}
+
 /** One create call's ports: each valid, none twice, at most `max` of them. */
 export function validatePorts(ports: number[], max: number): void {
   if (ports.length === 0) throw new ModelError('missing', 'ports', 'ports needs at least one port', { entity: 'listener' });
@@ -88,6 +106,7 @@ export function validateListener(l: StreamListener): void {
   }
   if (l.protocol === 'tcp' && l.udpCheck !== null) throw new ModelError('conflict', 'udpCheck', 'udpCheck applies to UDP listeners only', { entity: 'listener', reason: 'applies to UDP listeners only' });
   if (l.protocol === 'udp' && l.clientIp !== null) throw new ModelError('conflict', 'clientIp', 'clientIp applies to TCP listeners only', { entity: 'listener', reason: 'applies to TCP listeners only' });
+  validateL4Options(l);
   const c = l.udpCheck;
   if (c) {
     if (c.type !== 'port' && c.type !== 'ping') throw new ModelError('not_in_options', 'udpCheck.type', 'udpCheck.type must be port or ping', { entity: 'listener', value: c.type, reason: 'must be port or ping' });
@@ -97,6 +116,26 @@ export function validateListener(l: StreamListener): void {
     }
     if (c.send.length > 500 || c.receive.length > 500) throw new ModelError('too_long', c.send.length > 500 ? 'udpCheck.send' : 'udpCheck.receive', 'udpCheck texts hold at most 500 characters', { entity: 'listener', limit: 500 });
   }
+}
+
+/**
+ * The operator's listener options. Idle timeout up to a day: longer and a dead peer behind a
+ * NAT that dropped its mapping holds a connection slot of the proxy's cap for days.
+ * Session persistence up to an hour (GAAP's consoles offer 0-3600 s).
+ */
+export const IDLE_TIMEOUT_MAX = 86_400;
+export const SESSION_PERSIST_MAX = 3_600;
+
+function validateL4Options(l: StreamListener): void {
+  const v = l.proxyProtocolVersion;
+  if (v !== undefined) {
+    if (v !== 1 && v !== 2) throw new ModelError('not_in_options', 'proxyProtocolVersion', `proxyProtocolVersion must be 1 or 2, got ${String(v).slice(0, 16)}`, { entity: 'listener', value: v, reason: 'must be 1 or 2' });
+    if (l.protocol !== 'tcp' || l.clientIp !== 'proxy_protocol') {
+      throw new ModelError('conflict', 'proxyProtocolVersion', 'proxyProtocolVersion applies only to TCP listeners whose clientIp is proxy_protocol', { entity: 'listener', value: v, reason: 'applies only to TCP listeners whose clientIp is proxy_protocol' });
+    }
+  }
+  if (l.idleTimeout !== undefined) int('idleTimeout', l.idleTimeout, 1, IDLE_TIMEOUT_MAX, 'listener');
+  int('sessionPersist', l.sessionPersist, 0, SESSION_PERSIST_MAX, 'listener');
 }
 
 /** A binding on its own; the set-wide rules (duplicates, count) are the caller's. */

@@ -214,6 +214,11 @@ export function listenerIdleSeconds(l: Pick<StreamListener, 'protocol' | 'idleTi
   return l.idleTimeout ?? (l.protocol === 'tcp' ? DEFAULT_TCP_IDLE_S : DEFAULT_UDP_IDLE_S);
 }
 
+/** The PROXY protocol version a listener's connections send upstream first, or null: none. */
+export function listenerProxyProtocol(l: Pick<StreamListener, 'protocol' | 'clientIp' | 'proxyProtocolVersion'>): 1 | 2 | null {
+  return l.protocol === 'tcp' && l.clientIp === 'proxy_protocol' ? (l.proxyProtocolVersion ?? 1) : null;
+}
+
 /** Listener ports: 1-64999, 21 excluded (GAAP keeps it). */
 export const PORT_MIN = 1;
 export const PORT_MAX = 64_999;

@@ -7,6 +7,9 @@ import { PoolRegistry } from './pools.js';
 import type { ProxyHooks } from './attempts.js';
 import { startProxy, type ProxyServer } from './server.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
+import { L4Plane } from '../l4/plane.js';
+import { isL4StateKey } from '../l4/plan.js';
+import { workerOf } from '../l4/spread.js';
 
 const setup = JSON.parse(process.env.SLUICE_WORKER_SETUP ?? '{}') as WorkerSetup;
 const logger = createLogger(setup.logLevel ?? 'info').child({ worker: process.pid });
@@ -14,6 +17,20 @@ const runtime = new Runtime({ logger, pools: new PoolRegistry() });
 let proxy: ProxyServer | null = null;
 
 function send(m: FromWorker): void { process.send?.(m); }
+
+// The L4 proxies of this worker's slot; the primary settles their tasks in the store.
+let seq = 0;
+const acks = new Map<number, (ok: boolean) => void>();
+const l4 = setup.l4 === null ? null : new L4Plane({
+  region: setup.l4.region, logger, drainMs: setup.l4.drainMs,
+  serves: (id) => workerOf(id, setup.count) === setup.index,
+  onApplied: (proxyId, status) => new Promise<boolean>((resolve) => {
+    const n = ++seq;
+    acks.set(n, resolve);
+    send({ type: 'l4-applied', seq: n, proxyId, status });
+  }),
+  onListenerReport: (id, report) => send({ type: 'l4-listener', id, report }),
+});
 
 // Passive health input goes to the primary, for upstreams with passive checks only. Plain
 // successes are sent only after a failure (they reset its counters); sending every success
@@ -34,6 +51,7 @@ const hooks: ProxyHooks = {
 process.on('message', (m: ToWorker) => {
   if (m.type === 'config') {
     runtime.apply(m.config);
+    l4?.apply(m.config);
     send({ type: 'applied', revision: runtime.snapshot.revision });
     // Listen only once there is a config to serve: no window of 404s at start.
     if (!proxy) {
@@ -46,9 +64,15 @@ process.on('message', (m: ToWorker) => {
       });
     }
   } else if (m.type === 'health') {
-    for (const u of m.updates) runtime.setHealth(u);
+    for (const u of m.updates) {
+      if (isL4StateKey(u.key)) l4?.setHealth(u);
+      else runtime.setHealth(u);
+    }
+  } else if (m.type === 'l4-ack') {
+    acks.get(m.seq)?.(m.ok);
+    acks.delete(m.seq);
   } else if (m.type === 'shutdown') {
-    void (proxy?.close(m.graceMs) ?? Promise.resolve()).finally(() => {
+    void Promise.allSettled([proxy?.close(m.graceMs), l4?.close(m.graceMs)]).finally(() => {
       runtime.close();
       process.exit(0);
     });

@@ -2,12 +2,16 @@ import type { RuntimeConfig } from '../runtime/config.js';
 import type { HealthUpdate } from '../runtime/member-state.js';
 import type { Outcome } from '../model/health.js';
 import type { ListenerLimits } from './limits.js';
+import type { ProxyStatus } from '../model/gaap.js';
+import type { ListenerReport } from '../model/l4-report.js';
 
 /** Messages between the primary and its proxy workers over the cluster IPC channel. */
 export type ToWorker =
   | { type: 'config'; config: RuntimeConfig }
   | { type: 'health'; updates: HealthUpdate[] }
-  | { type: 'shutdown'; graceMs: number };
+  | { type: 'shutdown'; graceMs: number }
+  /** The primary's answer to an l4-applied report: whether it landed in the store. */
+  | { type: 'l4-ack'; seq: number; ok: boolean };
 
 export type FromWorker =
   /** The worker's message handler is in place (messages sent before that are lost). */
@@ -15,7 +19,21 @@ export type FromWorker =
   | { type: 'listening'; port: number }
   | { type: 'applied'; revision: number }
   /** Passive health input for the primary's checker. */
-  | { type: 'outcome'; key: string; outcome: Outcome; status: number };
+  | { type: 'outcome'; key: string; outcome: Outcome; status: number }
+  /** A proxy this worker serves has its transitional state applied (the primary settles it). */
+  | { type: 'l4-applied'; seq: number; proxyId: string; status: ProxyStatus }
+  /** A listener's report changed (null: no longer served by this worker). */
+  | { type: 'l4-listener'; id: string; report: ListenerReport | null };
 
 /** A worker's start parameters (in its environment); `limits` is already this worker's share. */
-export interface WorkerSetup { host: string; port: number; logLevel: string; limits: ListenerLimits }
+export interface WorkerSetup {
+  host: string;
+  port: number;
+  logLevel: string;
+  limits: ListenerLimits;
+  /** This worker's slot (0..count-1): it serves the L4 proxies workerOf assigns to it. */
+  index: number;
+  count: number;
+  /** The L4 plane's settings, or null when the node serves no L4 region. */
+  l4: { region: string; drainMs: number } | null;
+}

@@ -8,6 +8,8 @@ import type { ListenerLimits } from './limits.js';
 import type { Outcome } from '../model/health.js';
 import type { ProxyServer } from './server.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
+import type { ProxyStatus } from '../model/gaap.js';
+import type { ListenerReport } from '../model/l4-report.js';
 
 export interface WorkerPoolOptions {
   count: number;
@@ -23,6 +25,12 @@ export interface WorkerPoolOptions {
   verdicts(): HealthUpdate[];
   /** Passive health input reported by a worker. */
   onOutcome(key: string, outcome: Outcome, status: number): void;
+  /** The L4 plane's settings for the workers, or null when the node serves no L4 region. */
+  l4: WorkerSetup['l4'];
+  /** A worker applied a proxy's transitional state: settle it; false if that did not land. */
+  onL4Applied(proxyId: string, status: ProxyStatus): Promise<boolean>;
+  /** A worker's listener report (null: it no longer serves the listener). */
+  onL4Listener(id: string, report: ListenerReport | null): void;
 }
 
 export interface ProxyWorkers extends ProxyServer {
@@ -53,10 +61,10 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
     if (w.isConnected()) w.send(m, (err: Error | null) => { if (err) log.warn({ err, worker: w.process.pid }, 'could not reach proxy worker'); });
   };
 
-  function fork(): Promise<number> {
+  function fork(index: number): Promise<number> {
     // Every worker asks for the configured port, 0 included: the cluster shares one socket
     // per (host, port asked for), so asking for the port 0 turned into would bind anew.
-    const setup: WorkerSetup = { host: opts.host, port: opts.port, logLevel: opts.logLevel, limits: opts.limits };
+    const setup: WorkerSetup = { host: opts.host, port: opts.port, logLevel: opts.logLevel, limits: opts.limits, index, count: opts.count, l4: opts.l4 };
     const w = cluster.fork({ SLUICE_WORKER_SETUP: JSON.stringify(setup) });
     workers.add(w);
     const listening = new Promise<number>((resolve, reject) => {
@@ -65,6 +73,8 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
           send(w, { type: 'config', config: latest });
           send(w, { type: 'health', updates: opts.verdicts() });
         } else if (m.type === 'outcome') opts.onOutcome(m.key, m.outcome, m.status);
+        else if (m.type === 'l4-applied') void opts.onL4Applied(m.proxyId, m.status).then((ok) => send(w, { type: 'l4-ack', seq: m.seq, ok }));
+        else if (m.type === 'l4-listener') opts.onL4Listener(m.id, m.report);
         else if (m.type === 'listening') resolve(m.port);
       });
       w.once('exit', (code) => reject(new Error(`proxy worker exited with code ${code} before listening`)));
@@ -75,7 +85,7 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
       log.error({ worker: w.process.pid, code, signal }, 'proxy worker died; starting another in 1 s');
       // A pause, so that a worker that cannot start does not spin.
       setTimeout(() => {
-        if (!stopping) fork().catch((err: unknown) => log.error({ err }, 'could not replace proxy worker'));
+        if (!stopping) fork(index).catch((err: unknown) => log.error({ err }, 'could not replace proxy worker'));
       }, 1000).unref();
     });
     return listening;
@@ -83,7 +93,7 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
 
   let port: number;
   try {
-    const ports = await Promise.all(Array.from({ length: opts.count }, () => fork()));
+    const ports = await Promise.all(Array.from({ length: opts.count }, (_, i) => fork(i)));
     port = ports[0]!;
   } catch (err) {
     stopping = true;

@@ -66,7 +66,9 @@ for (const [storeName, pgStore] of STORES) describe(`GAAP TCP/UDP listeners and 
   before(async () => {
     const pg = pgStore ? await pgStore() : null;
     if (pg) drop = pg.drop;
-    gw = await startTestGateway({ defaultRegion: REGION, tencentRatePerSecond: 10_000, ...(pg ? { storeUrl: pg.storeUrl } : {}) });
+    // No node of this gateway serves REGION's proxies: the test reports them applied as that
+    // node would (markApplied), so every transitional state can be seen.
+    gw = await startTestGateway({ defaultRegion: REGION, nodeRegion: null, tencentRatePerSecond: 10_000, ...(pg ? { storeUrl: pg.storeUrl } : {}) });
     await putRegion(gw.sluice.store, OPERATOR, gw.sluice.gaap, { id: WIDE, name: 'Wide', access: true, origin: false, bandwidths: [10], concurrencies: [2], pool: ['127.0.2.0/26'] });
     for (const who of ['alice', 'mallory']) {
       const t = await gw.api('POST', '/v1/tenants', { name: who });

@@ -35,7 +35,7 @@ for (const storeName of ['sqlite', 'postgres'] as const) describe(`Tencent GAAP 
     });
   }
 
-  /** What the data plane will do once it exists: report the proxy applied in `seen`. */
+  /** What the node serving REGION does once it has applied the proxy in `seen`. */
   const applied = (id: string, seen: ProxyStatus) => markApplied(gw.sluice.store, OPERATOR, id, seen);
 
   before(async () => {
@@ -47,7 +47,9 @@ for (const storeName of ['sqlite', 'postgres'] as const) describe(`Tencent GAAP 
       dropSchema = drop;
       storeUrl = pgUrlVia(pgTarget().port, schema);
     }
-    gw = await startTestGateway({ defaultRegion: REGION, tencentRatePerSecond: 10_000, storeUrl });
+    // No node of this gateway serves REGION's proxies: the test reports them applied as that
+    // node would (markApplied), so every transitional state can be seen.
+    gw = await startTestGateway({ defaultRegion: REGION, nodeRegion: null, tencentRatePerSecond: 10_000, storeUrl });
     for (const who of ['alice', 'mallory', 'pager']) {
       const t = await gw.api('POST', '/v1/tenants', { name: who });
       const k = await gw.api('POST', `/v1/tenants/${t.body.id}/keys`);
@@ -72,7 +74,7 @@ for (const storeName of ['sqlite', 'postgres'] as const) describe(`Tencent GAAP 
     const d = (await call(c, 'DescribeProxyDetail', { ProxyId: made.InstanceId })).ProxyDetail;
     assert.equal(d.IP, '127.0.0.1');
     assert.equal(d.AccessRegion, REGION);
-    // No L4 data plane yet: the proxy stays CREATING until a node reports it applied.
+    // No node here serves REGION: the proxy stays CREATING until one reports it applied.
     assert.equal(d.Status, 'CREATING');
   });
 
@@ -342,7 +344,15 @@ describe('GAAP on `sluice start`, over GET', () => {
       assert.deepEqual((await call(c, 'DescribeAccessRegions')).AccessRegionSet.map((r: any) => r.RegionId), ['cli-region']);
       const made = await call(c, 'CreateProxy', { ProjectId: 0, ProxyName: 'q', AccessRegion: 'cli-region', RealServerRegion: 'cli-region', Bandwidth: 20, Concurrent: 5, TagSet: [{ TagKey: 'a', TagValue: 'b' }] });
       const got = (await call(c, 'DescribeProxies', { ProxyIds: [made.InstanceId], Limit: 5 })).ProxySet;
-      assert.deepEqual(got.map((p: any) => [p.ProxyId, p.Bandwidth, p.Concurrent, p.IP, p.Status]), [[made.InstanceId, 20, 5, '127.0.0.1', 'CREATING']]);
+      assert.deepEqual(got.map((p: any) => [p.ProxyId, p.Bandwidth, p.Concurrent, p.IP]), [[made.InstanceId, 20, 5, '127.0.0.1']]);
+      // The node serves its own region: it applies the proxy, which then reads RUNNING.
+      let status = got[0].Status;
+      for (let i = 0; i < 200 && status !== 'RUNNING'; i++) {
+        assert.equal(status, 'CREATING');
+        await new Promise((r) => setTimeout(r, 10));
+        status = (await call(c, 'DescribeProxies', { ProxyIds: [made.InstanceId] })).ProxySet[0].Status;
+      }
+      assert.equal(status, 'RUNNING');
       assert.deepEqual(got[0].TagSet, [{ TagKey: 'a', TagValue: 'b' }]);
       // The operator's quotas, not GAAP's defaults: two proxies in a group, three ports in a call.
       const fails = (p: Promise<unknown>, code: string) => assert.rejects(p, (err: { code?: string; message: string }) => { assert.equal(err.code, code, err.message); return true; });

@@ -36,7 +36,9 @@ describe('operator API: L4 (GAAP) objects under /v1', () => {
   }
 
   before(async () => {
-    gw = await startTestGateway({ defaultRegion: REGION, tencentRatePerSecond: 10_000 });
+    // No node of this gateway serves REGION's proxies: the test reports them applied as that
+    // node would (markApplied), so every transitional state can be seen.
+    gw = await startTestGateway({ defaultRegion: REGION, nodeRegion: null, tencentRatePerSecond: 10_000 });
     const t = await gw.api('POST', '/v1/tenants', { name: 'l4-owner' });
     tenant = t.body.id;
     const k = await gw.api('POST', `/v1/tenants/${tenant}/keys`);
@@ -255,5 +257,175 @@ describe('operator API: L4 (GAAP) objects under /v1', () => {
     const p = await runningProxy({ name: 'far-one', accessRegion: 'far' });
     const detail = (await call(sdk, 'DescribeProxyDetail', { ProxyId: p.id })).ProxyDetail;
     assert.deepEqual([detail.ProxyName, detail.IP, detail.Status], ['far-one', '127.0.3.1', 'RUNNING']);
+  });
+  describe('the operator\'s L4 settings: budget overrides on proxies, options on listeners', () => {
+    // A region the gateway does not serve by default, so no data plane moves these proxies:
+    // each state change here is the one this test reports.
+    const OPS = 'l4-ops';
+    async function opsProxy(extra: Record<string, unknown> = {}): Promise<any> {
+      const r = await gw.api('POST', '/v1/proxies', { tenantId: tenant, name: 'ops', accessRegion: OPS, originRegion: OPS, bandwidth: 10, concurrent: 2, ...extra });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal(await applied(r.body.id, r.body.status), 'RUNNING');
+      return (await gw.api('GET', `/v1/proxies/${r.body.id}`)).body;
+    }
+    async function adjusted(id: string): Promise<any> {
+      assert.equal(await applied(id, 'ADJUSTING'), 'RUNNING');
+      return (await gw.api('GET', `/v1/proxies/${id}`)).body;
+    }
+    const gaapFails = async (p: Promise<unknown>, code: string, names: string) => assert.rejects(p, (e: { code?: string; message: string }) => {
+      assert.equal(e.code, code, e.message);
+      assert.ok(e.message.includes(names), `message names ${names}: ${e.message}`);
+      return true;
+    });
+
+    before(async () => {
+      const r = await gw.api('PUT', `/v1/l4-regions/${OPS}`, { name: 'Ops', access: true, origin: true, bandwidths: [10, 20], concurrencies: [2, 5], pool: ['127.0.5.0/28'] });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    });
+
+    test('the OpenAPI document describes them', async () => {
+      const doc = (await gw.api('GET', '/v1/openapi.json')).body;
+      const body = (path: string, verb: string) => doc.paths[path][verb].requestBody.content['application/json'].schema.properties;
+      for (const f of ['connectionCap', 'byteRate']) {
+        assert.ok(body('/v1/proxies/{id}', 'patch')[f].description.includes('null'), `PATCH /v1/proxies/{id} ${f}`);
+        assert.ok(body('/v1/proxies', 'post')[f].description, `POST /v1/proxies ${f}`);
+      }
+      for (const f of ['proxyProtocolVersion', 'idleTimeout', 'sessionPersist']) {
+        assert.ok(body('/v1/listeners', 'post')[f].description, `POST /v1/listeners ${f}`);
+        assert.ok(body('/v1/listeners/{id}', 'patch')[f].description, `PATCH /v1/listeners/{id} ${f}`);
+      }
+      assert.ok(doc.paths['/v1/proxies/{id}'].get.description.includes('budget'));
+    });
+
+    test('proxies: connectionCap and byteRate set, shown with the budget in force, reset by null; every bad value refused', async () => {
+      const p = await opsProxy();
+      assert.deepEqual([p.connectionCap, p.byteRate, p.budget], [null, null, { byteRate: 1_250_000, connectionCap: 20_000 }], 'unset: the size\'s own');
+      const listed = (await gw.api('GET', `/v1/proxies?tenantId=${tenant}&limit=500`)).body.items.find((x: any) => x.id === p.id);
+      assert.deepEqual(listed.budget, { byteRate: 1_250_000, connectionCap: 20_000 }, 'lists show it too');
+
+      const set = await gw.api('PATCH', `/v1/proxies/${p.id}`, { connectionCap: 3, byteRate: 100_000 });
+      assert.equal(set.status, 200, JSON.stringify(set.body));
+      assert.deepEqual([set.body.status, set.body.connectionCap, set.body.byteRate, set.body.budget], ['ADJUSTING', 3, 100_000, { byteRate: 100_000, connectionCap: 3 }]);
+      await expectError(gw.api('PATCH', `/v1/proxies/${p.id}`, { byteRate: 200_000 }), 409, 'conflict', 'ADJUSTING');
+      let now = await adjusted(p.id);
+      assert.deepEqual([now.status, now.budget], ['RUNNING', { byteRate: 100_000, connectionCap: 3 }]);
+
+      now = (await gw.api('PATCH', `/v1/proxies/${p.id}`, { byteRate: null })).body;
+      assert.deepEqual([now.byteRate, now.connectionCap, now.budget], [null, 3, { byteRate: 1_250_000, connectionCap: 3 }]);
+      await adjusted(p.id);
+      now = (await gw.api('PATCH', `/v1/proxies/${p.id}`, { bandwidth: 20, connectionCap: null })).body;
+      assert.deepEqual([now.bandwidth, now.connectionCap, now.budget], [20, null, { byteRate: 2_500_000, connectionCap: 20_000 }]);
+      await adjusted(p.id);
+
+      const made = await gw.api('POST', '/v1/proxies', { tenantId: tenant, name: 'capped', accessRegion: OPS, originRegion: OPS, bandwidth: 10, concurrent: 2, connectionCap: 0 });
+      assert.deepEqual([made.status, made.body.connectionCap, made.body.budget.connectionCap], [201, 0, 0], 'set at creation; 0 refuses every new connection');
+
+      const before = await gw.api('GET', `/v1/proxies/${p.id}`);
+      for (const [body, code, field] of [
+        [{ connectionCap: '5' }, 'invalid_type', 'body.connectionCap'],
+        [{ connectionCap: 2.5 }, 'invalid_type', 'body.connectionCap'],
+        [{ connectionCap: true }, 'invalid_type', 'body.connectionCap'],
+        [{ connectionCap: -1 }, 'out_of_range', 'body.connectionCap'],
+        [{ connectionCap: 10_000_001 }, 'out_of_range', 'body.connectionCap'],
+        [{ byteRate: 999 }, 'out_of_range', 'body.byteRate'],
+        [{ byteRate: 125_000_000_001 }, 'out_of_range', 'body.byteRate'],
+        [{ byteRate: {} }, 'invalid_type', 'body.byteRate'],
+        [{ byteRate: 1e300 }, 'out_of_range', 'body.byteRate'],
+      ] as const) {
+        await expectError(gw.api('PATCH', `/v1/proxies/${p.id}`, body), 400, code, field);
+        await expectError(gw.api('POST', '/v1/proxies', { tenantId: tenant, name: 'x', accessRegion: OPS, originRegion: OPS, bandwidth: 10, concurrent: 2, ...body }), 400, code, field);
+      }
+      await expectError(gw.api('PATCH', `/v1/proxies/${p.id}`, { name: 'n', byteRate: 5_000 }), 400, 'conflict', 'body.name');
+      await expectError(gw.api('PATCH', `/v1/proxies/${p.id}`, {}), 400, 'missing', 'connectionCap');
+      await expectError(gw.api('PATCH', '/v1/proxies/link-00000000', { byteRate: 5_000 }), 404, 'not_found', 'link-00000000');
+      assert.deepEqual((await gw.api('GET', `/v1/proxies/${p.id}`)).body, before.body, 'refused writes change nothing');
+    });
+
+    test('listeners: proxyProtocolVersion, idleTimeout, sessionPersist on create and patch, effective values shown; every bad value refused', async () => {
+      const p = await opsProxy();
+      const base = { proxyId: p.id, name: 'l', scheduler: 'rr' };
+      const tcp = await gw.api('POST', '/v1/listeners', { ...base, protocol: 'tcp', ports: [9101], clientIp: 'proxy_protocol', proxyProtocolVersion: 2, idleTimeout: 60, sessionPersist: 30 });
+      assert.equal(tcp.status, 201, JSON.stringify(tcp.body));
+      const t0 = tcp.body.items[0];
+      assert.deepEqual([t0.proxyProtocolVersion, t0.idleTimeout, t0.sessionPersist, t0.effective], [2, 60, 30, { proxyProtocolVersion: 2, idleTimeout: 60 }]);
+      const udp = (await gw.api('POST', '/v1/listeners', { ...base, protocol: 'udp', ports: [9101], idleTimeout: 30 })).body.items[0];
+      assert.deepEqual([udp.proxyProtocolVersion, udp.idleTimeout, udp.effective], [null, 30, { proxyProtocolVersion: null, idleTimeout: 30 }]);
+      const toa = (await gw.api('POST', '/v1/listeners', { ...base, protocol: 'tcp', ports: [9102] })).body.items[0];
+      assert.deepEqual([toa.clientIp, toa.proxyProtocolVersion, toa.idleTimeout, toa.sessionPersist, toa.effective], ['toa', null, null, 0, { proxyProtocolVersion: null, idleTimeout: 900 }]);
+      const v1 = (await gw.api('POST', '/v1/listeners', { ...base, protocol: 'tcp', ports: [9103], clientIp: 'proxy_protocol' })).body.items[0];
+      assert.deepEqual([v1.proxyProtocolVersion, v1.effective.proxyProtocolVersion], [null, 1], 'GAAP\'s v1 unless asked');
+
+      const patched = await gw.api('PATCH', `/v1/listeners/${t0.id}`, { proxyProtocolVersion: 1, idleTimeout: 86_400, sessionPersist: 0 });
+      assert.equal(patched.status, 200, JSON.stringify(patched.body));
+      assert.deepEqual([patched.body.proxyProtocolVersion, patched.body.idleTimeout, patched.body.sessionPersist], [1, 86_400, 0]);
+      const reset = (await gw.api('PATCH', `/v1/listeners/${t0.id}`, { proxyProtocolVersion: null, idleTimeout: null })).body;
+      assert.deepEqual([reset.proxyProtocolVersion, reset.idleTimeout, reset.effective], [null, null, { proxyProtocolVersion: 1, idleTimeout: 900 }]);
+      assert.deepEqual((await gw.api('GET', `/v1/listeners/${t0.id}`)).body.effective, { proxyProtocolVersion: 1, idleTimeout: 900 });
+      assert.ok((await gw.api('GET', `/v1/listeners?proxyId=${p.id}`)).body.items.every((l: any) => typeof l.effective.idleTimeout === 'number'));
+
+      const create = (extra: Record<string, unknown>) => gw.api('POST', '/v1/listeners', { ...base, protocol: 'tcp', ports: [9200], ...extra });
+      await expectError(create({ protocol: 'udp', proxyProtocolVersion: 2 }), 409, 'conflict', 'proxyProtocolVersion');
+      await expectError(create({ clientIp: 'toa', proxyProtocolVersion: 2 }), 409, 'conflict', 'proxyProtocolVersion');
+      await expectError(create({ proxyProtocolVersion: 1 }), 409, 'conflict', 'proxyProtocolVersion');
+      await expectError(create({ clientIp: 'proxy_protocol', proxyProtocolVersion: 3 }), 400, 'not_in_options', 'body.proxyProtocolVersion');
+      await expectError(create({ clientIp: 'proxy_protocol', proxyProtocolVersion: '2' }), 400, 'not_in_options', 'body.proxyProtocolVersion');
+      await expectError(create({ clientIp: 'proxy_protocol', proxyProtocolVersion: null }), 400, 'not_in_options', 'body.proxyProtocolVersion');
+      await expectError(create({ idleTimeout: 0 }), 400, 'out_of_range', 'body.idleTimeout');
+      await expectError(create({ idleTimeout: 86_401 }), 400, 'out_of_range', 'body.idleTimeout');
+      await expectError(create({ idleTimeout: '60' }), 400, 'invalid_type', 'body.idleTimeout');
+      await expectError(create({ idleTimeout: 1.5 }), 400, 'invalid_type', 'body.idleTimeout');
+      await expectError(create({ sessionPersist: 3_601 }), 400, 'out_of_range', 'body.sessionPersist');
+      await expectError(create({ sessionPersist: -1 }), 400, 'out_of_range', 'body.sessionPersist');
+      await expectError(create({ sessionPersist: null }), 400, 'invalid_type', 'body.sessionPersist');
+      await expectError(gw.api('PATCH', `/v1/listeners/${udp.id}`, { proxyProtocolVersion: 2 }), 409, 'conflict', 'proxyProtocolVersion');
+      await expectError(gw.api('PATCH', `/v1/listeners/${toa.id}`, { proxyProtocolVersion: 1 }), 409, 'conflict', 'proxyProtocolVersion');
+      await expectError(gw.api('PATCH', `/v1/listeners/${udp.id}`, { idleTimeout: 0 }), 400, 'out_of_range', 'body.idleTimeout');
+      await expectError(gw.api('PATCH', `/v1/listeners/${udp.id}`, { idleTimeout: 'long' }), 400, 'invalid_type', 'body.idleTimeout');
+      await expectError(gw.api('PATCH', `/v1/listeners/${udp.id}`, { sessionPersist: 7_200 }), 400, 'out_of_range', 'body.sessionPersist');
+      assert.equal((await gw.api('GET', `/v1/listeners?proxyId=${p.id}`)).body.total, 4, 'no refused create wrote a listener');
+      assert.equal((await gw.api('GET', `/v1/listeners/${udp.id}`)).body.idleTimeout, 30, 'no refused patch wrote');
+    });
+
+    test('the tenant\'s GAAP face cannot reach them, keeps them through its own modifies, and a clone copies them', async () => {
+      const p = await opsProxy();
+      await gw.api('PATCH', `/v1/proxies/${p.id}`, { byteRate: 50_000, connectionCap: 8 });
+      await adjusted(p.id);
+      const tl = (await gw.api('POST', '/v1/listeners', { proxyId: p.id, protocol: 'tcp', ports: [9301], name: 't', scheduler: 'rr', clientIp: 'proxy_protocol', proxyProtocolVersion: 2, idleTimeout: 45, sessionPersist: 20 })).body.items[0];
+      const ul = (await gw.api('POST', '/v1/listeners', { proxyId: p.id, protocol: 'udp', ports: [9301], name: 'u', scheduler: 'rr', idleTimeout: 300 })).body.items[0];
+
+      // The tenant resizes: its bandwidth changes, the operator's byteRate stays the budget.
+      await call(sdk, 'ModifyProxyConfiguration', { ProxyId: p.id, Bandwidth: 20 });
+      assert.equal((await call(sdk, 'DescribeProxyDetail', { ProxyId: p.id })).ProxyDetail.Bandwidth, 20);
+      let now = await adjusted(p.id);
+      assert.deepEqual([now.bandwidth, now.byteRate, now.connectionCap, now.budget], [20, 50_000, 8, { byteRate: 50_000, connectionCap: 8 }]);
+      await call(sdk, 'ModifyProxyConfiguration', { InstanceId: p.id, Concurrent: 5 });
+      now = await adjusted(p.id);
+      assert.deepEqual([now.concurrent, now.budget], [5, { byteRate: 50_000, connectionCap: 8 }]);
+
+      // The tenant modifies its listeners: what it names changes, the operator's options stay.
+      await call(sdk, 'ModifyTCPListenerAttribute', { ListenerId: tl.id, ProxyId: p.id, ListenerName: 'renamed', DelayLoop: 10, ConnectTimeout: 4 });
+      await call(sdk, 'ModifyUDPListenerAttribute', { ListenerId: ul.id, ListenerName: 'u2', Scheduler: 'wrr' });
+      const t1 = (await gw.api('GET', `/v1/listeners/${tl.id}`)).body;
+      assert.deepEqual([t1.name, t1.delayLoop, t1.proxyProtocolVersion, t1.idleTimeout, t1.sessionPersist], ['renamed', 10, 2, 45, 20]);
+      const u1 = (await gw.api('GET', `/v1/listeners/${ul.id}`)).body;
+      assert.deepEqual([u1.name, u1.scheduler, u1.idleTimeout], ['u2', 'wrr', 300]);
+      const seen = (await call(sdk, 'DescribeTCPListeners', { ProxyId: p.id })).ListenerSet[0];
+      assert.deepEqual([seen.ListenerName, seen.ClientIPMethod, seen.SessionPersist], ['renamed', 1, 20], 'SessionPersist is read-only through GAAP');
+
+      // GAAP has no parameters for them: unknown to the face, nothing written.
+      const r0 = await gw.sluice.store.revision();
+      await gaapFails(call(sdk, 'ModifyProxyConfiguration', { ProxyId: p.id, Bandwidth: 10, ByteRate: 1_000_000 }), 'UnknownParameter', 'ByteRate');
+      await gaapFails(call(sdk, 'ModifyTCPListenerAttribute', { ListenerId: tl.id, IdleTimeout: 5 }), 'UnknownParameter', 'IdleTimeout');
+      await gaapFails(call(sdk, 'ModifyTCPListenerAttribute', { ListenerId: tl.id, SessionPersist: 5 }), 'UnknownParameter', 'SessionPersist');
+      await gaapFails(call(sdk, 'CreateTCPListeners', { ProxyId: p.id, ListenerName: 'x', Ports: [9302], Scheduler: 'rr', RealServerType: 'IP', ClientIPMethod: 1, ProxyProtocolVersion: 2 }), 'UnknownParameter', 'ProxyProtocolVersion');
+      assert.equal(await gw.sluice.store.revision(), r0);
+
+      // A tenant's clone sells what the source sells.
+      const cloned = await call(sdk, 'CreateProxy', { ProjectId: 0, ProxyName: 'clone', AccessRegion: OPS, RealServerRegion: OPS, Bandwidth: 10, Concurrent: 2, ClonedProxyId: p.id });
+      const c = (await gw.api('GET', `/v1/proxies/${cloned.InstanceId}`)).body;
+      assert.deepEqual([c.status, c.byteRate, c.connectionCap, c.budget], ['CLONING', 50_000, 8, { byteRate: 50_000, connectionCap: 8 }]);
+      const copies = (await gw.api('GET', `/v1/listeners?proxyId=${c.id}`)).body.items.sort((a: any, b: any) => (a.protocol < b.protocol ? -1 : 1));
+      assert.deepEqual(copies.map((l: any) => [l.protocol, l.proxyProtocolVersion, l.idleTimeout, l.sessionPersist]), [['tcp', 2, 45, 20], ['udp', null, 300, 0]]);
+    });
   });
 });

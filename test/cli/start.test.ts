@@ -40,7 +40,7 @@ test('sluice --help documents every flag', async () => {
   child.stdout!.on('data', (d) => { out += d; });
   const [code] = await once(child, 'exit');
   assert.equal(code, 0);
-  for (const flag of ['--data-dir', '--admin-listen', '--proxy-listen', '--store', '--store-timeout', '--store-connect-timeout', '--log-level', '--workers', '--max-upstreams', '--max-members', '--upstream-client-cert', '--upstream-client-key', '--huawei-api-rate', '--tencent-api-rate', '--admin-tls-cert', '--admin-tls-key', '--header-timeout', '--request-timeout', '--max-connections', '--max-connections-per-ip', '--shutdown-grace', '--max-proxies-per-group', '--max-proxies-per-tenant', '--max-listeners-per-proxy', '--max-origins-per-listener', '--max-ports-per-call', 'SLUICE_ADMIN_TOKEN']) {
+  for (const flag of ['--data-dir', '--admin-listen', '--proxy-listen', '--store', '--store-timeout', '--store-connect-timeout', '--log-level', '--workers', '--max-upstreams', '--max-members', '--upstream-client-cert', '--upstream-client-key', '--huawei-api-rate', '--tencent-api-rate', '--admin-tls-cert', '--admin-tls-key', '--header-timeout', '--request-timeout', '--max-connections', '--max-connections-per-ip', '--shutdown-grace', '--max-proxies-per-group', '--max-proxies-per-tenant', '--max-listeners-per-proxy', '--max-origins-per-listener', '--max-ports-per-call', '--region', '--l4-drain-timeout', 'SLUICE_ADMIN_TOKEN']) {
     assert.ok(out.includes(flag), `help mentions ${flag}`);
   }
 });
@@ -63,6 +63,9 @@ test('sluice start refuses bad quota, store deadline, certificate, timeout and c
     [['--max-connections', 'many'], '--max-connections'],
     [['--max-connections-per-ip', '1.5'], '--max-connections-per-ip'],
     [['--shutdown-grace', '-'], '--shutdown-grace'],
+    [['--l4-drain-timeout', '3601'], '--l4-drain-timeout'],
+    [['--l4-drain-timeout', '-1'], '--l4-drain-timeout'],
+    [['--l4-drain-timeout', '2.5'], '--l4-drain-timeout'],
   ] as const) {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--admin-listen', '127.0.0.1:0', '--proxy-listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';

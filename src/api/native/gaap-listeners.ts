@@ -6,6 +6,9 @@ import type { StreamListener } from '../../model/gaap.js';
 import { err, withId, type Id, type NativeDeps } from './common.js';
 import { ApiError } from './errors.js';
 import * as G from './gaap-schemas.js';
+import { listenerView } from './gaap-views.js';
+
+const OPTIONS = 'proxyProtocolVersion and idleTimeout show what was set (null: the default); effective shows what the data plane uses.';
 
 function holderOf(where: string, q: { proxyId?: string; groupId?: string }): Holder {
   if ((q.proxyId === undefined) === (q.groupId === undefined)) throw new ApiError(400, 'missing', `${where}.proxyId or ${where}.groupId is required (exactly one)`);
@@ -16,18 +19,19 @@ const holderOfListener = (l: StreamListener): Holder => (l.proxyId !== null ? { 
 
 /** /v1/listeners: TCP/UDP listeners of a proxy, or templates every proxy of a group carries. */
 export const gaapListenerRoutes: FastifyPluginAsync<NativeDeps> = async (app, { store, gaap: s }) => {
-  app.get('/v1/listeners', { schema: { tags: ['listeners'], querystring: G.ListenerQuery, response: err, description: 'A proxy\'s listeners include its group\'s templates.' } }, async (req) => {
+  app.get('/v1/listeners', { schema: { tags: ['listeners'], querystring: G.ListenerQuery, response: err, description: `A proxy's listeners include its group's templates. ${OPTIONS}` } }, async (req) => {
     const items = await gaap.listListeners(store, OPERATOR, holderOf('querystring', req.query as { proxyId?: string; groupId?: string }));
-    return { items, total: items.length };
+    return { items: items.map(listenerView), total: items.length };
   });
-  app.get('/v1/listeners/:id', { schema: { tags: ['listeners'], ...withId() } }, async (req) => gaap.getListener(store, OPERATOR, (req.params as Id).id));
-  app.post('/v1/listeners', { schema: { tags: ['listeners'], body: G.ListenerCreate, response: err, description: 'One listener per port.' } }, async (req, reply) => {
+  app.get('/v1/listeners/:id', { schema: { tags: ['listeners'], ...withId(), description: OPTIONS } }, async (req) => listenerView(await gaap.getListener(store, OPERATOR, (req.params as Id).id)));
+  app.post('/v1/listeners', { schema: { tags: ['listeners'], body: G.ListenerCreate, response: err, description: `One listener per port. ${OPTIONS}` } }, async (req, reply) => {
     const { proxyId, groupId, protocol, ports, originType, ...settings } = req.body as G.TListenerCreate;
     const items = await gaap.createListeners(store, OPERATOR, s, holderOf('body', { proxyId, groupId }), protocol, ports, { ...settings, originType: originType ?? 'ip' });
-    return reply.status(201).send({ items, total: items.length });
+    return reply.status(201).send({ items: items.map(listenerView), total: items.length });
   });
-  app.patch('/v1/listeners/:id', { schema: { tags: ['listeners'], ...withId({ body: G.ListenerPatch }), description: 'Port, protocol, origin type and client-IP method are fixed at creation.' } }, async (req) =>
-    gaap.modifyListener(store, OPERATOR, (req.params as Id).id, req.body as G.TListenerPatch));
+  app.patch('/v1/listeners/:id', {
+    schema: { tags: ['listeners'], ...withId({ body: G.ListenerPatch }), description: 'Port, protocol, origin type and client-IP method are fixed at creation; proxyProtocolVersion is not (new connections send the new form). null resets proxyProtocolVersion and idleTimeout to their defaults.' },
+  }, async (req) => listenerView(await gaap.modifyListener(store, OPERATOR, (req.params as Id).id, req.body as G.TListenerPatch)));
   app.delete('/v1/listeners/:id', { schema: { tags: ['listeners'], ...withId({ querystring: G.Force }), description: 'Without force refused while bound to origins.' } }, async (req, reply) => {
     const id = (req.params as Id).id;
     const l = await gaap.getListener(store, OPERATOR, id);

@@ -5,31 +5,38 @@ import type { Proxy } from '../../model/gaap.js';
 import { err, slice, withId, type Id, type NativeDeps } from './common.js';
 import { ApiError } from './errors.js';
 import * as G from './gaap-schemas.js';
+import { proxyView } from './gaap-views.js';
 
 /** A batch of one that changed nothing: the proxy's state did not allow the task. */
 function refused(p: Proxy, task: string): ApiError {
   return new ApiError(409, 'conflict', `id: proxy ${p.id} is ${p.status}, it cannot ${task} now`);
 }
 
+const BUDGET = 'connectionCap and byteRate show the operator\'s overrides (null: none); budget shows what the data plane enforces (byteRate in payload bytes per second per direction, connectionCap in open connections plus UDP sessions).';
+
 /** /v1/proxies: L4 proxies, standalone or in a group, and their lifecycle. */
 export const gaapProxyRoutes: FastifyPluginAsync<NativeDeps> = async (app, { store, gaap: s }) => {
   app.get('/v1/proxies', { schema: { tags: ['proxies'], querystring: G.GaapPaging, response: err } }, async (req) => {
     const q = req.query as G.TGaapPaging;
-    return slice(await gaap.listProxies(store, OPERATOR, q.groupId === undefined ? {} : { groupId: q.groupId }), q);
+    const r = slice(await gaap.listProxies(store, OPERATOR, q.groupId === undefined ? {} : { groupId: q.groupId }), q);
+    return { items: r.items.map(proxyView), total: r.total };
   });
-  app.get('/v1/proxies/:id', { schema: { tags: ['proxies'], ...withId() } }, async (req) => gaap.getProxy(store, OPERATOR, (req.params as Id).id));
-  app.post('/v1/proxies', { schema: { tags: ['proxies'], body: G.ProxyCreate, response: err, description: 'Standalone (originRegion required) or in a group (groupId). The proxy is CREATING until a node applies it.' } }, async (req, reply) =>
-    reply.status(201).send(await gaap.createProxy(store, OPERATOR, s, req.body as G.TProxyCreate)));
+  app.get('/v1/proxies/:id', { schema: { tags: ['proxies'], ...withId(), description: BUDGET } }, async (req) => proxyView(await gaap.getProxy(store, OPERATOR, (req.params as Id).id)));
+  app.post('/v1/proxies', { schema: { tags: ['proxies'], body: G.ProxyCreate, response: err, description: `Standalone (originRegion required) or in a group (groupId). The proxy is CREATING until a node applies it. ${BUDGET}` } }, async (req, reply) =>
+    reply.status(201).send(proxyView(await gaap.createProxy(store, OPERATOR, s, req.body as G.TProxyCreate))));
   app.patch('/v1/proxies/:id', {
-    schema: { tags: ['proxies'], ...withId({ body: G.ProxyPatch }), description: 'Rename, or resize (bandwidth/concurrent within the access region\'s offer; the proxy goes ADJUSTING): one or the other per call.' },
+    schema: {
+      tags: ['proxies'], ...withId({ body: G.ProxyPatch }),
+      description: 'Rename, or reconfigure (bandwidth/concurrent within the access region\'s offer, and the operator\'s connectionCap/byteRate, null resetting one to the size\'s own; the proxy goes ADJUSTING until the data plane has retuned it in place): one or the other per call.',
+    },
   }, async (req) => {
     const id = (req.params as Id).id;
     const b = req.body as G.TProxyPatch;
-    const resize = b.bandwidth !== undefined || b.concurrent !== undefined;
+    const reconfigure = [b.bandwidth, b.concurrent, b.connectionCap, b.byteRate].some((v) => v !== undefined);
     // Two tasks on two state rules; one call doing both could half-apply.
-    if (b.name !== undefined && resize) throw new ApiError(400, 'conflict', 'body.name cannot change in the same call as bandwidth or concurrent');
-    if (b.name !== undefined) return (await gaap.renameProxies(store, OPERATOR, [id], b.name))[0];
-    return gaap.modifyProxyConfiguration(store, OPERATOR, s, id, b);
+    if (b.name !== undefined && reconfigure) throw new ApiError(400, 'conflict', 'body.name cannot change in the same call as bandwidth, concurrent, connectionCap or byteRate');
+    if (b.name !== undefined) return proxyView((await gaap.renameProxies(store, OPERATOR, [id], b.name))[0]!);
+    return proxyView(await gaap.modifyProxyConfiguration(store, OPERATOR, s, id, b));
   });
   for (const action of ['close', 'open'] as const) {
     app.post(`/v1/proxies/:id/${action}`, { schema: { tags: ['proxies'], ...withId(), description: action === 'close' ? 'RUNNING -> CLOSING' : 'CLOSED -> OPENING' } }, async (req) => {
@@ -37,7 +44,7 @@ export const gaapProxyRoutes: FastifyPluginAsync<NativeDeps> = async (app, { sto
       const r = await gaap.setProxiesOpen(store, OPERATOR, [id], action === 'open');
       const p = await gaap.getProxy(store, OPERATOR, id);
       if (r.changed.length === 0) throw refused(p, action);
-      return p;
+      return proxyView(p);
     });
   }
   app.delete('/v1/proxies/:id', {
@@ -47,6 +54,6 @@ export const gaapProxyRoutes: FastifyPluginAsync<NativeDeps> = async (app, { sto
     const r = await gaap.destroyProxies(store, OPERATOR, [id], (req.query as { force?: boolean }).force ?? false);
     const p = await gaap.getProxy(store, OPERATOR, id);
     if (r.changed.length === 0) throw refused(p, 'be destroyed');
-    return reply.status(202).send(p);
+    return reply.status(202).send(proxyView(p));
   });
 };

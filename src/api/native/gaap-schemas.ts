@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { BYTE_RATE_MAX, BYTE_RATE_MIN, CONNECTION_CAP_MAX, IDLE_TIMEOUT_MAX, SESSION_PERSIST_MAX } from '../../model/gaap-validate.js';
 import { INT_MAX } from '../params.js';
 import { Ext, TagSchema } from './schemas.js';
 
@@ -10,6 +11,22 @@ const Id = Type.String({ minLength: 1, maxLength: 64 });
 const Tags = Type.Array(TagSchema, { maxItems: 50 });
 const Size = Type.Integer({ minimum: 1, maximum: 1_000_000 });
 const IpVersion = Type.Union([Type.Literal('IPv4'), Type.Literal('IPv6')]);
+const Nullable = <T extends TSchema>(t: T, description?: string) => Type.Union([t, Type.Null()], description === undefined ? {} : { description });
+
+// The operator's L4 settings (the cloud faces have none of them); bounds are the model's.
+const Budget = {
+  connectionCap: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: CONNECTION_CAP_MAX }),
+    'exact cap on open TCP connections plus live UDP sessions across the proxy\'s listeners, instead of concurrent x 10,000; 0 refuses every new connection; null: the size\'s own')),
+  byteRate: Type.Optional(Nullable(Type.Integer({ minimum: BYTE_RATE_MIN, maximum: BYTE_RATE_MAX }),
+    'payload bytes per second in each direction (client to origin, origin to client), shared by the proxy\'s listeners, instead of bandwidth x 125,000; null: the size\'s own')),
+};
+const PP_VERSION = 'PROXY protocol version sent first upstream on a TCP listener whose clientIp is proxy_protocol: 1 (the text line, GAAP\'s form) or 2 (binary)';
+const IDLE = 'seconds without a byte either way before a TCP connection or UDP session ends (default 900 on TCP, 120 on UDP)';
+const ListenerOptions = {
+  sessionPersist: Type.Optional(Type.Integer({ minimum: 0, maximum: SESSION_PERSIST_MAX, description: 'seconds a client address keeps its origin (source-IP affinity); 0: off' })),
+};
+const PpVersion = Type.Union([Type.Literal(1), Type.Literal(2)]);
+const IdleTimeout = Type.Integer({ minimum: 1, maximum: IDLE_TIMEOUT_MAX, description: IDLE });
 
 export const RegionPut = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
@@ -68,12 +85,14 @@ export const ProxyCreate = Type.Object({
   billingType: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
   tags: Type.Optional(Tags),
   ext: Type.Optional(Ext),
-}, Strict);
+  ...Budget,
+}, { ...Strict, description: 'A clone (clonedFrom) takes its source\'s connectionCap and byteRate unless given.' });
 
 export const ProxyPatch = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
   bandwidth: Type.Optional(Size),
   concurrent: Type.Optional(Size),
+  ...Budget,
 }, Strict);
 
 const UdpCheck = Type.Object({
@@ -107,12 +126,18 @@ export const ListenerCreate = Type.Object({
   originType: Type.Optional(OriginType),
   clientIp: Type.Optional(ClientIp),
   ...ListenerFields,
+  proxyProtocolVersion: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)], { description: `${PP_VERSION}; default 1` })),
+  idleTimeout: Type.Optional(IdleTimeout),
+  ...ListenerOptions,
 }, { ...Strict, description: 'Exactly one of proxyId and groupId.' });
 
 export const ListenerPatch = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 30 })),
   scheduler: Type.Optional(Scheduler),
   ...ListenerFields,
+  proxyProtocolVersion: Type.Optional(Nullable(PpVersion, `${PP_VERSION}; null: back to 1`)),
+  idleTimeout: Type.Optional(Nullable(IdleTimeout, 'null: back to the protocol\'s default')),
+  ...ListenerOptions,
 }, Strict);
 
 export const ListenerQuery = Type.Object({

@@ -101,6 +101,16 @@ export function requireProxyState(p: Proxy, allowed: readonly Proxy['status'][] 
   });
 }
 
+/**
+ * Settings only the operator's scope may write (budget overrides, listener options): the
+ * cloud faces have no parameters for them, and a tenant writing one would resell capacity.
+ */
+export function requireOperatorFields(scope: Scope, given: Record<string, unknown>, entity: string): void {
+  if (scope.kind === 'operator') return;
+  const field = Object.keys(given).find((k) => given[k] !== undefined);
+  if (field !== undefined) throw new ModelError('unsupported', field, `${field} is set through the operator API only`, { entity, reason: 'is set through the operator API only' });
+}
+
 export function requireGroupActive(g: ConnectionGroup, field = 'groupId'): void {
   if (g.lifecycle !== 'active') {
     throw new ModelError('conflict', field, `group ${g.id} is being destroyed`, { entity: 'group', value: 'DESTROYING', state: 'busy', reason: 'is being destroyed' });

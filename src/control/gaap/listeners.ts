@@ -5,7 +5,9 @@ import type { Ext } from '../../model/types.js';
 import type { Store, Tx } from '../../store/store.js';
 import type { Scope } from '../scope.js';
 import { checkPortsFree } from './addresses.js';
-import { fetchOwned, freshId, groupProxies, listenersOf, requireGroupActive, requireListenerSettled, requireProxyState, sees, stamp, type GaapSettings } from './common.js';
+import {
+  fetchOwned, freshId, groupProxies, listenersOf, requireGroupActive, requireListenerSettled, requireOperatorFields, requireProxyState, sees, stamp, type GaapSettings,
+} from './common.js';
 
 /** Exactly one of the two: a proxy's own listener, or a group's template. */
 export type Holder = { proxyId: string; groupId?: undefined } | { groupId: string; proxyId?: undefined };
@@ -23,11 +25,28 @@ export interface ListenerSettings {
   failover?: boolean;
   udpCheck?: Partial<UdpCheck> | null;
   ext?: Ext;
+  /** Operator scope only (GAAP has no parameters for these); absent: the defaults the model names. */
+  proxyProtocolVersion?: 1 | 2;
+  idleTimeout?: number;
+  sessionPersist?: number;
 }
 
 /** Fields a listener keeps for life (GAAP: port, protocol, origin type and client-IP method). */
 const IMMUTABLE = ['originType', 'clientIp'] as const;
-export type ListenerPatch = Partial<Omit<ListenerSettings, (typeof IMMUTABLE)[number]>> & Partial<Pick<ListenerSettings, (typeof IMMUTABLE)[number]>>;
+/**
+ * Operator options a patch may reset with null (back to absent: the default). The PROXY
+ * protocol version stays modifiable, unlike clientIp: whether the origin reads a header at
+ * all is the contract GAAP fixes, while v1 -> v2 is an origin upgrade the operator rolls out
+ * (new connections send the new form, open ones are untouched), and recreating the listener
+ * for it would cut its connections and lose its bindings.
+ */
+const RESETTABLE = ['proxyProtocolVersion', 'idleTimeout'] as const;
+type Resettable = (typeof RESETTABLE)[number];
+export type ListenerPatch = Partial<Omit<ListenerSettings, (typeof IMMUTABLE)[number] | Resettable>> & Partial<Pick<ListenerSettings, (typeof IMMUTABLE)[number]>>
+  & { [K in Resettable]?: ListenerSettings[K] | null };
+
+const operatorOptions = (o: { proxyProtocolVersion?: unknown; idleTimeout?: unknown; sessionPersist?: unknown }) => (
+  { proxyProtocolVersion: o.proxyProtocolVersion, idleTimeout: o.idleTimeout, sessionPersist: o.sessionPersist });
 
 function udpCheck(given: Partial<UdpCheck> | null | undefined): UdpCheck | null {
   if (!given) return null;
@@ -53,6 +72,7 @@ async function holderProxies(tx: Tx, scope: Scope, h: Holder): Promise<{ holderI
 
 /** One listener per port; a group's are carried by every proxy of the group, later ones included. */
 export async function createListeners(store: Store, scope: Scope, s: GaapSettings, holder: Holder, protocol: StreamProtocol, ports: number[], input: ListenerSettings): Promise<StreamListener[]> {
+  requireOperatorFields(scope, operatorOptions(input), 'listener');
   return store.transact(async (tx) => {
     validatePorts(ports, s.limits.portsPerCall);
     const { holderId, proxies, isGroup } = await holderProxies(tx, scope, holder);
@@ -78,7 +98,9 @@ export async function createListeners(store: Store, scope: Scope, s: GaapSetting
         delayLoop: input.delayLoop ?? 5, connectTimeout: input.connectTimeout ?? 2, healthyThreshold: input.healthyThreshold ?? 1, unhealthyThreshold: input.unhealthyThreshold ?? 1,
         clientIp: protocol === 'tcp' ? input.clientIp ?? 'toa' : input.clientIp ?? null, failover: input.failover ?? false,
         udpCheck: protocol === 'udp' ? udpCheck(input.udpCheck) : udpCheck(input.udpCheck ?? null),
-        sessionPersist: 0, status: 'running', ext: input.ext ?? {}, createdAt: now, updatedAt: now,
+        sessionPersist: input.sessionPersist ?? 0, status: 'running', ext: input.ext ?? {}, createdAt: now, updatedAt: now,
+        ...(input.proxyProtocolVersion !== undefined ? { proxyProtocolVersion: input.proxyProtocolVersion } : {}),
+        ...(input.idleTimeout !== undefined ? { idleTimeout: input.idleTimeout } : {}),
       };
       validateListener(l);
       await tx.put('streamListener', l);
@@ -106,19 +128,22 @@ export async function requireListenerWritable(tx: Tx, scope: Scope, l: StreamLis
   await holderProxies(tx, scope, l.proxyId !== null ? { proxyId: l.proxyId } : { groupId: l.groupId! });
 }
 
+/** What the patch names changes; the rest (the operator's options on a tenant's patch included) is kept. */
 export async function modifyListener(store: Store, scope: Scope, id: string, patch: ListenerPatch): Promise<StreamListener> {
+  requireOperatorFields(scope, operatorOptions(patch), 'listener');
   return store.transact(async (tx) => {
     const l = await fetchOwned(tx, scope, 'streamListener', id);
     for (const k of IMMUTABLE) {
       if (patch[k] !== undefined && patch[k] !== l[k]) throw new ModelError('conflict', k, `${k} cannot change after creation`, { entity: 'listener', value: patch[k], reason: 'cannot change after creation' });
     }
     await requireListenerWritable(tx, scope, l);
-    const defined = Object.fromEntries(Object.entries(patch).filter(([k, v]) => v !== undefined && k !== 'udpCheck'));
+    const defined = Object.fromEntries(Object.entries(patch).filter(([k, v]) => v !== undefined && v !== null && k !== 'udpCheck'));
     const next: StreamListener = {
       ...l, ...defined,
       udpCheck: patch.udpCheck === undefined ? l.udpCheck : udpCheck(patch.udpCheck === null ? null : { ...l.udpCheck, ...patch.udpCheck }),
       updatedAt: stamp(),
     };
+    for (const k of RESETTABLE) if (patch[k] === null) delete next[k];
     validateListener(next);
     await tx.put('streamListener', next);
     return next;

@@ -1,14 +1,31 @@
 import { ModelError } from '../../model/errors.js';
 import { SETTLES_TO, TRANSITIONAL, type ConnectionGroup, type IpVersion, type Proxy, type ProxyStatus } from '../../model/gaap.js';
-import { validateName, validateSize, validateTags } from '../../model/gaap-validate.js';
+import { validateBudget, validateName, validateSize, validateTags } from '../../model/gaap-validate.js';
 import type { Ext, Tag } from '../../model/types.js';
 import type { Store, Tx } from '../../store/store.js';
 import { requireOperator, tenantFor, type Scope } from '../scope.js';
 import { requireTenant } from '../tenants.js';
 import { allocateAddress, keysOf } from './addresses.js';
 import {
-  fetchOwned, freshId, groupProxies, listenersOf, regionFor, requireGroupActive, requireProxyState, sees, stamp, type GaapSettings,
+  fetchOwned, freshId, groupProxies, listenersOf, regionFor, requireGroupActive, requireOperatorFields, requireProxyState, sees, stamp, type GaapSettings,
 } from './common.js';
+
+/** The operator's budget overrides; null resets one to what the proxy's size sells. */
+export interface BudgetOverrides {
+  connectionCap?: number | null;
+  byteRate?: number | null;
+}
+
+/** `p` with the overrides given applied; a reset leaves the field absent (the size's own). */
+function withBudget<T extends BudgetOverrides>(p: T, o: BudgetOverrides): T {
+  const next: T = { ...p };
+  for (const k of ['connectionCap', 'byteRate'] as const) {
+    if (o[k] === undefined) continue;
+    if (o[k] === null) delete next[k]; else next[k] = o[k];
+  }
+  validateBudget(next);
+  return next;
+}
 
 export interface ProxyInput {
   name: string;
@@ -28,6 +45,9 @@ export interface ProxyInput {
   billingType?: number;
   tags?: Tag[];
   ext?: Ext;
+  /** Operator scope only; a clone takes its source's unless given. */
+  connectionCap?: number | null;
+  byteRate?: number | null;
 }
 
 export interface GroupInput {
@@ -51,6 +71,7 @@ async function tenantProxyCount(tx: Tx, tenantId: string): Promise<number> {
 
 /** The one way a proxy comes to exist: limits, size, address, then the write. */
 async function makeProxy(tx: Tx, s: GaapSettings, tenantId: string, input: ProxyInput, group: ConnectionGroup | null, field: string, carried: string[]): Promise<Proxy> {
+  const budget = withBudget<BudgetOverrides>({}, { connectionCap: input.connectionCap, byteRate: input.byteRate });
   validateName(`${field}name`, input.name, 32, 'proxy');
   validateTags(`${field}tags`, input.tags ?? []);
   if (input.clientToken !== undefined && !/^[\x21-\x7e]{1,64}$/.test(input.clientToken)) {
@@ -79,7 +100,7 @@ async function makeProxy(tx: Tx, s: GaapSettings, tenantId: string, input: Proxy
     address: await allocateAddress(tx, access, ipVersion, [...groupKeys, ...carried]),
     ipVersion, networkType: input.networkType ?? 'normal', packageType: input.packageType ?? group?.packageType ?? 'Thunder',
     billingType: input.billingType ?? 0, tags: input.tags ?? [], clientToken: input.clientToken ?? null, clonedFrom: input.clonedFrom ?? null,
-    configChangedAt: null, ext: input.ext ?? {}, createdAt: now, updatedAt: now,
+    configChangedAt: null, ...budget, ext: input.ext ?? {}, createdAt: now, updatedAt: now,
   };
   await tx.put('proxy', p);
   return p;
@@ -179,6 +200,7 @@ export async function deleteGroup(store: Store, scope: Scope, id: string, force:
 
 export async function createProxy(store: Store, scope: Scope, s: GaapSettings, input: ProxyInput & { tenantId?: string }): Promise<Proxy> {
   const tenantId = tenantFor(scope, input.tenantId);
+  requireOperatorFields(scope, { connectionCap: input.connectionCap, byteRate: input.byteRate }, 'proxy');
   return store.transact(async (tx) => {
     await requireTenant(tx, tenantId);
     if (input.clientToken !== undefined) {
@@ -194,7 +216,9 @@ export async function createProxy(store: Store, scope: Scope, s: GaapSettings, i
     if (copied.length + groupCount > s.limits.listenersPerProxy) {
       throw new ModelError('limit_exceeded', 'clonedFrom', `a proxy carries at most ${s.limits.listenersPerProxy} listeners`, { entity: 'listener', limit: s.limits.listenersPerProxy });
     }
-    const p = await makeProxy(tx, s, tenantId, input, group, '', keysOf(copied));
+    // A clone sells what its source sells, the operator's overrides included.
+    const budget = source ? { connectionCap: input.connectionCap !== undefined ? input.connectionCap : source.connectionCap, byteRate: input.byteRate !== undefined ? input.byteRate : source.byteRate } : {};
+    const p = await makeProxy(tx, s, tenantId, { ...input, ...budget }, group, '', keysOf(copied));
     for (const l of copied) {
       const id = await freshId(tx, 'streamListener');
       await tx.put('streamListener', { ...l, id, proxyId: p.id, groupId: null, holderId: p.id, status: 'running', createdAt: p.createdAt, updatedAt: p.createdAt });
@@ -221,14 +245,26 @@ async function ownedProxies(tx: Tx, scope: Scope, ids: string[]): Promise<Proxy[
   return out;
 }
 
-/** Bandwidth and concurrency within the access region's offer; the proxy passes through ADJUSTING. */
-export async function modifyProxyConfiguration(store: Store, scope: Scope, s: GaapSettings, id: string, patch: { bandwidth?: number; concurrent?: number }): Promise<Proxy> {
+/**
+ * Bandwidth and concurrency within the access region's offer, and (operator scope) the budget
+ * overrides; the proxy passes through ADJUSTING, so the data plane reports when it retuned.
+ * A change of sizes alone keeps the overrides: what the operator set outlives a tenant's resize.
+ */
+export async function modifyProxyConfiguration(store: Store, scope: Scope, s: GaapSettings, id: string, patch: { bandwidth?: number; concurrent?: number } & BudgetOverrides): Promise<Proxy> {
+  requireOperatorFields(scope, { connectionCap: patch.connectionCap, byteRate: patch.byteRate }, 'proxy');
   return store.transact(async (tx) => {
     const p = await fetchOwned(tx, scope, 'proxy', id);
-    if (patch.bandwidth === undefined && patch.concurrent === undefined) throw new ModelError('missing', 'bandwidth', 'bandwidth or concurrent is required', { entity: 'proxy' });
+    if ([patch.bandwidth, patch.concurrent, patch.connectionCap, patch.byteRate].every((v) => v === undefined)) {
+      throw new ModelError('missing', 'bandwidth', scope.kind === 'operator' ? 'bandwidth, concurrent, connectionCap or byteRate is required' : 'bandwidth or concurrent is required', { entity: 'proxy' });
+    }
     requireProxyState(p);
     const region = await regionFor(tx, s, p.accessRegion, 'access', 'proxyId');
-    const next: Proxy = { ...p, bandwidth: patch.bandwidth ?? p.bandwidth, concurrent: patch.concurrent ?? p.concurrent, status: 'ADJUSTING', configChangedAt: stamp(), updatedAt: stamp() };
+    // ModifyConfigTime is GAAP's record of the sizes the tenant bought; an operator retune is not one.
+    const resized = patch.bandwidth !== undefined || patch.concurrent !== undefined;
+    const next = withBudget<Proxy>({
+      ...p, bandwidth: patch.bandwidth ?? p.bandwidth, concurrent: patch.concurrent ?? p.concurrent, status: 'ADJUSTING',
+      configChangedAt: resized ? stamp() : p.configChangedAt, updatedAt: stamp(),
+    }, patch);
     validateSize(region, next.bandwidth, next.concurrent);
     await tx.put('proxy', next);
     return next;

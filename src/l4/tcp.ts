@@ -1,0 +1,251 @@
+import net from 'node:net';
+import type { TokenBucket } from './bucket.js';
+import { endSpread, type L4Listener, type ListenerContext } from './listener.js';
+import type { ListenerPlan, OriginTarget } from './plan.js';
+import { proxyV1, proxyV2 } from './proxy-protocol.js';
+
+/** TCP keepalive on both legs reaps peers that vanished without a FIN or RST. */
+const KEEPALIVE_DELAY_MS = 60_000;
+/** The chunk a waiting reader is assumed to take when it has not read yet (bucket wake-ups). */
+const FIRST_CHUNK = 16 * 1024;
+
+/**
+ * One direction of a connection: reads `src`, writes `dst`, charges `bucket`. It stops
+ * reading while `dst` cannot take more (back-pressure) or the proxy's bucket is in debt
+ * (shaping), and starts again when both allow, so the gateway holds at most one chunk per
+ * direction whatever the peers do.
+ */
+class Flow {
+  private blockedByDst = false;
+  private blockedByBucket = false;
+  private last = FIRST_CHUNK;
+  private readonly wake = (): void => {
+    this.blockedByBucket = false;
+    if (!this.blockedByDst) this.src.resume();
+  };
+
+  constructor(private readonly src: net.Socket, private readonly dst: net.Socket, private readonly bucket: TokenBucket) {
+    src.on('data', (chunk: Buffer) => this.onData(chunk));
+    dst.on('drain', () => {
+      this.blockedByDst = false;
+      if (!this.blockedByBucket) src.resume();
+    });
+    // Half-close: the peer's FIN becomes our FIN on the other leg; the other direction goes on.
+    src.on('end', () => dst.end());
+  }
+
+  private onData(chunk: Buffer): void {
+    this.last = chunk.length;
+    if (!this.dst.write(chunk)) { this.blockedByDst = true; this.src.pause(); }
+    if (!this.bucket.spend(chunk.length)) {
+      this.blockedByBucket = true;
+      this.src.pause();
+      this.bucket.wait(this.wake, this.last);
+    }
+  }
+
+  start(): void { this.src.resume(); }
+}
+
+/**
+ * A leg whose both directions have ended closes on its own once its last write is flushed;
+ * destroying it then would drop those bytes. Any other leg left behind by its peer is ended.
+ */
+function finishedBothWays(s: net.Socket): boolean {
+  return s.readableEnded && s.writableEnded;
+}
+
+/** One client connection and, once connected, its origin leg. */
+class Connection {
+  upstream: net.Socket | null = null;
+  target: OriginTarget | null = null;
+  private ended = false;
+
+  constructor(readonly client: net.Socket, private readonly owner: TcpListener) {}
+
+  /** Ends both legs with a reset (a drain's deadline, a peer's reset). */
+  reset(): void {
+    if (!this.client.destroyed) this.client.resetAndDestroy();
+    if (this.upstream && !this.upstream.destroyed) this.upstream.resetAndDestroy();
+  }
+
+  /** Called once, when the client leg has closed and the origin leg is closed or never was. */
+  finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.owner.closed(this);
+  }
+}
+
+/**
+ * A TCP listener of one proxy: accepts, refuses at once at the proxy's concurrency cap,
+ * connects to an origin (the next eligible one after a connect failure, before any client
+ * byte went upstream), writes the PROXY header if asked, then relays both ways under the
+ * proxy's byte buckets with half-close, idle timeout and reset propagation.
+ */
+export class TcpListener implements L4Listener {
+  plan: ListenerPlan;
+  private server: net.Server | null = null;
+  private accepting = true;
+  private readonly conns = new Set<Connection>();
+  private drained: (() => void) | null = null;
+  /** Counters for the metrics to come: connections accepted, refused at the cap, failed to reach any origin. */
+  accepted = 0;
+  refused = 0;
+  unreachable = 0;
+
+  constructor(plan: ListenerPlan, private readonly ctx: ListenerContext) {
+    this.plan = plan;
+  }
+
+  get open(): number { return this.conns.size; }
+
+  start(): Promise<void> {
+    return this.bind();
+  }
+
+  update(plan: ListenerPlan): void {
+    this.plan = plan;
+  }
+
+  async setAccepting(on: boolean): Promise<void> {
+    if (on === this.accepting && (on ? this.server !== null : this.server === null)) return;
+    this.accepting = on;
+    if (on) await this.bind();
+    else this.unbind();
+  }
+
+  async drain(deadlineMs: number, spreadMs: number): Promise<void> {
+    this.accepting = false;
+    this.unbind();
+    if (this.conns.size === 0) return;
+    const empty = new Promise<void>((resolve) => { this.drained = resolve; });
+    let timer: NodeJS.Timeout | null = null;
+    const deadline = new Promise<'deadline'>((resolve) => { timer = setTimeout(() => resolve('deadline'), deadlineMs); });
+    const first = await Promise.race([empty, deadline]);
+    if (timer) clearTimeout(timer);
+    if (first === 'deadline') {
+      await endSpread([...this.conns], spreadMs, (c) => c.reset());
+      await empty;
+    }
+  }
+
+  /** A connection is over: its slot and its least-connections count go back. */
+  closed(c: Connection): void {
+    this.conns.delete(c);
+    this.ctx.budget.release();
+    if (c.target) this.plan.balancer.onEnd(c.target);
+    if (this.conns.size === 0 && this.drained) { this.drained(); this.drained = null; }
+  }
+
+  private bind(): Promise<void> {
+    if (this.server) return Promise.resolve();
+    const server = net.createServer({
+      allowHalfOpen: true, pauseOnConnect: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS,
+    }, (socket) => this.onConnection(socket));
+    return new Promise<void>((resolve, reject) => {
+      const failed = (err: Error) => { server.close(); reject(err); };
+      server.once('error', failed);
+      // exclusive: under node:cluster a worker binds its own socket (its proxies are its own).
+      server.listen({ host: this.plan.address, port: this.plan.port, exclusive: true }, () => {
+        server.off('error', failed);
+        server.on('error', (err) => this.ctx.log.error({ err, listener: this.plan.id }, 'L4 listener socket error'));
+        if (!this.accepting) { server.close(); resolve(); return; }
+        this.server = server;
+        resolve();
+      });
+    });
+  }
+
+  private unbind(): void {
+    const s = this.server;
+    this.server = null;
+    // Open connections are the server's no longer: closing it only stops the accepting.
+    s?.close();
+  }
+
+  private onConnection(client: net.Socket): void {
+    // A connection the kernel accepted before the socket closed: refuse it.
+    if (!this.accepting) { client.resetAndDestroy(); return; }
+    const budget = this.ctx.budget;
+    if (!budget.tryOpen()) {
+      this.refused++;
+      client.resetAndDestroy();
+      this.ctx.refusalLog.warn({ proxy: this.plan.proxyId, listener: this.plan.id, cap: budget.connectionCap }, 'connection refused: the proxy is at its concurrency cap');
+      return;
+    }
+    this.accepted++;
+    const c = new Connection(client, this);
+    this.conns.add(c);
+    client.on('error', () => { if (c.upstream && !c.upstream.destroyed) c.upstream.resetAndDestroy(); });
+    client.on('close', () => {
+      const up = c.upstream;
+      if (!up || up.destroyed) c.finish();
+      else if (!finishedBothWays(up)) up.destroy();
+    });
+    this.connect(c, null, this.plan);
+  }
+
+  private connect(c: Connection, tried: Set<OriginTarget> | null, plan: ListenerPlan): void {
+    const client = c.client;
+    if (client.destroyed) { c.finish(); return; }
+    const target = this.ctx.picker.pick(plan, client.remoteAddress ?? '', tried, Date.now());
+    if (!target) {
+      this.unreachable++;
+      client.resetAndDestroy();
+      return;
+    }
+    const up = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS });
+    up.pause();
+    up.setTimeout(plan.connectTimeoutMs);
+    let connected = false;
+    const retry = (): void => {
+      up.destroy();
+      if (connected) return;
+      const next = tried ?? new Set<OriginTarget>();
+      next.add(target);
+      // Every binding tried once: give up (the client gets a reset).
+      if (next.size >= plan.targets.length) {
+        this.unreachable++;
+        client.resetAndDestroy();
+        c.finish();
+        return;
+      }
+      this.connect(c, next, plan);
+    };
+    up.once('timeout', retry);
+    up.once('error', retry);
+    up.once('connect', () => {
+      connected = true;
+      up.off('timeout', retry);
+      up.off('error', retry);
+      up.setTimeout(0);
+      if (client.destroyed) { up.destroy(); c.finish(); return; }
+      c.upstream = up;
+      c.target = target;
+      plan.balancer.onStart(target);
+      this.relay(c, up, plan);
+    });
+  }
+
+  private relay(c: Connection, up: net.Socket, plan: ListenerPlan): void {
+    const client = c.client;
+    if (plan.proxyProtocol !== 0) {
+      const ends = { clientIp: client.remoteAddress ?? '', clientPort: client.remotePort ?? 0, localIp: client.localAddress ?? '', localPort: client.localPort ?? 0 };
+      up.write(plan.proxyProtocol === 1 ? proxyV1(ends) : proxyV2(ends));
+    }
+    // Idle either way: every read and write on the client leg refreshes its timer.
+    client.setTimeout(plan.idleTimeoutMs, () => c.reset());
+    // A reset on one leg resets the other; a clean close of both ends the connection.
+    up.on('error', () => { if (!client.destroyed) client.resetAndDestroy(); });
+    up.on('close', () => {
+      if (client.destroyed) c.finish();
+      else if (!finishedBothWays(client)) client.destroy();
+    });
+    const budget = this.ctx.budget;
+    const toOrigin = new Flow(client, up, budget.up);
+    const toClient = new Flow(up, client, budget.down);
+    toOrigin.start();
+    toClient.start();
+  }
+}

@@ -1,0 +1,172 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { connect, firstLine, freePort, readAll, readN, startL4Gateway, tcpOrigin, type L4Gateway, type TcpOrigin } from '../helpers/l4.js';
+
+describe('L4 TCP listeners carry traffic to origins', () => {
+  let gw: L4Gateway;
+  const origins: TcpOrigin[] = [];
+  before(async () => {
+    gw = await startL4Gateway();
+    for (const n of ['a', 'b', 'c']) origins.push(await tcpOrigin(n));
+  });
+  after(async () => {
+    await gw.close();
+    for (const o of origins) await o.close();
+  });
+
+  async function listenerTo(bindings: { origin: TcpOrigin | number; weight?: number; role?: string }[], body: Record<string, unknown> = {}, proxyBody: Record<string, unknown> = {}) {
+    const p = await gw.proxy(proxyBody);
+    const port = await freePort(p.address);
+    const l = await gw.listener(p.id, { ports: [port], ...body });
+    const ids = await gw.origins(['127.0.0.1']);
+    await gw.bind(l.id, bindings.map((b) => ({
+      originId: ids[0], port: typeof b.origin === 'number' ? b.origin : b.origin.port,
+      ...(b.weight ? { weight: b.weight } : {}), ...(b.role ? { role: b.role } : {}),
+    })));
+    return { proxy: p, listener: l, host: p.address as string, port };
+  }
+
+  test('a proxy goes RUNNING by itself once its node applied it, on an address of its region', async () => {
+    const p = await gw.proxy();
+    assert.equal(p.status, 'RUNNING');
+    assert.match(p.address, /^127\.0\.\d+\.\d+$/);
+  });
+
+  test('bytes go both ways, and a client that half-closes still gets the whole answer', async () => {
+    const big = await tcpOrigin('big', (s) => {
+      const parts: Buffer[] = [];
+      s.on('data', (d) => parts.push(d));
+      // Answers only once the client has finished sending (its FIN), like a BusyBox wget peer.
+      s.on('end', () => { const all = Buffer.concat(parts); s.write(Buffer.alloc(3 * 1024 * 1024, 7)); s.end(all); });
+    });
+    try {
+      const t = await listenerTo([{ origin: big }]);
+      const c = await connect(t.host, t.port);
+      const payload = Buffer.from('hello through the L4 proxy');
+      c.end(payload);
+      const r = await readAll(c);
+      assert.equal(r.error, null);
+      assert.equal(r.data.length, 3 * 1024 * 1024 + payload.length);
+      assert.deepEqual(r.data.subarray(3 * 1024 * 1024), payload);
+    } finally { await big.close(); }
+  });
+
+  test('the origin half-closing first still gets everything the client sends after', async () => {
+    const got: Buffer[] = [];
+    const o = await tcpOrigin('first', (s) => {
+      s.end('bye\n');
+      s.on('data', (d) => got.push(d));
+    });
+    try {
+      const t = await listenerTo([{ origin: o }]);
+      const c = await connect(t.host, t.port);
+      const first = await readN(c, 4);
+      assert.equal(first.toString(), 'bye\n');
+      await new Promise((r) => c.once('end', r));
+      c.end('after your FIN');
+      await new Promise((r) => c.once('close', r));
+      for (let i = 0; i < 100 && Buffer.concat(got).toString() !== 'after your FIN'; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(Buffer.concat(got).toString(), 'after your FIN');
+    } finally { await o.close(); }
+  });
+
+  test('rr spreads connections evenly, wrr by weight', async () => {
+    const rr = await listenerTo(origins.map((o) => ({ origin: o })));
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 30; i++) { const n = await firstLine(rr.host, rr.port); seen.set(n, (seen.get(n) ?? 0) + 1); }
+    assert.deepEqual([...seen.entries()].sort(), [['a', 10], ['b', 10], ['c', 10]]);
+
+    const wrr = await listenerTo(origins.map((o, i) => ({ origin: o, weight: i + 1 })), { scheduler: 'wrr' });
+    const w = new Map<string, number>();
+    for (let i = 0; i < 60; i++) { const n = await firstLine(wrr.host, wrr.port); w.set(n, (w.get(n) ?? 0) + 1); }
+    assert.deepEqual([...w.entries()].sort(), [['a', 10], ['b', 20], ['c', 30]]);
+  });
+
+  test('lc sends a new connection to the origin with the fewest open ones', async () => {
+    const lc = await listenerTo(origins.map((o) => ({ origin: o })), { scheduler: 'lc' });
+    const held: net.Socket[] = [];
+    const names: string[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const s = await connect(lc.host, lc.port);
+        held.push(s);
+        names.push((await readN(s, 2)).toString().trim());
+      }
+      assert.deepEqual([...names].sort(), ['a', 'b', 'c'], 'three open connections, one per origin');
+      // The one on 'b' ends: the next connection goes where there is room.
+      const iB = names.indexOf('b');
+      held[iB]!.destroy();
+      for (let i = 0; i < 100 && origins[1]!.sockets.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(await firstLine(lc.host, lc.port), 'b');
+    } finally { for (const s of held) s.destroy(); }
+  });
+
+  test('a connect failure goes on to the next origin before any byte went upstream', async () => {
+    const dead = await freePort('127.0.0.1');
+    const t = await listenerTo([{ origin: dead }, { origin: origins[0]! }]);
+    for (let i = 0; i < 6; i++) assert.equal(await firstLine(t.host, t.port), 'a');
+  });
+
+  test('with no origin reachable the client gets a reset, and the plane goes on', async () => {
+    const t = await listenerTo([{ origin: await freePort('127.0.0.1') }]);
+    const c = await connect(t.host, t.port);
+    const r = await readAll(c);
+    assert.equal(r.data.length, 0);
+    assert.equal(r.error, 'ECONNRESET');
+    assert.equal(gw.sluice.l4!.budget(t.proxy.id)!.connections, 0, 'the slot went back');
+  });
+
+  test('a reset by the origin resets the client, and a reset by the client resets the origin', async () => {
+    let originSide: net.Socket | null = null;
+    const resetting = await tcpOrigin('r', (s) => { originSide = s; s.write('ready\n'); });
+    try {
+      const t = await listenerTo([{ origin: resetting }]);
+      const c = await connect(t.host, t.port);
+      await readN(c, 6);
+      (originSide as unknown as net.Socket).resetAndDestroy();
+      assert.equal((await readAll(c)).error, 'ECONNRESET');
+
+      const c2 = await connect(t.host, t.port);
+      await readN(c2, 6);
+      const seen = new Promise<string | null>((resolve) => {
+        const s = originSide as unknown as net.Socket;
+        s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+        s.once('close', () => resolve(null));
+      });
+      c2.resetAndDestroy();
+      assert.equal(await seen, 'ECONNRESET');
+    } finally { await resetting.close(); }
+  });
+
+  test('PROXY protocol v1: the origin reads the client and the address it reached first', async () => {
+    const heads: Buffer[] = [];
+    const o = await tcpOrigin('pp', (s) => { s.once('data', (d) => { heads.push(d); s.end(); }); });
+    try {
+      const t = await listenerTo([{ origin: o }], { clientIp: 'proxy_protocol' });
+      const c = await connect(t.host, t.port);
+      const clientPort = c.localPort;
+      c.end('payload');
+      await readAll(c);
+      for (let i = 0; i < 100 && heads.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      const text = Buffer.concat(heads).toString('latin1');
+      assert.equal(text.split('\r\n')[0], `PROXY TCP4 127.0.0.1 ${t.host} ${clientPort} ${t.port}`);
+    } finally { await o.close(); }
+  });
+
+  test('a port taken on the machine is reported on the listener, not a crash', async () => {
+    const p = await gw.proxy();
+    const squatter = net.createServer();
+    const port = await freePort(p.address);
+    await new Promise<void>((r) => squatter.listen(port, p.address, r));
+    try {
+      const l = await gw.listener(p.id, { ports: [port] });
+      const report = gw.sluice.l4!.listenerReport(l.id);
+      assert.equal(report?.bound, false);
+      assert.match(report!.error!, new RegExp(`port ${port} .*taken`));
+      // The other listeners of the node still serve.
+      const t = await listenerTo([{ origin: origins[0]! }]);
+      assert.equal(await firstLine(t.host, t.port), 'a');
+    } finally { await new Promise((r) => squatter.close(r)); }
+  });
+});
