@@ -74,8 +74,6 @@ export interface SluiceOptions {
    * their region to report them applied).
    */
   nodeRegion?: string | null;
-  /** How long DeleteListeners and DestroyProxies let open L4 connections drain before the rest are reset (default 30 s). */
-  l4DrainMs?: number;
 }
 
 export interface Sluice {

@@ -1,6 +1,6 @@
 import { createBalancer, type Balancer, type Target } from '../balance/index.js';
 import {
-  listenerIdleSeconds, proxyByteRate, proxyConnectionCap,
+  listenerIdleSeconds, listenerProxyProtocol, proxyByteRate, proxyConnectionCap,
   type L4Scheduler, type Proxy, type ProxyStatus, type StreamListener, type UdpCheck,
 } from '../model/gaap.js';
 import type { Strategy } from '../model/types.js';
@@ -138,7 +138,7 @@ function planListener(p: Proxy, l: StreamListener, objects: Indexed, deps: L4Pla
       stateKey, state: deps.state(stateKey),
     });
   }
-  const pp = l.protocol === 'tcp' && l.clientIp === 'proxy_protocol' ? (l.proxyProtocolVersion ?? 1) : 0;
+  const pp = listenerProxyProtocol(l) ?? 0;
   const signature = JSON.stringify([strategy, targets.map((t) => [t.id, t.host, t.port, t.weight, t.backup])]);
   const old = deps.previous?.proxies.get(p.id)?.listeners.find((x) => x.id === l.id);
   const keep = old !== undefined && old.signature === signature;
