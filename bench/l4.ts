@@ -21,6 +21,7 @@ const { values } = parseArgs({ options: {
   attempts: { type: 'string' },
   only: { type: 'string' },
   'skip-budgets': { type: 'boolean', default: false },
+  tests: { type: 'string', default: 'http,bulk,udp' },
   'cpu-prof': { type: 'string' },
 } });
 const Q = values.quick;
@@ -35,6 +36,7 @@ const ATTEMPTS = num(values.attempts, 200, 50);
 const UDP = { sockets: 4, window: 16, size: 64 };
 const CAP_MBPS = 100;
 const CAP_CONNECTIONS = 10;
+const TESTS = new Set(values.tests!.split(','));
 const SLUICE_FLAGS = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [];
 
 const NODE_TCP = 'node net (pipe)';
@@ -83,14 +85,14 @@ const bulkTimeout = (bytes: number) => 30_000 + bytes / 50_000; // ≥ 50 MB/s, 
 async function measure(r: L4Running, spec: L4Spec, o: L4Origins, round: number): Promise<void> {
   const tag = `round ${round} ${r.name}`;
   const url = `http://127.0.0.1:${r.http}/`;
-  try {
+  if (TESTS.has('http')) try {
     await load(url, 64, 2, LOAD_CPU); // warm-up: JIT, upstream connections
     const { r: res, cpu } = await withCpu(r.tcp, () => load(url, 64, DURATION, LOAD_CPU));
     const reqs = res.rps * DURATION;
     add('http', r.name, { round, value: res.rps, cpuPct: (cpu / DURATION) * 100, perCpu: (cpu * 1e6) / reqs, p50: res.p50, p99: res.p99, errors: res.errors + res.non2xx });
     process.stdout.write(`  ${tag} http: ${res.rps.toFixed(0)} req/s, p50 ${res.p50} ms, p99 ${res.p99} ms, ${((cpu * 1e6) / reqs).toFixed(1)} µs proxy CPU/req, errors ${res.errors + res.non2xx}\n`);
   } catch (err) { note(`${tag} http: ${(err as Error).message}`); }
-  try {
+  if (TESTS.has('bulk')) try {
     await runLoad('bulk', { proxy: r.bulk, origins: o.sink, streams: 8, bytes: 64 << 20 }, bulkTimeout(64 << 20)); // warm-up
     for (const streams of [1, 8] as const) {
       const { r: res, cpu, wall } = await withCpu(r.tcp, () => runLoad<BulkResult>('bulk', { proxy: r.bulk, origins: o.sink, streams, bytes: BULK_BYTES }, bulkTimeout(BULK_BYTES)));
@@ -99,9 +101,10 @@ async function measure(r: L4Running, spec: L4Spec, o: L4Origins, round: number):
       process.stdout.write(`  ${tag} bulk ×${streams}: ${res.mbps.toFixed(0)} MB/s, ${(res.bytes / 1e6 / cpu).toFixed(0)} MB per proxy CPU-s\n`);
     }
   } catch (err) { note(`${tag} bulk: ${(err as Error).message}`); }
-  if (r.udp && r.udpPort !== null && spec.udpName) {
+  if (TESTS.has('udp') && r.udp && r.udpPort !== null && spec.udpName) {
     try {
       const { r: res, cpu } = await withCpu(r.udp, () => runLoad<UdpResult>('udp', { proxy: r.udpPort, origin: o.udp, ...UDP, warmup: 1, seconds: UDP_DURATION }, (UDP_DURATION + 20) * 1000));
+      if (res.replies === 0) throw new Error(`no datagram came back in ${UDP_DURATION} s (${res.lost} lost)`);
       add('udp', spec.udpName, { round, value: res.rate, cpuPct: (cpu / (UDP_DURATION + 1)) * 100, perCpu: (cpu * 1e6) / (res.rate * (UDP_DURATION + 1)), lost: res.lost });
       process.stdout.write(`  ${tag} udp (${spec.udpName}): ${res.rate.toFixed(0)} datagrams/s, lost ${res.lost}\n`);
     } catch (err) { note(`${tag} udp: ${(err as Error).message}`); }
