@@ -2,7 +2,7 @@ import { isIP, type AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Proxy } from './model/gaap.js';
-import type { ListenerReport } from './model/l4-report.js';
+import { startL4Node, type L4Node } from './l4/node.js';
 import { buildAdminServer } from './api/server.js';
 import { bootstrapOperatorToken } from './control/operator.js';
 import { openStore } from './store/open.js';
@@ -21,7 +21,6 @@ import { DEFAULT_LISTENER_LIMITS, perWorker, type ListenerLimits } from './proxy
 import { startProxy, type ProxyServer } from './proxy/server.js';
 import { startProxyWorkers, type ProxyWorkers } from './proxy/workers.js';
 import { EMPTY_CONFIG, type RuntimeConfig } from './runtime/config.js';
-import { L4Plane } from './l4/plane.js';
 import { markApplied } from './control/gaap.js';
 import { OPERATOR } from './control/scope.js';
 
@@ -84,8 +83,8 @@ export interface Sluice {
   runtime: ProxyRuntime;
   /** The node's health authority. */
   health: HealthChecker;
-  /** The L4 data plane of this process (null with workers: each worker has its own). */
-  l4: L4Plane | null;
+  /** The node's L4 side (null when it serves no region): its plane is null with workers (each has its own). */
+  l4: L4Node | null;
   admin: FastifyInstance;
   adminPort: number;
   proxyPort: number;
@@ -121,12 +120,12 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const count = opts.workers ?? 1;
   const nodeRegion = opts.nodeRegion === undefined ? defaultRegion : opts.nodeRegion;
   const drainMs = opts.l4DrainMs ?? 30_000;
-  const l4 = count > 1 || nodeRegion === null ? null : new L4Plane({ region: nodeRegion, logger: log, drainMs, onApplied: settle });
-  /** With workers: each listener's report, as the worker serving it sent it. */
-  const workerListeners = new Map<string, ListenerReport>();
+  let workers: ProxyWorkers | null = null;
+  const l4 = nodeRegion === null ? null : startL4Node({
+    region: nodeRegion, logger: log, drainMs, inWorkers: count > 1, settle, broadcastHealth: (u) => workers?.broadcastHealth(u),
+  });
   // One health authority per node: it follows the primary's snapshots, and its verdicts go
   // to this process's data plane and to every worker.
-  let workers: ProxyWorkers | null = null;
   const health = new HealthChecker(log, (u) => {
     runtime.setHealth(u);
     workers?.broadcastHealth(u);
@@ -147,11 +146,11 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
       count, host: opts.proxy.host, port: opts.proxy.port, logger: log, logLevel: opts.logLevel ?? 'info',
       limits: perWorker(listener, count),
       initial: latest ?? EMPTY_CONFIG,
-      verdicts: () => health.verdicts(),
+      verdicts: () => [...health.verdicts(), ...(l4?.health.verdicts() ?? [])],
       onOutcome: (key, outcome, status) => health.outcome(key, outcome, status),
       l4: nodeRegion === null ? null : { region: nodeRegion, drainMs },
       onL4Applied: settle,
-      onL4Listener: (id, report) => { if (report) workerListeners.set(id, report); else workerListeners.delete(id); },
+      onL4Listener: (id, report) => l4?.workerListener(id, report),
     });
     proxy = workers;
   } else {
@@ -166,8 +165,8 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   // proxies take the proxy listener's address; a host name there gives loopback.
   const gaap = gaapSettings({ defaultRegion, defaultPool: [isIP(opts.proxy.host) ? opts.proxy.host : '127.0.0.1'], limits: opts.gaapLimits });
   const admin = await buildAdminServer({
-    store, logger: log, defaultRegion, health, limits, gaap, tls: opts.adminTls,
-    dialects: [tencentDialect({ store, limits, health, defaultRegion, gaap, ratePerSecond: opts.tencentRatePerSecond }), huaweiDialect({ store, limits, health, ratePerSecond: opts.huaweiRatePerSecond })],
+    store, logger: log, defaultRegion, health, limits, gaap, tls: opts.adminTls, l4: l4?.reporter,
+    dialects: [tencentDialect({ store, limits, health, defaultRegion, gaap, ratePerSecond: opts.tencentRatePerSecond, l4: l4?.reporter }), huaweiDialect({ store, limits, health, ratePerSecond: opts.huaweiRatePerSecond })],
   });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });
   const adminPort = (admin.server.address() as AddressInfo).port;

@@ -8,6 +8,7 @@ import { lookupToken } from '../control/tenants.js';
 import { newId } from '../model/ids.js';
 import { DEFAULT_LIMITS, type Limits } from '../control/upstreams.js';
 import { gaapSettings, type GaapSettings } from '../control/gaap.js';
+import { NO_L4, type L4Reporter } from '../model/l4-report.js';
 import { ApiError, errorHandler } from './native/errors.js';
 import { registerNativeRoutes } from './native/routes.js';
 import { noHealth, type HealthReporter } from './health-reporter.js';
@@ -22,6 +23,8 @@ export interface AdminServerOptions {
   health?: HealthReporter;
   /** The L4 catalogue default and limits (default: one region named after defaultRegion). */
   gaap?: GaapSettings;
+  /** The node's L4 data plane and its checks, read by the listener and binding views (default: nothing served here). */
+  l4?: L4Reporter;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
   /** Serve HTTPS with this certificate and key (PEM) instead of plain HTTP. */
@@ -110,6 +113,7 @@ export async function buildAdminServer(opts: AdminServerOptions): Promise<Fastif
       defaultRegion: opts.defaultRegion ?? 'default',
       health: opts.health ?? noHealth,
       gaap: opts.gaap ?? gaapSettings({ defaultRegion: opts.defaultRegion ?? 'default' }),
+      l4: opts.l4 ?? NO_L4,
     });
   });
   // Each dialect is an encapsulated plugin: its own body parsers (raw bytes for signing)

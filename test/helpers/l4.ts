@@ -29,7 +29,7 @@ export async function startL4Gateway(extra: Partial<SluiceOptions> = {}): Promis
   const put = await gw.api('PUT', `/v1/l4-regions/${region}`, { access: true, origin: true, bandwidths: [10, 20, 50, 100, 200, 500, 1000], concurrencies: [2, 5, 10], pool: [pool] });
   assert.equal(put.status, 200, JSON.stringify(put.body));
   const applied = async () => {
-    const l4 = gw.sluice.l4!;
+    const l4 = gw.sluice.l4!.plane!;
     const want = await gw.sluice.store.revision();
     for (let i = 0; i < 400 && l4.snapshot.revision < want; i++) await new Promise((r) => setTimeout(r, 5));
     await l4.settled();
@@ -88,7 +88,7 @@ export async function freePort(host: string): Promise<number> {
 /** A TCP origin that answers each connection with its name, then echoes; it keeps what it read. */
 export interface TcpOrigin { name: string; port: number; server: net.Server; received: Buffer[]; sockets: Set<net.Socket>; close(): Promise<void> }
 
-export async function tcpOrigin(name: string, onSocket?: (s: net.Socket) => void, host = '127.0.0.1'): Promise<TcpOrigin> {
+export async function tcpOrigin(name: string, onSocket?: (s: net.Socket) => void, host = '127.0.0.1', port = 0): Promise<TcpOrigin> {
   const received: Buffer[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: true }, (s) => {
@@ -100,7 +100,7 @@ export async function tcpOrigin(name: string, onSocket?: (s: net.Socket) => void
     s.on('data', (d) => { received.push(d); s.write(d); });
     s.on('end', () => s.end());
   });
-  await new Promise<void>((r) => server.listen(0, host, r));
+  await new Promise<void>((r) => server.listen(port, host, r));
   return {
     name, server, received, sockets, port: (server.address() as net.AddressInfo).port,
     async close() { for (const s of sockets) s.destroy(); await new Promise((r) => server.close(r)); },

@@ -56,7 +56,7 @@ describe('L4 budgets: one concurrency cap and two byte buckets per proxy, shared
   /** A connection refused at the cap: accepted by the kernel, reset at once, nothing read. */
   async function refusedAtCap(t: { host: string; port: number }) {
     // On loopback the reset can come back before the client has seen its handshake end.
-    const s = await connect(t.host, t.port).catch((err: NodeJS.ErrnoException) => err.code);
+    const s = await connect(t.host, t.port).catch((err: NodeJS.ErrnoException) => err.code ?? 'error');
     if (typeof s === 'string') { assert.equal(s, 'ECONNRESET'); return; }
     const r = await readAll(s, 5000);
     assert.equal(r.data.length, 0);
@@ -77,9 +77,9 @@ describe('L4 budgets: one concurrency cap and two byte buckets per proxy, shared
     await refusedAtCap(a);
     await refusedAtCap(b);
     for (const s of held) { s.write('x'); assert.equal((await readN(s, 1)).toString(), 'x', 'open connections untouched'); }
-    assert.equal(gw.sluice.l4!.budget(p.id)!.refused, 2, 'each refusal counted');
+    assert.equal(gw.sluice.l4!.plane!.budget(p.id)!.refused, 2, 'each refusal counted');
     held.pop()!.destroy();
-    for (let i = 0; i < 200 && gw.sluice.l4!.budget(p.id)!.connections > 2; i++) await sleep(5);
+    for (let i = 0; i < 200 && gw.sluice.l4!.plane!.budget(p.id)!.connections > 2; i++) await sleep(5);
     held.push(await opened(b));
     await refusedAtCap(a);
     for (const s of held) s.destroy();

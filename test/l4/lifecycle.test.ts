@@ -50,7 +50,7 @@ describe('L4 lifecycle with connections open: close, open, delete, destroy, more
     await gw.until(t.proxy.id, 'CLOSED');
     assert.equal(await refused(t.host, t.port), 'ECONNREFUSED');
     assert.ok(await echoes(held, 'still here'), 'the open connection carries on');
-    assert.equal(gw.sluice.l4!.listenerReport(t.listener.id)?.bound, false);
+    assert.equal(gw.sluice.l4!.plane!.listenerReport(t.listener.id)?.bound, false);
 
     assert.equal((await gw.api('POST', `/v1/proxies/${t.proxy.id}/open`)).status, 200);
     await gw.until(t.proxy.id, 'RUNNING');

@@ -114,7 +114,7 @@ describe('L4 TCP listeners carry traffic to origins', () => {
     const r = await readAll(c);
     assert.equal(r.data.length, 0);
     assert.equal(r.error, 'ECONNRESET');
-    assert.equal(gw.sluice.l4!.budget(t.proxy.id)!.connections, 0, 'the slot went back');
+    assert.equal(gw.sluice.l4!.plane!.budget(t.proxy.id)!.connections, 0, 'the slot went back');
   });
 
   test('a reset by the origin resets the client, and a reset by the client resets the origin', async () => {
@@ -154,6 +154,48 @@ describe('L4 TCP listeners carry traffic to origins', () => {
     } finally { await o.close(); }
   });
 
+  test('PROXY protocol v2 (operator option): the binary header, TCP4, with both ends', async () => {
+    const heads: Buffer[] = [];
+    const o = await tcpOrigin('pp2', (s) => { s.on('data', (d) => heads.push(d)); s.on('end', () => s.end()); });
+    try {
+      const t = await listenerTo([{ origin: o }], { clientIp: 'proxy_protocol', proxyProtocolVersion: 2 });
+      const c = await connect(t.host, t.port);
+      const clientPort = c.localPort!;
+      c.end('payload');
+      await readAll(c);
+      for (let i = 0; i < 100 && Buffer.concat(heads).length < 35; i++) await new Promise((r) => setTimeout(r, 10));
+      const got = Buffer.concat(heads);
+      const want = Buffer.alloc(28);
+      Buffer.from('0d0a0d0a000d0a515549540a', 'hex').copy(want, 0);
+      want[12] = 0x21; want[13] = 0x11; want.writeUInt16BE(12, 14);
+      Buffer.from([127, 0, 0, 1]).copy(want, 16);
+      Buffer.from(t.host.split('.').map(Number)).copy(want, 20);
+      want.writeUInt16BE(clientPort, 24); want.writeUInt16BE(t.port, 26);
+      assert.deepEqual(got.subarray(0, 28), want);
+      assert.equal(got.subarray(28).toString(), 'payload', 'then the client\'s bytes');
+    } finally { await o.close(); }
+  });
+
+  test('session persistence (operator option): a client address keeps its origin, another gets its own pick', async () => {
+    const t = await listenerTo(origins.map((o) => ({ origin: o })), { sessionPersist: 60 });
+    const from = async (localAddress: string) => {
+      const s = net.connect({ host: t.host, port: t.port, localAddress });
+      const line = await new Promise<string>((resolve, reject) => {
+        let buf = '';
+        s.on('data', (d) => { buf += d.toString(); if (buf.includes('\n')) resolve(buf.split('\n')[0]!); });
+        s.once('error', reject);
+      });
+      s.destroy();
+      return line;
+    };
+    const one = new Set<string>();
+    const two = new Set<string>();
+    for (let i = 0; i < 6; i++) { one.add(await from('127.0.0.1')); two.add(await from('127.0.0.9')); }
+    assert.equal(one.size, 1, `one origin for 127.0.0.1: ${[...one]}`);
+    assert.equal(two.size, 1, `one origin for 127.0.0.9: ${[...two]}`);
+    assert.notEqual([...one][0], [...two][0], 'rr gave the second client the next origin');
+  });
+
   test('a port taken on the machine is reported on the listener, not a crash', async () => {
     const p = await gw.proxy();
     const squatter = net.createServer();
@@ -161,7 +203,7 @@ describe('L4 TCP listeners carry traffic to origins', () => {
     await new Promise<void>((r) => squatter.listen(port, p.address, r));
     try {
       const l = await gw.listener(p.id, { ports: [port] });
-      const report = gw.sluice.l4!.listenerReport(l.id);
+      const report = gw.sluice.l4!.plane!.listenerReport(l.id);
       assert.equal(report?.bound, false);
       assert.match(report!.error!, new RegExp(`port ${port} .*taken`));
       // The other listeners of the node still serve.

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { GaapSettings } from '../../control/gaap.js';
 import type { Limits } from '../../control/upstreams.js';
+import type { L4Reporter } from '../../model/l4-report.js';
 import type { Store } from '../../store/store.js';
 import type { HealthReporter } from '../health-reporter.js';
 import * as S from './schemas.js';
@@ -12,6 +13,8 @@ export interface NativeDeps {
   defaultRegion: string;
   health: HealthReporter;
   gaap: GaapSettings;
+  /** The node's L4 data plane and its checks (listeners' sockets, bindings' health). */
+  l4: L4Reporter;
 }
 
 export type Id = { id: string };

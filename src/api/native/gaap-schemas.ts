@@ -166,6 +166,27 @@ export const BindingsPut = Type.Object({
   }, Strict), { maxItems: 1000, description: 'the whole set; empty unbinds all' }),
 }, Strict);
 
+const OrNull = <T extends Parameters<typeof Type.Union>[0][number]>(t: T, description: string) => Type.Union([t, Type.Null()], { description });
+
+/** What this node's data plane holds of a listener (null: no process here serves it). */
+export const ListenerDataPlane = OrNull(Type.Object({
+  bound: Type.Boolean({ description: 'its sockets are bound and accepting' }),
+  error: Type.Union([Type.String(), Type.Null()], { description: 'why not (the port is taken on this machine, say)' }),
+  healthNote: Type.Union([Type.String(), Type.Null()], { description: 'a note on its checks that is no verdict (a PING check this node cannot send, say)' }),
+}), 'null: no process of this node serves the listener (another region, or not applied yet)');
+
+/** What this node's checks say of a binding (null: no verdict; reads as healthy). */
+export const BindingHealth = OrNull(Type.Object({
+  healthy: Type.Boolean({ description: 'false: the origin takes no new connections (for a domain: every resolved address is down, or the name does not resolve)' }),
+  downIps: Type.Array(Type.String(), { description: 'addresses that fail their checks (a domain\'s resolved ones, or the IP itself); empty while unhealthy: the name does not resolve' }),
+}), 'null: no verdict (checks off, not served on this node, or not probed yet): traffic goes to it');
+
+/** Stored fields as written, plus the data plane's view. */
+export const ListenerOut = Type.Object({ id: Type.String(), dataPlane: ListenerDataPlane }, { additionalProperties: true });
+export const ListenerList = Type.Object({ items: Type.Array(ListenerOut), total: Type.Integer() });
+export const BindingOut = Type.Object({ id: Type.String(), health: BindingHealth }, { additionalProperties: true });
+export const BindingList = Type.Object({ items: Type.Array(BindingOut), total: Type.Integer() });
+
 export type TRegionPut = Static<typeof RegionPut>;
 export type TGaapPaging = Static<typeof GaapPaging>;
 export type TGroupCreate = Static<typeof GroupCreate>;

@@ -4,6 +4,7 @@ import { listRoutes } from '../../control/routes.js';
 import { tenantScope, type TenantScope } from '../../control/scope.js';
 import { createUpstream, deleteUpstream, getUpstream, listUpstreams, patchUpstream, type Limits } from '../../control/upstreams.js';
 import { HEX32, TENCENT_UPSTREAM_ID } from '../../model/ids.js';
+import type { L4Reporter } from '../../model/l4-report.js';
 import type { Upstream } from '../../model/types.js';
 import type { Store } from '../../store/store.js';
 import type { HealthReporter } from '../health-reporter.js';
@@ -22,6 +23,8 @@ export interface ActionContext {
   region: string;
   /** The L4 catalogue defaults and quotas (GAAP). */
   gaap: GaapSettings;
+  /** What this node's L4 data plane and its checks say of listeners and bindings. */
+  l4: L4Reporter;
 }
 
 export interface Action {

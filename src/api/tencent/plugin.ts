@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { gaapSettings, type GaapSettings } from '../../control/gaap.js';
 import type { Limits } from '../../control/upstreams.js';
+import { NO_L4, type L4Reporter } from '../../model/l4-report.js';
 import type { Store } from '../../store/store.js';
 import type { HealthReporter } from '../health-reporter.js';
 import { TencentError, toTencentError } from './errors.js';
@@ -22,6 +23,8 @@ export interface TencentOptions {
   defaultRegion: string;
   /** GAAP's catalogue defaults and quotas (default: one region named defaultRegion). */
   gaap?: GaapSettings;
+  /** The node's L4 data plane and checks, read by GAAP's describes (default: nothing served here, every origin normal). */
+  l4?: L4Reporter;
   /** Requests per second per action per tenant (Tencent documents 20). */
   ratePerSecond?: number;
   /** Clock, in Unix seconds (tests move it). */
@@ -43,6 +46,7 @@ function regionOf(header: string | string[] | undefined, fallback: string): stri
 export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
   const gaap = opts.gaap ?? gaapSettings({ defaultRegion: opts.defaultRegion });
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
+  const l4 = opts.l4 ?? NO_L4;
   const limiter = tenantRateLimiter(opts.ratePerSecond ?? 20);
   const guard = errorGuard<TencentError>({
     known: (err) => toTencentError(err),
@@ -78,7 +82,7 @@ export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
 
     const raw = req.method === 'GET' ? unflatten(new URLSearchParams(rawQuery)) : parseJsonObject(body, bodyErrors);
     const params = checkFields(action.params, raw, req.method === 'GET', action.open);
-    return action.run({ store: opts.store, limits: opts.limits, health: opts.health, tenantId: key.tenantId, region, gaap }, params);
+    return action.run({ store: opts.store, limits: opts.limits, health: opts.health, tenantId: key.tenantId, region, gaap, l4 }, params);
   }
 
   return async (app) => {

@@ -121,7 +121,7 @@ function describeAction(protocol: StreamProtocol): Action {
         const shown = matching.slice(offset, offset + ((p.Limit as number | undefined) ?? 20));
         const origins = new Map((await listOrigins(ctx.store, scope)).map((o) => [o.id, o]));
         const set = [];
-        for (const l of shown) set.push(listenerInfo(l, await listBindings(ctx.store, scope, l.id), origins));
+        for (const l of shown) set.push(listenerInfo(l, await listBindings(ctx.store, scope, l.id), origins, ctx.l4));
         return { TotalCount: matching.length, ListenerSet: set };
       });
     },

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { groupState } from '../../../control/gaap.js';
 import type { ConnectionGroup, L4Region, ListenerStatus, Origin, OriginBinding, Proxy, StreamListener } from '../../../model/gaap.js';
+import type { L4Reporter } from '../../../model/l4-report.js';
 import type { Ext, Tag } from '../../../model/types.js';
 import type { Params } from '../params.js';
 
@@ -76,31 +77,53 @@ export function groupDetail(g: ConnectionGroup, proxies: readonly Proxy[], regio
 /** ListenerStatus: 0 running, 1 creating, 2 destroying, 3 origins being adjusted, 4 configuration changing. */
 const LISTENER_INT: Record<ListenerStatus, number> = { running: 0, creating: 1, destroying: 2, binding: 3, changing: 4 };
 
+/** One binding as the node's checks see it, in the terms GAAP's encodings need. */
+interface BindingHealth { abnormal: boolean; downIps: string[]; unresolved: boolean }
+
 /**
- * A bound real server. No health data reaches the control plane yet, and GAAP reports every
- * origin normal (0) when it has none to report (health check off), so 0 with no down IPs.
+ * With HealthCheck 0 GAAP reports every origin normal, whatever the data plane still holds
+ * (it may not have applied the change yet); no verdict (not probed yet, not served on this
+ * node) reads normal too.
  */
-export function bindRealServer(b: OriginBinding, o: Origin | undefined): Params {
+function healthOf(l: StreamListener, b: OriginBinding, o: Origin | undefined, l4: L4Reporter): BindingHealth {
+  const r = l.healthCheck ? l4.binding(l.id, b.id) : null;
+  if (!r) return { abnormal: false, downIps: [], unresolved: false };
+  // DownIPList is the failed addresses a domain resolved to; an IP origin's own is not listed.
+  const domain = o?.type === 'domain';
+  return { abnormal: !r.healthy, downIps: domain ? [...r.downIps] : [], unresolved: domain && !r.healthy && r.downIps.length === 0 };
+}
+
+/** A bound real server: RealServerStatus 0 normal, 1 abnormal; an abnormal domain with no DownIPList did not resolve. */
+export function bindRealServer(l: StreamListener, b: OriginBinding, o: Origin | undefined, l4: L4Reporter): Params {
+  const h = healthOf(l, b, o, l4);
   return {
-    RealServerId: b.originId, RealServerIP: o?.address ?? '', RealServerWeight: b.weight, RealServerStatus: 0, RealServerPort: b.port,
-    DownIPList: [], RealServerFailoverRole: b.role,
+    RealServerId: b.originId, RealServerIP: o?.address ?? '', RealServerWeight: b.weight, RealServerStatus: h.abnormal ? 1 : 0, RealServerPort: b.port,
+    DownIPList: h.downIps, RealServerFailoverRole: b.role,
   };
 }
 
-export function listenerInfo(l: StreamListener, bound: readonly OriginBinding[], origins: ReadonlyMap<string, Origin>): Params {
+/** BindStatus reads the other way round on UDP than on TCP: TCP 1 normal, 0 abnormal; UDP 0 normal, 1 an IP abnormal, 2 a name unresolved. */
+function bindStatus(l: StreamListener, health: readonly BindingHealth[]): number {
+  const abnormal = health.filter((h) => h.abnormal);
+  if (l.protocol === 'tcp') return abnormal.length > 0 ? 0 : 1;
+  if (abnormal.length === 0) return 0;
+  return abnormal.some((h) => h.unresolved) ? 2 : 1;
+}
+
+export function listenerInfo(l: StreamListener, bound: readonly OriginBinding[], origins: ReadonlyMap<string, Origin>, l4: L4Reporter): Params {
+  const health = bound.map((b) => healthOf(l, b, origins.get(b.originId), l4));
   const common: Params = {
     ListenerId: l.id, ListenerName: l.name, Port: l.port, RealServerPort: null, RealServerType: l.originType === 'ip' ? 'IP' : 'DOMAIN',
     Protocol: l.protocol.toUpperCase(), ListenerStatus: LISTENER_INT[l.status], Scheduler: l.scheduler,
     ConnectTimeout: l.connectTimeout, DelayLoop: l.delayLoop, HealthCheck: l.healthCheck ? 1 : 0,
-    RealServerSet: bound.map((b) => bindRealServer(b, origins.get(b.originId))), CreateTime: unix(l.createdAt),
+    RealServerSet: bound.map((b) => bindRealServer(l, b, origins.get(b.originId), l4)), CreateTime: unix(l.createdAt),
     HealthyThreshold: l.healthyThreshold, UnhealthyThreshold: l.unhealthyThreshold, FailoverSwitch: l.failover ? 1 : 0,
-    SessionPersist: l.sessionPersist, ProxyId: l.proxyId, GroupId: l.groupId,
+    SessionPersist: l.sessionPersist, ProxyId: l.proxyId, GroupId: l.groupId, BindStatus: bindStatus(l, health),
   };
-  // BindStatus reads the other way round on UDP (0 normal) than on TCP (1 normal).
-  if (l.protocol === 'tcp') return { ...common, BindStatus: 1, ClientIPMethod: l.clientIp === 'proxy_protocol' ? 1 : 0 };
+  if (l.protocol === 'tcp') return { ...common, ClientIPMethod: l.clientIp === 'proxy_protocol' ? 1 : 0 };
   const c = l.udpCheck;
   return {
-    ...common, BindStatus: 0, CheckType: (c?.type ?? 'port').toUpperCase(), CheckPort: c?.port ?? 0, ContextType: c?.contextType ?? 'TEXT',
+    ...common, CheckType: (c?.type ?? 'port').toUpperCase(), CheckPort: c?.port ?? 0, ContextType: c?.contextType ?? 'TEXT',
     SendContext: c?.send ?? '', RecvContext: c?.receive ?? '',
   };
 }

@@ -116,7 +116,7 @@ export const ORIGIN_ACTIONS: Record<string, Action> = {
         const bound = await listBindings(ctx.store, scope, l.id);
         return {
           TotalCount: candidates.length, RealServerSet: candidates,
-          BindRealServerTotalCount: bound.length, BindRealServerSet: bound.map((b) => bindRealServer(b, byId.get(b.originId))),
+          BindRealServerTotalCount: bound.length, BindRealServerSet: bound.map((b) => bindRealServer(l, b, byId.get(b.originId), ctx.l4)),
         };
       });
     },
