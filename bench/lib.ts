@@ -10,15 +10,23 @@ export function has(cmd: string): boolean {
   return v;
 }
 
+const handedOut = new Set<number>();
+/**
+ * A port free on 127.0.0.1 now and never handed out before in this process: a port given to
+ * a server that only listens during some runs (the L4 bench's sinks) is not given again.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
     });
-  });
+    if (!handedOut.has(port)) { handedOut.add(port); return port; }
+  }
 }
 
 /** Put in front of every Node process the bench starts (bench/instructions.ts: valgrind). */
@@ -45,10 +53,15 @@ export async function waitPort(port: number, ms = startTimeoutMs): Promise<void>
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The command line that runs `cmd` pinned to `cpu` (taskset execs it: the pid stays the command's). */
+export function pinned(cmd: string, args: string[], cpu: number | null): [string, string[]] {
+  return cpu !== null && has('taskset') ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
+}
+
 /** Starts a command pinned to `cpu` (taskset, when present); its pid is the command's own. */
 export function launch(cmd: string, args: string[], cpu: number | null, env: Record<string, string> = {}): ChildProcess {
   if (cmd === process.execPath && nodeWrapper.length > 0) [cmd, args] = [nodeWrapper[0]!, [...nodeWrapper.slice(1), cmd, ...args]];
-  const [file, argv] = cpu !== null && has('taskset') ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
+  const [file, argv] = pinned(cmd, args, cpu);
   const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let err = '';
   child.stderr!.on('data', (d) => { err = (err + d).slice(-2000); });
@@ -96,12 +109,11 @@ function ms(v: string): number {
 
 /** wrk (or autocannon when wrk is absent) against `url`, pinned to `cpu`; `during` runs halfway through. */
 export async function load(url: string, connections: number, seconds: number, cpu: number | null, during?: () => void): Promise<LoadResult> {
-  const pin = cpu !== null && has('taskset') ? ['taskset', '-c', String(cpu)] : [];
   const wrk = has('wrk');
-  const cmd = wrk
-    ? [...pin, 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url]
-    : [...pin, process.execPath, 'node_modules/autocannon/autocannon.js', '-c', String(connections), '-d', String(seconds), '-j', url];
-  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
+  const [file, argv] = wrk
+    ? pinned('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url], cpu)
+    : pinned(process.execPath, ['node_modules/autocannon/autocannon.js', '-c', String(connections), '-d', String(seconds), '-j', url], cpu);
+  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'ignore'] });
   let text = '';
   child.stdout!.on('data', (d) => { text += d; });
   const half = during ? setTimeout(during, (seconds * 1000) / 2) : null;
@@ -128,10 +140,19 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Writes a report to bench/results/, named by `prefix` and the time; returns the path. */
-export function writeResults(prefix: string, report: string): string {
+/**
+ * Writes a report to bench/results/, named by `prefix` and the time, or exactly `name` when
+ * given (a "latest" file each run overwrites); returns the path.
+ */
+export function writeResults(prefix: string, report: string, name?: string): string {
   mkdirSync('bench/results', { recursive: true });
-  const file = `bench/results/${prefix}${new Date().toISOString().replace(/[:.]/g, '-')}.md`;
+  const file = `bench/results/${name ?? `${prefix}${new Date().toISOString().replace(/[:.]/g, '-')}.md`}`;
   writeFileSync(file, report);
   return file;
+}
+
+/** Resident set size of a process, in MiB (VmRSS from /proc/<pid>/status). */
+export function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, has, launch, waitPort } from './lib.js';
+import { startSluice } from './sluice.js';
 
 export const PROXY_CPU = 0;
 export const LOAD_CPU = 1;
@@ -48,28 +49,17 @@ function nodePeer(name: string, file: string): ProxySpec {
   };
 }
 
-const TOKEN = 'bench-operator-token-0123456789abcdef';
-
 const sluice: ProxySpec = {
   name: 'sluice', node: true,
   async start(backends, flags) {
-    const [port, admin] = [await freePort(), await freePort()];
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
-    const proc = launch(process.execPath, [...flags, 'dist/cli.js', 'start', '--data-dir', dir, '--admin-listen', `127.0.0.1:${admin}`,
-      '--proxy-listen', `127.0.0.1:${port}`, '--log-level', 'warn'], PROXY_CPU, { SLUICE_ADMIN_TOKEN: TOKEN });
-    await waitPort(admin);
-    const api = async (path: string, body: unknown) => {
-      const r = await fetch(`http://127.0.0.1:${admin}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      if (r.status !== 201) throw new Error(`sluice ${path}: ${r.status} ${await r.text()}`);
-      return (await r.json()) as { id: string };
-    };
-    const tenant = await api('/v1/tenants', { name: 'bench' });
+    const { proc, proxyPort: port, api } = await startSluice(flags, PROXY_CPU);
+    const tenant = await api<{ id: string }>('POST', '/v1/tenants', { name: 'bench' });
     // As the bar asks: routing, balancing, retries and health (active probes and passive checks) on.
-    const up = await api('/v1/upstreams', {
+    const up = await api<{ id: string }>('POST', '/v1/upstreams', {
       tenantId: tenant.id, name: 'bench', strategy: 'wrr', retries: 3, members: backends.map((p) => ({ host: '127.0.0.1', port: p })),
       healthCheck: { active: true, protocol: 'http', path: '/', interval: 5, timeout: 3, passive: true, tcpFailureThreshold: 3, httpFailureThreshold: 3, timeoutThreshold: 3 },
     });
-    await api('/v1/routes', { upstreamId: up.id, paths: ['/'] });
+    await api('POST', '/v1/routes', { upstreamId: up.id, paths: ['/'] });
     for (let i = 0; i < 100; i++) {
       const r = await fetch(`http://127.0.0.1:${port}/`).catch(() => null);
       if (r?.status === 200) { await r.text(); break; }
