@@ -1,7 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import gaapModule from 'tencentcloud-sdk-nodejs/tencentcloud/services/gaap/v20180529/gaap_client.js';
 import { connect, firstLine, freePort, readAll, readN, startL4Gateway, tcpOrigin, type L4Gateway, type TcpOrigin } from '../helpers/l4.js';
+
+for (const v of ['http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY']) delete process.env[v];
+const { Client } = gaapModule as unknown as { Client: new (cfg: unknown) => { DescribeTCPListeners(req: Record<string, unknown>): Promise<any> } };
 
 describe('L4 TCP listeners carry traffic to origins', () => {
   let gw: L4Gateway;
@@ -206,6 +210,16 @@ describe('L4 TCP listeners carry traffic to origins', () => {
       const report = gw.sluice.l4!.plane!.listenerReport(l.id);
       assert.equal(report?.bound, false);
       assert.match(report!.error!, new RegExp(`port ${port} .*taken`));
+      const shown = (await gw.api('GET', `/v1/listeners/${l.id}`)).body.dataPlane;
+      assert.deepEqual([shown.bound, shown.error], [false, report!.error]);
+      // GAAP has no failed state: the listener reads 1 (creating), not 0, while it is not up.
+      const k = await gw.api('POST', `/v1/tenants/${gw.tenantId}/keys`);
+      const sdk = new Client({
+        credential: { secretId: k.body.secretId, secretKey: k.body.secretKey }, region: 'ap-guangzhou',
+        profile: { httpProfile: { protocol: 'http://', endpoint: gw.adminUrl.replace('http://', ''), reqTimeout: 10 } },
+      });
+      const listed = await sdk.DescribeTCPListeners({ ListenerId: l.id });
+      assert.equal(listed.ListenerSet[0].ListenerStatus, 1);
       // The other listeners of the node still serve.
       const t = await listenerTo([{ origin: origins[0]! }]);
       assert.equal(await firstLine(t.host, t.port), 'a');

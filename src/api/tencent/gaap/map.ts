@@ -110,11 +110,21 @@ function bindStatus(l: StreamListener, health: readonly BindingHealth[]): number
   return abnormal.some((h) => h.unresolved) ? 2 : 1;
 }
 
+/**
+ * A listener whose socket this node could not bind (its port taken on the machine) reads
+ * creating (1): it is not serving, GAAP has no failed state, and clients that poll for 0
+ * must not take it as up. Why is in the operator API's dataPlane.error.
+ */
+function listenerStatus(l: StreamListener, l4: L4Reporter): number {
+  const served = l4.listener(l.id);
+  return served !== null && served.error !== null ? LISTENER_INT.creating : LISTENER_INT[l.status];
+}
+
 export function listenerInfo(l: StreamListener, bound: readonly OriginBinding[], origins: ReadonlyMap<string, Origin>, l4: L4Reporter): Params {
   const health = bound.map((b) => healthOf(l, b, origins.get(b.originId), l4));
   const common: Params = {
     ListenerId: l.id, ListenerName: l.name, Port: l.port, RealServerPort: null, RealServerType: l.originType === 'ip' ? 'IP' : 'DOMAIN',
-    Protocol: l.protocol.toUpperCase(), ListenerStatus: LISTENER_INT[l.status], Scheduler: l.scheduler,
+    Protocol: l.protocol.toUpperCase(), ListenerStatus: listenerStatus(l, l4), Scheduler: l.scheduler,
     ConnectTimeout: l.connectTimeout, DelayLoop: l.delayLoop, HealthCheck: l.healthCheck ? 1 : 0,
     RealServerSet: bound.map((b) => bindRealServer(l, b, origins.get(b.originId), l4)), CreateTime: unix(l.createdAt),
     HealthyThreshold: l.healthyThreshold, UnhealthyThreshold: l.unhealthyThreshold, FailoverSwitch: l.failover ? 1 : 0,
