@@ -200,6 +200,34 @@ describe('L4 TCP listeners carry traffic to origins', () => {
     assert.notEqual([...one][0], [...two][0], 'rr gave the second client the next origin');
   });
 
+  test('back-pressure: a client that stops reading stops the origin too, the gateway does not buffer without bound', async () => {
+    let written = 0;
+    const flood = await tcpOrigin('flood', (s) => {
+      const chunk = Buffer.alloc(64 * 1024, 5);
+      const pump = () => { while (!s.destroyed) { written += chunk.length; if (!s.write(chunk)) return; } };
+      s.on('drain', pump);
+      pump();
+    });
+    try {
+      const t = await listenerTo([{ origin: flood }]);
+      const c = await connect(t.host, t.port);
+      c.pause();
+      // Kernel buffers on loopback fill first; then nothing more moves until the client reads.
+      await new Promise((r) => setTimeout(r, 1500));
+      const settled = written;
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.ok(written - settled <= 256 * 1024, `the origin kept writing while nobody read: ${settled} then ${written}`);
+      assert.ok(settled < 64 * 1024 * 1024, `bounded: ${settled} bytes in flight`);
+      // Reading again lets it all flow.
+      let got = 0;
+      c.on('data', (d: Buffer) => { got += d.length; });
+      c.resume();
+      for (let i = 0; i < 200 && got < settled; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(got >= settled, `the client gets what was held back: ${got} of ${settled}`);
+      c.destroy();
+    } finally { await flood.close(); }
+  });
+
   test('a port taken on the machine is reported on the listener, not a crash', async () => {
     const p = await gw.proxy();
     const squatter = net.createServer();
