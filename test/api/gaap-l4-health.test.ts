@@ -21,6 +21,7 @@ import { createLogger } from '../../src/logger.js';
 import { followStore } from '../../src/runtime/follow.js';
 import type { Store } from '../../src/store/store.js';
 import { sqliteTestStore } from '../helpers/pg.js';
+import { until } from '../helpers/wait.js';
 
 // Health verdicts of real probes through GAAP's encodings (RealServerStatus, DownIPList,
 // BindStatus the TCP way and the UDP way) and the operator API. The parts are assembled as
@@ -45,15 +46,6 @@ const PING_WORKS = await new Promise<boolean>((resolve) => {
   } catch { resolve(false); }
 });
 
-async function until<T>(what: string, fn: () => T | null | undefined | false, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('L4 health through the GAAP face and the operator API', () => {
   let store: Store;

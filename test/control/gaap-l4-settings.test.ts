@@ -9,6 +9,7 @@ import { ModelError } from '../../src/model/errors.js';
 import { listenerIdleSeconds, proxyByteRate, proxyConnectionCap, type Proxy } from '../../src/model/gaap.js';
 import type { Store } from '../../src/store/store.js';
 import { BOTH_STORES } from '../helpers/pg.js';
+import { refusedUnchanged } from '../helpers/store-asserts.js';
 
 // The operator's L4 settings (budget overrides on a proxy, options on a listener): the one
 // model rule, operator scope only, kept across a tenant's writes, copied by a clone.
@@ -31,11 +32,7 @@ for (const [name, open] of BOTH_STORES) {
       assert.equal(await markApplied(store, OPERATOR, p.id, p.status), 'RUNNING');
       return getProxy(store, OPERATOR, p.id);
     }
-    async function refused(write: () => Promise<unknown>, check: (e: unknown) => boolean): Promise<void> {
-      const r0 = await store.revision();
-      await assert.rejects(write(), check);
-      assert.equal(await store.revision(), r0, 'no partial write');
-    }
+    const refused = (write: () => Promise<unknown>, check: (e: unknown) => boolean) => refusedUnchanged(store, write, check);
 
     before(async () => {
       const st = await open();

@@ -11,6 +11,7 @@ import { ModelError } from '../../src/model/errors.js';
 import type { Proxy } from '../../src/model/gaap.js';
 import type { Store } from '../../src/store/store.js';
 import { BOTH_STORES } from '../helpers/pg.js';
+import { refusedUnchanged } from '../helpers/store-asserts.js';
 
 // Each L4 control rule once, against real stores: SQLite always, PostgreSQL when it answers.
 
@@ -33,12 +34,7 @@ for (const [name, open] of BOTH_STORES) {
       assert.equal(await markApplied(store, OPERATOR, p.id, 'CREATING'), 'RUNNING');
       return getProxy(store, scope, p.id);
     }
-    /** The write is refused and the store revision did not move. */
-    async function refused(write: () => Promise<unknown>, check: (e: unknown) => boolean): Promise<void> {
-      const r0 = await store.revision();
-      await assert.rejects(write(), check);
-      assert.equal(await store.revision(), r0, 'no partial write');
-    }
+    const refused = (write: () => Promise<unknown>, check: (e: unknown) => boolean) => refusedUnchanged(store, write, check);
 
     before(async () => {
       const st = await open();

@@ -10,6 +10,7 @@ import { createLogger } from '../../src/logger.js';
 import type { Origin, OriginBinding, Proxy, StreamListener, UdpCheck } from '../../src/model/gaap.js';
 import { applyUpdate, type HealthUpdate, type MemberState } from '../../src/runtime/member-state.js';
 import { EMPTY_L4, type L4Objects } from '../../src/runtime/config.js';
+import { until } from '../helpers/wait.js';
 
 // The L4 checker against real origins on loopback, fed snapshots built from stored objects.
 // The model keeps DelayLoop >= 5 s; the built plans' checks are sped up (200 ms, 150 ms).
@@ -81,15 +82,6 @@ function rig(opts: L4CheckerOptions & { intervalMs?: number; timeoutMs?: number 
   };
 }
 
-async function until<T>(what: string, fn: () => T | null | undefined | false, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface TcpOrigin { server: Server; port: number; connections: number; close(): Promise<void>; reopen(): Promise<void> }

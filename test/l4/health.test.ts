@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import type net from 'node:net';
 import gaapModule from 'tencentcloud-sdk-nodejs/tencentcloud/services/gaap/v20180529/gaap_client.js';
 import { connect, firstLine, freePort, readN, startL4Gateway, tcpOrigin, type L4Gateway, type TcpOrigin } from '../helpers/l4.js';
+import { until } from '../helpers/wait.js';
 
 for (const v of ['http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY']) delete process.env[v];
 type Call = (req: Record<string, unknown>) => Promise<Record<string, any>>;
 interface Gaap { [action: string]: Call }
 const { Client } = gaapModule as unknown as { Client: new (cfg: unknown) => Gaap };
 const call = (c: Gaap, action: string, req: Record<string, unknown> = {}) => c[action]!.call(c, req);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // The whole gateway at GAAP's own pace (DelayLoop 5 s at least): health verdicts steer new
 // connections (failover masters, then slaves, then masters again) and read in GAAP's API.
@@ -30,13 +30,6 @@ describe('L4 health and failover through the whole gateway and the official SDK'
   });
   after(async () => { await gw.close(); await master.close(); await slave.close(); });
 
-  async function until(what: string, ok: () => Promise<boolean>, ms = 20_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!(await ok())) {
-      if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-      await sleep(100);
-    }
-  }
 
   test('masters while one is healthy, then slaves, then masters again; open connections stay where they are', async () => {
     const { InstanceId: ProxyId } = await call(sdk, 'CreateProxy', { ProjectId: 0, ProxyName: 'hc', AccessRegion: gw.region, RealServerRegion: gw.region, Bandwidth: 100, Concurrent: 2 });
@@ -62,7 +55,7 @@ describe('L4 health and failover through the whole gateway and the official SDK'
 
     // The master goes away: once its check fails, new connections go to the slave.
     await master.close();
-    await until('the master reads abnormal', async () => (await statuses())['127.0.0.1'] === 1);
+    await until('the master reads abnormal', async () => (await statuses())['127.0.0.1'] === 1, 20_000);
     assert.equal((await call(sdk, 'DescribeTCPListeners', { ListenerId })).ListenerSet[0].BindStatus, 0, 'TCP BindStatus 0: an origin is abnormal');
     for (let i = 0; i < 4; i++) assert.equal(await firstLine(host, port), 'slave');
     const onSlave: net.Socket = await connect(host, port);
@@ -70,7 +63,7 @@ describe('L4 health and failover through the whole gateway and the official SDK'
 
     // It comes back on the same port: new connections return to it; the open one stays.
     master = await tcpOrigin('master', undefined, '127.0.0.1', master.port);
-    await until('the master reads normal again', async () => (await statuses())['127.0.0.1'] === 0);
+    await until('the master reads normal again', async () => (await statuses())['127.0.0.1'] === 0, 20_000);
     for (let i = 0; i < 4; i++) assert.equal(await firstLine(host, port), 'master');
     onSlave.write('still');
     assert.equal((await readN(onSlave, 5)).toString(), 'still', 'an open connection is never moved');

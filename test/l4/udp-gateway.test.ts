@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { connect, freePort, startL4Gateway, tcpOrigin, type L4Gateway, type TcpOrigin } from '../helpers/l4.js';
+import { until } from '../helpers/wait.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -22,10 +23,6 @@ async function udpClient(): Promise<{ sock: dgram.Socket; got: string[] }> {
   return { sock, got };
 }
 
-async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) { if (Date.now() > end) assert.fail(`timed out waiting for ${what}`); await sleep(10); }
-}
 
 describe('L4 UDP listeners through the whole gateway', () => {
   let gw: L4Gateway;

@@ -12,6 +12,7 @@ import { UdpListener } from '../../src/l4/udp.js';
 import type { Origin, OriginBinding, Proxy, StreamListener } from '../../src/model/gaap.js';
 import type { L4Objects } from '../../src/runtime/config.js';
 import type { MemberState } from '../../src/runtime/member-state.js';
+import { until } from '../helpers/wait.js';
 
 const REGION = 'ap-test';
 const T0 = '2026-01-01T00:00:00.000Z';
@@ -31,13 +32,6 @@ async function freePort(address: string): Promise<number> {
   return port;
 }
 
-async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 interface Received { size: number; from: number; data: Buffer }
 
