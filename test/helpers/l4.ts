@@ -10,6 +10,8 @@ import type { SluiceOptions } from '../../src/app.js';
  */
 export interface L4Gateway extends TestGateway {
   region: string;
+  /** The region's IPv4 pool (a test may put it back with more addresses). */
+  pool: string;
   proxy(extra?: Record<string, unknown>): Promise<any>;
   listener(proxyId: string, body: Record<string, unknown>): Promise<any>;
   origins(addresses: string[]): Promise<string[]>;
@@ -47,7 +49,7 @@ export async function startL4Gateway(extra: Partial<SluiceOptions> = {}): Promis
   // An address is one origin per tenant: later calls reuse it.
   const originIds = new Map<string, string>();
   return {
-    ...gw, region, applied, until,
+    ...gw, region, pool, applied, until,
     async proxy(body = {}) {
       const r = await gw.api('POST', '/v1/proxies', { tenantId: gw.tenantId, name: 'p', accessRegion: region, originRegion: region, bandwidth: 1000, concurrent: 10, ...body });
       assert.equal(r.status, 201, JSON.stringify(r.body));

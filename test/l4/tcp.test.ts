@@ -228,6 +228,27 @@ describe('L4 TCP listeners carry traffic to origins', () => {
     } finally { await flood.close(); }
   });
 
+  test('an IPv6 proxy: traffic both ways and the PROXY v1 line in TCP6 form', async () => {
+    const put = await gw.api('PUT', `/v1/l4-regions/${gw.region}`, { access: true, origin: true, bandwidths: [1000], concurrencies: [10], pool: [gw.pool, '::1'] });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const got: Buffer[] = [];
+    const o = await tcpOrigin('v6', (s) => { s.on('data', (d) => got.push(d)); s.on('end', () => s.end('bye')); }, '::1');
+    try {
+      const p = await gw.proxy({ ipVersion: 'IPv6' });
+      assert.equal(p.address, '::1');
+      const port = await freePort('::1');
+      const l = await gw.listener(p.id, { ports: [port], clientIp: 'proxy_protocol' });
+      const [id] = await gw.origins(['::1']);
+      await gw.bind(l.id, [{ originId: id, port: o.port }]);
+      const c = await connect('::1', port);
+      const clientPort = c.localPort;
+      c.end('hello');
+      const r = await readAll(c);
+      assert.equal(r.data.toString(), 'bye');
+      assert.equal(Buffer.concat(got).toString('latin1'), `PROXY TCP6 ::1 ::1 ${clientPort} ${port}\r\nhello`);
+    } finally { await o.close(); }
+  });
+
   test('a port taken on the machine is reported on the listener, not a crash', async () => {
     const p = await gw.proxy();
     const squatter = net.createServer();
