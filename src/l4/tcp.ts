@@ -8,6 +8,9 @@ import { proxyV1, proxyV2 } from './proxy-protocol.js';
 const KEEPALIVE_DELAY_MS = 60_000;
 /** The chunk a waiting reader is assumed to take when it has not read yet (bucket wake-ups). */
 const FIRST_CHUNK = 16 * 1024;
+/** Origin-leg read buffers (see OriginReads): small while answers are small, large for bulk. */
+const READ_SMALL = 16 * 1024;
+const READ_LARGE = 64 * 1024;
 /** The idle sweep runs every quarter of the idle timeout, within these bounds. */
 const SWEEP_MIN_MS = 100;
 const SWEEP_MAX_MS = 1000;
@@ -27,8 +30,10 @@ class Flow {
     if (!this.blockedByDst) this.src.resume();
   };
 
-  constructor(private readonly src: net.Socket, private readonly dst: net.Socket, private readonly bucket: TokenBucket, private readonly conn: Connection) {
-    src.on('data', (chunk: Buffer) => this.onData(chunk));
+  /** `reads`: the origin leg, whose chunks come through its onread buffers rather than 'data'. */
+  constructor(private readonly src: net.Socket, private readonly dst: net.Socket, private readonly bucket: TokenBucket, private readonly conn: Connection, reads: OriginReads | null) {
+    if (reads) reads.flow = this;
+    else src.on('data', (chunk: Buffer) => this.onData(chunk));
     dst.on('drain', () => {
       this.blockedByDst = false;
       if (!this.blockedByBucket) src.resume();
@@ -37,7 +42,7 @@ class Flow {
     src.on('end', () => dst.end());
   }
 
-  private onData(chunk: Buffer): void {
+  onData(chunk: Buffer): void {
     // Idle either way: any chunk in either direction counts (the listener's sweep reads it).
     this.conn.active = true;
     this.last = chunk.length;
@@ -50,6 +55,39 @@ class Flow {
   }
 
   start(): void { this.src.resume(); }
+
+  /** Bytes of `dst` not yet handed to the kernel (a chunk still referenced by its write queue). */
+  get queued(): number { return this.dst.writableLength; }
+}
+
+/**
+ * The origin leg reads into a buffer of its own (net.connect's onread) instead of a fresh
+ * 64 KiB allocation per read, shrunk to the bytes read: for small answers that allocation
+ * and its copy are most of a read's cost. A buffer is read into again only once the write
+ * of its last chunk went to the kernel at once; while any byte of `dst` is still queued,
+ * the next read gets a fresh buffer and the queued one is left to the write that holds it.
+ */
+class OriginReads {
+  flow: Flow | null = null;
+  private buf: Buffer | null = null;
+  private lastRead = 0;
+
+  readonly onread = {
+    buffer: (): Buffer => this.next(),
+    callback: (n: number, buf: Uint8Array): boolean => {
+      this.lastRead = n;
+      this.flow!.onData(Buffer.from(buf.buffer, buf.byteOffset, n));
+      return true;
+    },
+  };
+
+  private next(): Buffer {
+    const cur = this.buf;
+    // A read that filled its buffer or went past the small size is bulk: the large one.
+    const size = (cur !== null && this.lastRead >= cur.length) || this.lastRead > READ_SMALL ? READ_LARGE : READ_SMALL;
+    if (cur !== null && cur.length === size && (this.flow === null || this.flow.queued === 0)) return cur;
+    return (this.buf = Buffer.allocUnsafeSlow(size));
+  }
 }
 
 /**
@@ -227,7 +265,8 @@ export class TcpListener implements L4Listener {
       client.resetAndDestroy();
       return;
     }
-    const up = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS });
+    const reads = new OriginReads();
+    const up = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS, onread: reads.onread });
     up.pause();
     up.setTimeout(plan.connectTimeoutMs);
     let connected = false;
@@ -257,11 +296,11 @@ export class TcpListener implements L4Listener {
       c.target = target;
       c.balancer = plan.balancer;
       plan.balancer.onStart(target);
-      this.relay(c, up, plan);
+      this.relay(c, up, plan, reads);
     });
   }
 
-  private relay(c: Connection, up: net.Socket, plan: ListenerPlan): void {
+  private relay(c: Connection, up: net.Socket, plan: ListenerPlan, reads: OriginReads): void {
     const client = c.client;
     if (plan.proxyProtocol !== 0) {
       const ends = { clientIp: client.remoteAddress ?? '', clientPort: client.remotePort ?? 0, localIp: client.localAddress ?? '', localPort: client.localPort ?? 0 };
@@ -277,8 +316,8 @@ export class TcpListener implements L4Listener {
       else if (!finishedBothWays(client)) client.destroy();
     });
     const budget = this.ctx.budget;
-    const toOrigin = new Flow(client, up, budget.up, c);
-    const toClient = new Flow(up, client, budget.down, c);
+    const toOrigin = new Flow(client, up, budget.up, c, null);
+    const toClient = new Flow(up, client, budget.down, c, reads);
     toOrigin.start();
     toClient.start();
   }
