@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 
 const found = new Map<string, boolean>();
@@ -65,6 +65,7 @@ export function launch(cmd: string, args: string[], cpu: number | null, env: Rec
   // stdoutFile: what V8's tracing flags (--trace-gc ...) print goes there, appended.
   const out = stdoutFile ? openSync(stdoutFile, 'a') : 'ignore';
   const child = spawn(file, argv, { stdio: ['ignore', out, 'pipe'], env: { ...process.env, ...env } });
+  if (typeof out === 'number') closeSync(out); // the child has its own copy
   let err = '';
   child.stderr!.on('data', (d) => { err = (err + d).slice(-2000); });
   child.on('exit', (code) => { if (code && code !== 0 && !child.killed) process.stderr.write(`${cmd} exited ${code}: ${err}\n`); });
