@@ -23,6 +23,7 @@ const { values } = parseArgs({ options: {
   'skip-budgets': { type: 'boolean', default: false },
   tests: { type: 'string', default: 'http,bulk,udp' },
   'cpu-prof': { type: 'string' },
+  'sluice-flags': { type: 'string' },
 } });
 const Q = values.quick;
 const num = (v: string | undefined, full: number, quick: number) => (v === undefined ? (Q ? quick : full) : Number(v));
@@ -37,7 +38,10 @@ const UDP = { sockets: 4, window: 16, size: 64 };
 const CAP_MBPS = 100;
 const CAP_CONNECTIONS = 10;
 const TESTS = new Set(values.tests!.split(','));
-const SLUICE_FLAGS = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [];
+const SLUICE_FLAGS = [
+  ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []),
+  ...(values['sluice-flags'] ?? '').split(' ').filter(Boolean),
+];
 
 const NODE_TCP = 'node net (pipe)';
 const NODE_UDP = 'node dgram relay';

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 
 const found = new Map<string, boolean>();
@@ -59,10 +59,13 @@ export function pinned(cmd: string, args: string[], cpu: number | null): [string
 }
 
 /** Starts a command pinned to `cpu` (taskset, when present); its pid is the command's own. */
-export function launch(cmd: string, args: string[], cpu: number | null, env: Record<string, string> = {}): ChildProcess {
+export function launch(cmd: string, args: string[], cpu: number | null, env: Record<string, string> = {}, stdoutFile?: string): ChildProcess {
   if (cmd === process.execPath && nodeWrapper.length > 0) [cmd, args] = [nodeWrapper[0]!, [...nodeWrapper.slice(1), cmd, ...args]];
   const [file, argv] = pinned(cmd, args, cpu);
-  const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  // stdoutFile: what V8's tracing flags (--trace-gc ...) print goes there, appended.
+  const out = stdoutFile ? openSync(stdoutFile, 'a') : 'ignore';
+  const child = spawn(file, argv, { stdio: ['ignore', out, 'pipe'], env: { ...process.env, ...env } });
+  if (typeof out === 'number') closeSync(out); // the child has its own copy
   let err = '';
   child.stderr!.on('data', (d) => { err = (err + d).slice(-2000); });
   child.on('exit', (code) => { if (code && code !== 0 && !child.killed) process.stderr.write(`${cmd} exited ${code}: ${err}\n`); });

@@ -18,7 +18,8 @@ export async function startSluice(nodeFlags: string[], cpu: number | null, extra
   const [proxyPort, admin] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   const proc = launch(process.execPath, [...nodeFlags, 'dist/cli.js', 'start', '--data-dir', dir, '--admin-listen', `127.0.0.1:${admin}`,
-    '--proxy-listen', `127.0.0.1:${proxyPort}`, '--log-level', 'warn', ...extraArgs], cpu, { SLUICE_ADMIN_TOKEN: ADMIN_TOKEN });
+    '--proxy-listen', `127.0.0.1:${proxyPort}`, '--log-level', 'warn', ...extraArgs], cpu, { SLUICE_ADMIN_TOKEN: ADMIN_TOKEN },
+    process.env.SLUICE_BENCH_STDOUT);
   try {
     await waitPort(admin);
   } catch (err) {

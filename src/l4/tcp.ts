@@ -8,6 +8,12 @@ import { proxyV1, proxyV2 } from './proxy-protocol.js';
 const KEEPALIVE_DELAY_MS = 60_000;
 /** The chunk a waiting reader is assumed to take when it has not read yet (bucket wake-ups). */
 const FIRST_CHUNK = 16 * 1024;
+/** Origin-leg read buffers (see OriginReads): small while answers are small, large for bulk. */
+const READ_SMALL = 16 * 1024;
+const READ_LARGE = 64 * 1024;
+/** The idle sweep runs every quarter of the idle timeout, within these bounds. */
+const SWEEP_MIN_MS = 100;
+const SWEEP_MAX_MS = 1000;
 
 /**
  * One direction of a connection: reads `src`, writes `dst`, charges `bucket`. It stops
@@ -24,8 +30,10 @@ class Flow {
     if (!this.blockedByDst) this.src.resume();
   };
 
-  constructor(private readonly src: net.Socket, private readonly dst: net.Socket, private readonly bucket: TokenBucket) {
-    src.on('data', (chunk: Buffer) => this.onData(chunk));
+  /** `reads`: the origin leg, whose chunks come through its onread buffers rather than 'data'. */
+  constructor(private readonly src: net.Socket, private readonly dst: net.Socket, private readonly bucket: TokenBucket, private readonly conn: Connection, reads: OriginReads | null) {
+    if (reads) reads.flow = this;
+    else src.on('data', (chunk: Buffer) => this.onData(chunk));
     dst.on('drain', () => {
       this.blockedByDst = false;
       if (!this.blockedByBucket) src.resume();
@@ -34,7 +42,9 @@ class Flow {
     src.on('end', () => dst.end());
   }
 
-  private onData(chunk: Buffer): void {
+  onData(chunk: Buffer): void {
+    // Idle either way: any chunk in either direction counts (the listener's sweep reads it).
+    this.conn.active = true;
     this.last = chunk.length;
     if (!this.dst.write(chunk)) { this.blockedByDst = true; this.src.pause(); }
     if (!this.bucket.spend(chunk.length)) {
@@ -45,6 +55,39 @@ class Flow {
   }
 
   start(): void { this.src.resume(); }
+
+  /** Bytes of `dst` not yet handed to the kernel (a chunk still referenced by its write queue). */
+  get queued(): number { return this.dst.writableLength; }
+}
+
+/**
+ * The origin leg reads into a buffer of its own (net.connect's onread) instead of a fresh
+ * 64 KiB allocation per read, shrunk to the bytes read: for small answers that allocation
+ * and its copy are most of a read's cost. A buffer is read into again only once the write
+ * of its last chunk went to the kernel at once; while any byte of `dst` is still queued,
+ * the next read gets a fresh buffer and the queued one is left to the write that holds it.
+ */
+class OriginReads {
+  flow: Flow | null = null;
+  private buf: Buffer | null = null;
+  private lastRead = 0;
+
+  readonly onread = {
+    buffer: (): Buffer => this.next(),
+    callback: (n: number, buf: Uint8Array): boolean => {
+      this.lastRead = n;
+      this.flow!.onData(Buffer.from(buf.buffer, buf.byteOffset, n));
+      return true;
+    },
+  };
+
+  private next(): Buffer {
+    const cur = this.buf;
+    // A read that filled its buffer or went past the small size is bulk: the large one.
+    const size = (cur !== null && this.lastRead >= cur.length) || this.lastRead > READ_SMALL ? READ_LARGE : READ_SMALL;
+    if (cur !== null && cur.length === size && (this.flow === null || this.flow.queued === 0)) return cur;
+    return (this.buf = Buffer.allocUnsafeSlow(size));
+  }
 }
 
 /**
@@ -62,6 +105,15 @@ class Connection {
   /** The balancer the connection is counted on (least connections), until it ends or moves. */
   balancer: ListenerPlan['balancer'] | null = null;
   private ended = false;
+  /**
+   * Idle timeout (0: none, until the relay starts). A per-chunk socket.setTimeout re-arms a
+   * timer twice per request; a flag set per chunk and read by one sweep per listener is a store.
+   */
+  idleMs = 0;
+  /** A chunk went either way since the last sweep. */
+  active = false;
+  /** The sweep that last saw the connection active (or the relay's start): it is idle since then at most. */
+  quietSince = 0;
 
   constructor(readonly client: net.Socket, private readonly owner: TcpListener) {}
 
@@ -91,6 +143,8 @@ export class TcpListener implements L4Listener {
   private accepting = true;
   private readonly conns = new Set<Connection>();
   private drained: (() => void) | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweepMs = SWEEP_MAX_MS;
   /** Counters for the metrics to come: connections accepted, refused at the cap, failed to reach any origin. */
   accepted = 0;
   refused = 0;
@@ -148,6 +202,7 @@ export class TcpListener implements L4Listener {
   /** A connection is over: its slot and its least-connections count go back. */
   closed(c: Connection): void {
     this.conns.delete(c);
+    if (this.conns.size === 0) this.stopSweep();
     this.ctx.budget.release();
     if (c.target && c.balancer) c.balancer.onEnd(c.target);
     if (this.conns.size === 0 && this.drained) { this.drained(); this.drained = null; }
@@ -210,7 +265,8 @@ export class TcpListener implements L4Listener {
       client.resetAndDestroy();
       return;
     }
-    const up = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS });
+    const reads = new OriginReads();
+    const up = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS, onread: reads.onread });
     up.pause();
     up.setTimeout(plan.connectTimeoutMs);
     let connected = false;
@@ -240,18 +296,19 @@ export class TcpListener implements L4Listener {
       c.target = target;
       c.balancer = plan.balancer;
       plan.balancer.onStart(target);
-      this.relay(c, up, plan);
+      this.relay(c, up, plan, reads);
     });
   }
 
-  private relay(c: Connection, up: net.Socket, plan: ListenerPlan): void {
+  private relay(c: Connection, up: net.Socket, plan: ListenerPlan, reads: OriginReads): void {
     const client = c.client;
     if (plan.proxyProtocol !== 0) {
       const ends = { clientIp: client.remoteAddress ?? '', clientPort: client.remotePort ?? 0, localIp: client.localAddress ?? '', localPort: client.localPort ?? 0 };
       up.write(plan.proxyProtocol === 1 ? proxyV1(ends) : proxyV2(ends));
     }
-    // Idle either way: every read and write on the client leg refreshes its timer.
-    client.setTimeout(plan.idleTimeoutMs, () => c.reset());
+    c.idleMs = plan.idleTimeoutMs;
+    c.quietSince = Date.now();
+    this.armSweep(plan.idleTimeoutMs);
     // A reset on one leg resets the other; a clean close of both ends the connection.
     up.on('error', () => { if (!client.destroyed) client.resetAndDestroy(); });
     up.on('close', () => {
@@ -259,9 +316,41 @@ export class TcpListener implements L4Listener {
       else if (!finishedBothWays(client)) client.destroy();
     });
     const budget = this.ctx.budget;
-    const toOrigin = new Flow(client, up, budget.up);
-    const toClient = new Flow(up, client, budget.down);
+    const toOrigin = new Flow(client, up, budget.up, c, null);
+    const toClient = new Flow(up, client, budget.down, c, reads);
     toOrigin.start();
     toClient.start();
   }
+
+  // ---- idle timeout ----------------------------------------------------------------------
+
+  /** Runs the sweep often enough for the shortest idle timeout of the open connections. */
+  private armSweep(idleMs: number): void {
+    if (idleMs <= 0) return;
+    const every = Math.min(SWEEP_MAX_MS, Math.max(SWEEP_MIN_MS, Math.floor(idleMs / 4)));
+    if (this.sweepTimer && every >= this.sweepMs) return;
+    this.stopSweep();
+    this.sweepMs = every;
+    this.sweepTimer = setInterval(this.sweep, every);
+    this.sweepTimer.unref();
+  }
+
+  private stopSweep(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    this.sweepMs = SWEEP_MAX_MS;
+  }
+
+  /**
+   * A connection's last chunk came at or before the sweep that last saw it active, so it
+   * ends once that sweep is its idle timeout old: never early, at most two periods late.
+   * Idle either way ends both legs with a reset, as a peer's reset does.
+   */
+  private readonly sweep = (): void => {
+    const now = Date.now();
+    for (const c of this.conns) {
+      if (c.active) { c.active = false; c.quietSince = now; }
+      else if (c.idleMs > 0 && now - c.quietSince >= c.idleMs) c.reset();
+    }
+  };
 }

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import gaapModule from 'tencentcloud-sdk-nodejs/tencentcloud/services/gaap/v20180529/gaap_client.js';
 import { connect, firstLine, freePort, readAll, readN, startL4Gateway, tcpOrigin, type L4Gateway, type TcpOrigin } from '../helpers/l4.js';
@@ -54,6 +55,42 @@ describe('L4 TCP listeners carry traffic to origins', () => {
       assert.equal(r.data.length, 3 * 1024 * 1024 + payload.length);
       assert.deepEqual(r.data.subarray(3 * 1024 * 1024), payload);
     } finally { await big.close(); }
+  });
+
+  test('every byte of the answer arrives as the origin sent it to a slow reader (the origin leg reuses its read buffers)', async () => {
+    // Random bytes, so a read buffer filled again before its last chunk went out shows as
+    // wrong bytes. The origin sends a few KiB every millisecond, faster than the client
+    // reads: once the kernel's buffers towards the client are full, the proxy's writes of
+    // those small reads queue while it goes on reading the origin.
+    const batches = Array.from({ length: 500 }, (_, i) => Array.from({ length: 8 }, (_, j) => randomBytes(1 + ((i * 8 + j) * 7919) % 3000)));
+    const want = Buffer.concat(batches.flat());
+    const o = await tcpOrigin('pattern', (s) => {
+      s.once('data', () => {
+        const send = (i: number): void => {
+          if (i === batches.length) { s.end(); return; }
+          for (const b of batches[i]!) s.write(b);
+          setTimeout(() => send(i + 1), 1);
+        };
+        send(0);
+      });
+    });
+    try {
+      const t = await listenerTo([{ origin: o }]);
+      const c = await connect(t.host, t.port);
+      c.write('go');
+      // Reads nothing for a while, then one chunk every 15 ms for a while, then at full speed.
+      let pauses = 0;
+      c.on('data', () => {
+        if (pauses < 200) { pauses++; c.pause(); setTimeout(() => c.resume(), 15); }
+      });
+      c.pause();
+      setTimeout(() => c.resume(), 300);
+      c.end();
+      const r = await readAll(c, 30_000);
+      assert.equal(r.error, null);
+      assert.equal(r.data.length, want.length);
+      assert.ok(r.data.equals(want), 'the bytes the client read are the ones the origin wrote');
+    } finally { await o.close(); }
   });
 
   test('the origin half-closing first still gets everything the client sends after', async () => {
