@@ -10,14 +10,14 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { has, stop, wrapNode, writeResults } from './lib.js';
+import { has, shippedNodeFlags, stop, wrapNode, writeResults } from './lib.js';
 import { LOAD_CPU, proxySpecs, startBackends } from './proxies.js';
 
 const { values } = parseArgs({ options: {
   warm: { type: 'string', default: '4000' },
   measure: { type: 'string', default: '10000' },
   only: { type: 'string', default: 'sluice,undici-bare,reply-from,http-proxy' },
-  'node-flags': { type: 'string', default: '--no-memory-reducer' },
+  'node-flags': { type: 'string', default: shippedNodeFlags().join(' ') },
 } });
 const WARM = Number(values.warm);
 const MEASURE = Number(values.measure);

@@ -3,10 +3,10 @@
 // services: HTTP (round robin over the three HTTP origins), bulk (over the three sink ports)
 // and, where it can, UDP (to the echo origin).
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, has, launch, sleep, stop, waitPort } from './lib.js';
+import { freePort, has, launch, shippedNodeFlags, sleep, stop, waitPort } from './lib.js';
 import { PROXY_CPU } from './proxies.js';
 import { startSluice, type Api } from './sluice.js';
 
@@ -34,14 +34,8 @@ export interface L4Spec {
   start(o: L4Origins): Promise<L4Running>;
 }
 
-/** V8 flags for every Node proxy here: the ones sluice's `npm start` sets (read from package.json, so they never drift apart). */
+/** V8 flags for every Node proxy here: the ones sluice's `npm start` sets. */
 export const NODE_FLAGS = shippedNodeFlags();
-
-function shippedNodeFlags(): string[] {
-  const start: string = JSON.parse(readFileSync('package.json', 'utf8')).scripts.start;
-  const words = start.split(/\s+/);
-  return words.slice(1, words.indexOf('dist/cli.js')).filter((w) => w.startsWith('--'));
-}
 
 /** Every port accepts, or the process is stopped and the start fails (at once if it exits). */
 async function listening(proc: ChildProcess, ports: number[]): Promise<void> {

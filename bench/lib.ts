@@ -4,6 +4,13 @@ import { createServer, connect } from 'node:net';
 
 const found = new Map<string, boolean>();
 /** Whether a command is on PATH (asked once per command). */
+/** The V8 flags sluice's `npm start` sets (read from package.json, so benches never drift from what ships). */
+export function shippedNodeFlags(): string[] {
+  const start: string = JSON.parse(readFileSync('package.json', 'utf8')).scripts.start;
+  const words = start.split(/\s+/);
+  return words.slice(1, words.indexOf('dist/cli.js')).filter((w) => w.startsWith('--'));
+}
+
 export function has(cmd: string): boolean {
   let v = found.get(cmd);
   if (v === undefined) { v = spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0; found.set(cmd, v); }

@@ -1,7 +1,7 @@
 // npm run bench: sluice against a bare undici proxy, @fastify/reply-from, http-proxy, and
 // nginx and HAProxy when installed, on this machine, loopback only. See bench/README.md.
 import { parseArgs } from 'node:util';
-import { cpuSeconds, has, load, median, sleep, stop, upstreamConnections, writeResults } from './lib.js';
+import { cpuSeconds, has, load, median, shippedNodeFlags, sleep, stop, upstreamConnections, writeResults } from './lib.js';
 import { LOAD_CPU, proxySpecs, startBackends, type ProxySpec, type Running } from './proxies.js';
 import { balancerTable } from './balancers.js';
 
@@ -19,7 +19,7 @@ const LAT_DURATION = Number(values['latency-duration']);
 
 const FLAGSETS = [
   { label: 'default flags', flags: [] as string[] },
-  { label: '--no-memory-reducer (as sluice ships)', flags: ['--no-memory-reducer'] },
+  { label: `${shippedNodeFlags().join(' ')} (as sluice ships)`, flags: shippedNodeFlags() },
 ];
 
 interface Sample { round: number; rps: number; p50: number; p99: number; cpu: number; opened: number; c1p50: number; errors: number }
