@@ -9,7 +9,7 @@ const KEEPALIVE_DELAY_MS = 60_000;
 /** The chunk a waiting reader is assumed to take when it has not read yet (bucket wake-ups). */
 const FIRST_CHUNK = 16 * 1024;
 /** Origin-leg read buffers (see OriginReads): small while answers are small, large for bulk. */
-const READ_SMALL = 16 * 1024;
+const READ_SMALL = 4 * 1024;
 const READ_LARGE = 64 * 1024;
 /** The idle sweep runs every quarter of the idle timeout, within these bounds. */
 const SWEEP_MIN_MS = 100;
