@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { createLogger } from './logger.js';
 import { startSluice, type HostPort } from './app.js';
 import { isRegionName } from './model/region.js';
+import { messageOf } from './model/errors.js';
 
 const HELP = `sluice: a self-hosted API gateway managed through the Tencent Cloud and Huawei Cloud gateway APIs
 
@@ -214,6 +215,6 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
-  process.stderr.write(`sluice: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`sluice: ${messageOf(err)}\n`);
   process.exitCode = 1;
 });

@@ -6,6 +6,7 @@ import type { HealthCheck, Upstream } from '../model/types.js';
 import { memberStateKey, type HealthUpdate } from '../runtime/member-state.js';
 import type { Snapshot } from '../runtime/snapshot.js';
 import { probe, type ClientCert, type ProbeSpec } from './probe.js';
+import { messageOf } from '../model/errors.js';
 
 
 /** Probes in flight at once, node-wide; the rest wait their turn. */
@@ -85,7 +86,7 @@ export class HealthChecker implements HealthReporter {
           this.watch(u, check, signature, t.stateKey, t.id, t.host, t.port, t.servername);
         }
       } catch (err) {
-        const error = err instanceof Error ? err.message : String(err);
+        const error = messageOf(err);
         this.uncheckable.set(u.id, error);
         this.log.error({ upstream: u.id, error }, 'health check cannot be set up; its members are not probed');
       }

@@ -6,6 +6,7 @@ import type { HealthState } from '../model/health.js';
 import type { BindingHealthReport } from '../model/l4-report.js';
 import type { HealthUpdate } from '../runtime/member-state.js';
 import { detectPing, probePing, probeTcpConnect, probeUdpPort, type PingSupport, type ProbeResult } from './l4-probe.js';
+import { codeOf } from '../model/errors.js';
 
 /** Probes in flight at once, node-wide (one per address: a domain's round takes several). */
 const MAX_CONCURRENT_PROBES = 256;
@@ -58,7 +59,6 @@ export interface L4CheckerOptions {
 export interface L4CheckerStats { targets: number; timers: number; probesInFlight: number; probesQueued: number; probesSent: number }
 
 const bindingKey = (listenerId: string, bindingId: string) => `${listenerId}\u0000${bindingId}`;
-const messageOf = (err: unknown) => (err as NodeJS.ErrnoException)?.code ?? (err instanceof Error ? err.message : String(err));
 
 /**
  * The node's one L4 health authority (gaap.md 3.6). Follows the L4 snapshots, probes every
@@ -233,7 +233,7 @@ export class L4HealthChecker {
       if (w.dnsFailures >= w.spec.unhealthyThreshold) {
         // Abnormal with no down addresses: GAAP's sign of a name that does not resolve.
         w.addresses.clear();
-        const reason = `${w.host} does not resolve: ${messageOf(err)} (${w.dnsFailures} in a row)`;
+        const reason = `${w.host} does not resolve: ${codeOf(err)} (${w.dnsFailures} in a row)`;
         if (w.state !== 'unhealthy') this.set(w, 'unhealthy', reason);
         else w.reason = reason;
       }

@@ -2,16 +2,13 @@ import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { connect, isIP } from 'node:net';
 import type { ProbeResult } from './probe.js';
+import { codeOf } from '../model/errors.js';
 
 export type { ProbeResult } from './probe.js';
 
 // L4 probes (gaap.md 3.6): each settles within its deadline, never throws, and leaves no
 // socket or child process behind.
 
-const codeOf = (err: unknown): string => {
-  const e = err as NodeJS.ErrnoException;
-  return e?.code ?? (e instanceof Error ? e.message : String(err));
-};
 
 /** TCP: a completed handshake passes; a refusal, an unreachable host or the deadline fails. */
 export function probeTcpConnect(host: string, port: number, timeoutMs: number): Promise<ProbeResult> {

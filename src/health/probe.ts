@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
+import { messageOf } from '../model/errors.js';
 
 export interface ProbeSpec {
   protocol: 'tcp' | 'http' | 'https';
@@ -32,7 +33,7 @@ export function probe(spec: ProbeSpec): Promise<ProbeResult> {
   const p = spec.protocol === 'tcp' ? probeTcp(spec) : probeHttp(spec);
   // node:http throws at once on a request it refuses (a bad header, a path with spaces);
   // that is a failed probe of this member, never an unhandled rejection.
-  return p.catch((err: unknown) => ({ ok: false, reason: `${spec.protocol} probe could not be sent: ${err instanceof Error ? err.message : String(err)}` }));
+  return p.catch((err: unknown) => ({ ok: false, reason: `${spec.protocol} probe could not be sent: ${messageOf(err)}` }));
 }
 
 function probeTcp(spec: ProbeSpec): Promise<ProbeResult> {

@@ -3,7 +3,7 @@ import { L4HealthChecker } from '../health/l4-checker.js';
 import type { ProxyStatus } from '../model/gaap.js';
 import type { L4Reporter, ListenerReport } from '../model/l4-report.js';
 import type { RuntimeConfig } from '../runtime/config.js';
-import type { HealthUpdate, MemberState } from '../runtime/member-state.js';
+import { newMemberState, type HealthUpdate } from '../runtime/member-state.js';
 import { L4Plane } from './plane.js';
 import { buildL4Snapshot, type L4Snapshot } from './plan.js';
 
@@ -46,11 +46,6 @@ export function l4Reporter(listener: (id: string) => ListenerReport | null, heal
   };
 }
 
-/** The primary's region plan (with workers) feeds only the health checker: no state is read. */
-function unusedState(): MemberState {
-  return { healthy: true, state: 'unknown', reason: '', since: 0 };
-}
-
 export function startL4Node(opts: L4NodeOptions): L4Node {
   const plane = opts.inWorkers ? null : new L4Plane({ region: opts.region, logger: opts.logger, drainMs: opts.drainMs, onApplied: opts.settle });
   const workerListeners = new Map<string, ListenerReport>();
@@ -66,7 +61,8 @@ export function startL4Node(opts: L4NodeOptions): L4Node {
     apply(c) {
       if (plane) { plane.apply(c); return; }
       if (c.revision <= (regionPlan?.revision ?? -1)) return;
-      regionPlan = buildL4Snapshot(c.revision, c.l4, { region: opts.region, previous: regionPlan, state: unusedState });
+      // The primary's region plan (with workers) feeds only the health checker: its states are never read.
+      regionPlan = buildL4Snapshot(c.revision, c.l4, { region: opts.region, previous: regionPlan, state: newMemberState });
       health.sync(regionPlan);
     },
     workerListener(id, report) {

@@ -6,6 +6,7 @@ import {
 import type { Strategy } from '../model/types.js';
 import type { L4Objects } from '../runtime/config.js';
 import type { MemberState } from '../runtime/member-state.js';
+import { messageOf } from '../model/errors.js';
 
 /** One bound origin as the L4 plane sees it: where to connect, its share, its health. */
 export interface OriginTarget extends Target {
@@ -177,9 +178,6 @@ function index(o: L4Objects): Indexed {
   return { bindings, origins: new Map(o.origins.map((x) => [x.id, x])), listenersByHolder };
 }
 
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * The L4 plan of one revision for one process: the proxies of the node's access region it

@@ -2,13 +2,14 @@ import type { Logger } from 'pino';
 import { TRANSITIONAL, type ProxyStatus } from '../model/gaap.js';
 import type { ListenerReport } from '../model/l4-report.js';
 import type { RuntimeConfig } from '../runtime/config.js';
-import { applyUpdate, type HealthUpdate, type MemberState } from '../runtime/member-state.js';
+import { applyUpdate, newMemberState, type HealthUpdate, type MemberState } from '../runtime/member-state.js';
 import { ProxyBudget } from './budget.js';
 import { RateLimitedLog, type L4Listener, type ListenerContext } from './listener.js';
 import { OriginPicker } from './pick.js';
 import { buildL4Snapshot, type L4Snapshot, type ListenerPlan, type ProxyPlan } from './plan.js';
 import { TcpListener } from './tcp.js';
 import { UdpListener } from './udp.js';
+import { messageOf } from '../model/errors.js';
 
 export interface L4PlaneOptions {
   /** The access region this node serves. */
@@ -57,9 +58,6 @@ function bindKey(l: ListenerPlan): string {
   return `${l.protocol}/${l.address}/${l.port}`;
 }
 
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * The L4 data plane of one process: follows the config, binds the listeners of the proxies
@@ -155,7 +153,7 @@ export class L4Plane {
 
   private state(key: string): MemberState {
     let s = this.states.get(key);
-    if (!s) { s = { healthy: true, state: 'unknown', reason: 'no verdict yet', since: Date.now() }; this.states.set(key, s); }
+    if (!s) { s = newMemberState(); this.states.set(key, s); }
     return s;
   }
 

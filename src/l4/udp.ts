@@ -6,6 +6,7 @@ import type { ProxyBudget } from './budget.js';
 import type { TokenBucket } from './bucket.js';
 import { endSpread, RateLimitedLog, type L4Listener, type ListenerContext } from './listener.js';
 import type { ListenerPlan, OriginTarget } from './plan.js';
+import { codeOf } from '../model/errors.js';
 
 /**
  * While a session's origin socket connects (a DNS lookup at most), its first datagrams wait
@@ -66,10 +67,6 @@ function literal(address: string, family: unknown, cb: LookupCallback): void {
 
 function socketFor(family: number): Socket {
   return dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', lookup: literal as unknown as dgram.SocketOptions['lookup'] });
-}
-
-function codeOf(err: unknown): string {
-  return (err as NodeJS.ErrnoException | null)?.code ?? (err instanceof Error ? err.message : String(err));
 }
 
 /** One client address:port of the listener, pinned to one origin through one connected socket. */

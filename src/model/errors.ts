@@ -48,3 +48,13 @@ export class ModelError extends Error {
     this.name = 'ModelError';
   }
 }
+
+/** What a caught value says, whatever was thrown (logs and problem lists). */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A system error's code (ECONNREFUSED...), else what the caught value says. */
+export function codeOf(err: unknown): string {
+  return (err as NodeJS.ErrnoException | null)?.code ?? messageOf(err);
+}

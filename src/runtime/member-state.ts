@@ -28,3 +28,8 @@ export function applyUpdate(s: MemberState, u: HealthUpdate): void {
   s.reason = u.reason;
   s.since = u.since;
 }
+
+/** A member the data plane has no verdict for yet: eligible. */
+export function newMemberState(): MemberState {
+  return { healthy: true, state: 'unknown', reason: 'no verdict yet', since: Date.now() };
+}

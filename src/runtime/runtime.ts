@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { EMPTY_CONFIG, type RuntimeConfig } from './config.js';
-import { applyUpdate, type HealthUpdate, type MemberState } from './member-state.js';
+import { applyUpdate, newMemberState, type HealthUpdate, type MemberState } from './member-state.js';
 import type { PoolSource } from './pools.js';
 import { buildSnapshot, type Snapshot } from './snapshot.js';
 
@@ -40,7 +40,7 @@ export class Runtime<P = unknown> {
   /** The member state for `key`, created eligible (`unknown`) on first use. */
   state(key: string): MemberState {
     let s = this.states.get(key);
-    if (!s) { s = { healthy: true, state: 'unknown', reason: 'no verdict yet', since: Date.now() }; this.states.set(key, s); }
+    if (!s) { s = newMemberState(); this.states.set(key, s); }
     return s;
   }
 

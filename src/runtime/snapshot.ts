@@ -5,6 +5,7 @@ import type { Route, Upstream } from '../model/types.js';
 import type { RuntimeConfig } from './config.js';
 import { memberStateKey, type MemberState } from './member-state.js';
 import { Router } from './router.js';
+import { messageOf } from '../model/errors.js';
 
 /**
  * One member as the data plane sees it: where to send, through which pool, and its health.
@@ -133,9 +134,6 @@ function planUpstream<P>(u: Upstream, byId: Map<string, Upstream>, deps: Snapsho
   return { upstream: u, targets, balancer: createBalancer(u.strategy, targets), signature, error: null };
 }
 
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * Builds the immutable snapshot for one config revision. An object that cannot be built
