@@ -24,8 +24,9 @@ Options for start:
   --store-connect-timeout MS
                             deadline to connect to PostgreSQL or get a pooled connection
                             (default 3000)
-  --region NAME             region used when a request names none, and GAAP's one region until
-                            the operator stores a catalogue (default "default")
+  --region NAME             region used when a request names none, GAAP's one region until
+                            the operator stores a catalogue, and the access region whose
+                            GAAP proxies this node serves (default "default")
   --log-level LEVEL         trace, debug, info, warn, error (default info)
   --workers N               proxy worker processes sharing the proxy listener (default 1: serve
                             in the main process); the admin API and the store stay in the main one
