@@ -107,7 +107,7 @@ function attemptSubscribers(health: HealthChecker, extra: ProxyHooks['onAttempt'
 
 export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const log = opts.logger;
-  const store = await openStore({ url: opts.storeUrl, dataDir: opts.dataDir, timeouts: opts.storeTimeouts });
+  const store = await openStore({ url: opts.storeUrl, dataDir: opts.dataDir, timeouts: opts.storeTimeouts, logger: log });
   const generatedAdminToken = await bootstrapOperatorToken(store, opts.adminToken, log);
 
   const runtime: ProxyRuntime = new Runtime({ logger: log, pools: new PoolRegistry() });

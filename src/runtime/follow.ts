@@ -3,6 +3,12 @@ import type { RuntimeConfig } from './config.js';
 
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 30_000;
+const RESYNC_MS = 30_000;
+
+export interface FollowOptions {
+  /** How often the store's revision is compared with the applied one (default 30 s). */
+  resyncMs?: number;
+}
 
 /**
  * Follows the store: loads the full config at start and again after every committed
@@ -10,8 +16,13 @@ const RETRY_MAX_MS = 30_000;
  * load are folded into one more load, so a burst of writes costs at most two loads. A load
  * that failed (the store did not answer) is tried again, 1 s later and then less often, so
  * a revision announced during an outage still arrives once the store answers again.
+ *
+ * A safety net besides: every `resyncMs` it asks the store for its revision (one small
+ * query) and loads when that differs from the applied one, so a revision whose
+ * announcement never came (another node's write while this one's change feed was down,
+ * say) is applied all the same.
  */
-export function followStore(store: Store, apply: (c: RuntimeConfig) => void, onError: (err: unknown) => void): { ready: Promise<void>; stop(): void } {
+export function followStore(store: Store, apply: (c: RuntimeConfig) => void, onError: (err: unknown) => void, opts: FollowOptions = {}): { ready: Promise<void>; stop(): void } {
   let loading = false;
   let again = false;
   let stopped = false;
@@ -50,6 +61,24 @@ export function followStore(store: Store, apply: (c: RuntimeConfig) => void, onE
     }
   }
 
+  async function resync(): Promise<void> {
+    // A load running or a retry pending will see the latest revision anyway.
+    if (loading || retry || stopped || applied < 0) return;
+    let rev: number;
+    try {
+      rev = await store.revision();
+    } catch (err) {
+      onError(err);
+      return;
+    }
+    if (rev !== applied && !stopped) await load();
+  }
+
   const unsubscribe = store.subscribe((rev) => { if (rev > applied) void load(); });
-  return { ready: load(), stop() { stopped = true; unsubscribe(); if (retry) clearTimeout(retry); } };
+  const resyncTimer = setInterval(() => { void resync(); }, opts.resyncMs ?? RESYNC_MS);
+  resyncTimer.unref();
+  return {
+    ready: load(),
+    stop() { stopped = true; unsubscribe(); clearInterval(resyncTimer); if (retry) clearTimeout(retry); },
+  };
 }

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { messageOf } from '../model/errors.js';
 import type { KindRegistry } from '../model/kinds.js';
 import type { Kind } from '../model/types.js';
 import { Subscribers } from './base.js';
@@ -12,6 +13,21 @@ import { DEFAULT_STORE_TIMEOUTS, type Change, type ListQuery, type Store, type S
 type Q = PgQueryable;
 const CHANNEL = 'sluice_changes';
 const ignore = (): void => undefined;
+/** How the LISTEN connection is retried after it fails: doubling from `firstMs` to `maxMs`, jittered. */
+const DEFAULT_LISTEN_BACKOFF = { firstMs: 200, maxMs: 10_000 };
+/** A failed catch-up (the pool did not answer) is tried again this long after. */
+const CATCH_UP_RETRY_MS = 1000;
+
+/** Where the store tells of its change feed going away and coming back (a pino logger fits). */
+export interface StoreLog {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
+
+/** Between half and all of `ms`: nodes that lost the server together do not come back in step. */
+function jittered(ms: number): number {
+  return Math.round(ms * (0.5 + Math.random() * 0.5));
+}
 
 /** PostgreSQL's SQL for the transaction core, on the pool or on one client. */
 function sqlOf(c: Q): SqlWriter {
@@ -95,6 +111,10 @@ export interface PostgresOptions extends Partial<StoreTimeouts> {
   schema?: string;
   /** The kinds it holds (default: every model kind); tests add their own. */
   kinds?: KindRegistry;
+  /** Told once when the change feed's connection is lost, and when it is back. */
+  logger?: StoreLog;
+  /** How the lost change feed is retried (default 200 ms doubling to 10 s); tests widen it. */
+  listenBackoff?: { firstMs: number; maxMs: number };
 }
 
 /**
@@ -114,7 +134,12 @@ export class PostgresStore implements Store {
   private reconnect: NodeJS.Timeout | null = null;
   private lastNotified = 0;
   private catchingUp: Promise<void> = Promise.resolve();
+  private catchUpRetry: NodeJS.Timeout | null = null;
   private closed = false;
+  /** The next reconnect's delay before jitter; back to the first once LISTEN succeeds. */
+  private listenRetryMs: number;
+  /** Whether the change feed is lost (told once per outage). */
+  private feedLost = false;
 
   private readonly reader: SqlReader;
 
@@ -123,8 +148,11 @@ export class PostgresStore implements Store {
     private readonly clientConfig: pg.ClientConfig,
     private readonly timeouts: StoreTimeouts,
     private readonly kinds: KindRegistry,
+    private readonly log: StoreLog | null,
+    private readonly backoff: { firstMs: number; maxMs: number },
   ) {
     this.reader = sqlOf(pool);
+    this.listenRetryMs = backoff.firstMs;
   }
 
   static async open(url: string, opts: PostgresOptions = {}): Promise<PostgresStore> {
@@ -151,7 +179,7 @@ export class PostgresStore implements Store {
     const pool = new pg.Pool({ ...clientConfig, max: 10 });
     // An idle client's error (server restart) must not take the process down.
     pool.on('error', ignore);
-    const store = new PostgresStore(pool, clientConfig, timeouts, kinds);
+    const store = new PostgresStore(pool, clientConfig, timeouts, kinds, opts.logger ?? null, opts.listenBackoff ?? DEFAULT_LISTEN_BACKOFF);
     try {
       await store.withClient(async (c) => {
         if (schema) await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
@@ -222,48 +250,72 @@ export class PostgresStore implements Store {
 
   /**
    * The LISTEN connection. It has no query of its own to time out, so a heartbeat asks the
-   * server every so often; a heartbeat without answer, an error or an end replaces the
-   * connection, and a new one catches up on what was committed meanwhile (notifications sent
-   * while it was away are lost).
+   * server every so often. A heartbeat without answer, an error, an end or a connect that
+   * fails (pg tells that to the connect promise, not to 'error') replaces the connection,
+   * with backoff, for as long as the store is open; each new connection catches up on what
+   * was committed meanwhile, since notifications sent while it was away are lost.
+   * `first`: the one at open, whose failure to connect fails open instead.
    */
   private async listen(first: boolean): Promise<void> {
-    const client = new pg.Client(this.clientConfig);
+    // Named, so that operators (and tests) can tell it from the pool's connections.
+    const client = new pg.Client({ ...this.clientConfig, application_name: 'sluice listener' });
     let gone = false;
+    let established = false;
     let beat: NodeJS.Timeout | undefined = undefined;
     let ended: Promise<void> = Promise.resolve();
-    const lost = (): Promise<void> => {
+    const lost = (err?: unknown): Promise<void> => {
       if (gone) return ended;
       gone = true;
       clearInterval(beat);
       if (this.listener === client) { this.listener = null; this.dropListener = null; }
       // With a query in flight end() destroys the socket; it never waits on a frozen peer for long.
-      ended = bounded(client.end(), this.timeouts.connectTimeoutMs);
-      if (!this.closed) {
-        this.reconnect = setTimeout(() => { this.reconnect = null; void this.listen(false).catch(ignore); }, 1000);
-        this.reconnect.unref();
-      }
+      try { ended = bounded(client.end(), this.timeouts.connectTimeoutMs); } catch { /* never connected */ }
+      if (!this.closed && (established || !first)) this.relisten(err);
       return ended;
     };
-    client.on('error', () => { void lost(); });
-    client.on('end', () => { void lost(); });
+    client.on('error', (err) => { void lost(err); });
+    client.on('end', () => { void lost(new Error('the connection ended')); });
     client.on('notification', () => { this.catchUp(); });
     try {
       await client.connect();
       await client.query(`LISTEN ${CHANNEL}`);
     } catch (err) {
-      void lost();
+      void lost(err);
       if (first) throw this.unavailable(err);
       return;
     }
     if (this.closed || gone) { void lost(); return; }
+    established = true;
     this.listener = client;
     this.dropListener = lost;
-    beat = setInterval(() => { client.query('SELECT 1').catch(() => lost()); }, Math.max(1000, this.timeouts.timeoutMs));
+    this.listenRetryMs = this.backoff.firstMs;
+    beat = setInterval(() => { client.query('SELECT 1').catch((err: unknown) => lost(err)); }, Math.max(1000, this.timeouts.timeoutMs));
     beat.unref();
+    if (this.feedLost) {
+      this.feedLost = false;
+      this.log?.info({}, 'configuration store change feed is back; catching up on the revisions missed');
+    }
     if (!first) this.catchUp();
   }
 
-  /** Delivers, in order and once each, every revision this process has not yet announced. */
+  /** Schedules the next LISTEN connection; the first failure of an outage is logged. */
+  private relisten(err: unknown): void {
+    if (!this.feedLost) {
+      this.feedLost = true;
+      this.log?.warn({ reason: err === undefined ? 'unknown' : messageOf(err) },
+        'lost the configuration store change feed; reconnecting with backoff (writes of other nodes are not seen until it is back)');
+    }
+    const delay = jittered(this.listenRetryMs);
+    this.listenRetryMs = Math.min(this.listenRetryMs * 2, this.backoff.maxMs);
+    this.reconnect = setTimeout(() => { this.reconnect = null; void this.listen(false).catch(ignore); }, delay);
+    this.reconnect.unref();
+  }
+
+  /**
+   * Delivers, in order and once each, every revision this process has not yet announced.
+   * One that fails (the pool did not answer) is tried again, so that a notification that
+   * came during a blip is not lost with it.
+   */
   private catchUp(): void {
     this.catchingUp = this.catchingUp.then(async () => {
       if (this.closed) return;
@@ -279,7 +331,11 @@ export class PostgresStore implements Store {
         this.lastNotified = rev;
         this.subs.notify(rev, list);
       }
-    }).catch(ignore);
+    }).catch(() => {
+      if (this.closed || this.catchUpRetry) return;
+      this.catchUpRetry = setTimeout(() => { this.catchUpRetry = null; this.catchUp(); }, CATCH_UP_RETRY_MS);
+      this.catchUpRetry.unref();
+    });
   }
 
   revision(): Promise<number> {
@@ -332,6 +388,7 @@ export class PostgresStore implements Store {
     if (this.closed) return;
     this.closed = true;
     if (this.reconnect) clearTimeout(this.reconnect);
+    if (this.catchUpRetry) clearTimeout(this.catchUpRetry);
     await this.catchingUp;
     await this.dropListener?.();
     // A graceful goodbye to a frozen server would wait for ever: bounded.
