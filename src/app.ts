@@ -6,6 +6,7 @@ import { startL4Node, type L4Node } from './l4/node.js';
 import { buildAdminServer } from './api/server.js';
 import { bootstrapOperatorToken } from './control/operator.js';
 import { openStore } from './store/open.js';
+import { openPgRateLimits, type PgRateLimits } from './store/pg-rate-limit.js';
 import type { Store, StoreTimeouts } from './store/store.js';
 import { Runtime } from './runtime/runtime.js';
 import { followStore } from './runtime/follow.js';
@@ -164,9 +165,17 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   // Until the operator stores a catalogue, GAAP offers one region (the gateway's) whose
   // proxies take the proxy listener's address; a host name there gives loopback.
   const gaap = gaapSettings({ defaultRegion, defaultPool: [isIP(opts.proxy.host) ? opts.proxy.host : '127.0.0.1'], limits: opts.gaapLimits });
+  // On PostgreSQL the dialects' per-tenant rates hold across every node of the cluster;
+  // on SQLite (one node) they are counted in this process.
+  const rates: PgRateLimits | null = store.kind === 'postgres' && opts.storeUrl
+    ? await openPgRateLimits(opts.storeUrl, { ...opts.storeTimeouts, logger: log })
+    : null;
+  const tencentRate = opts.tencentRatePerSecond ?? 20;
+  const huaweiRate = opts.huaweiRatePerSecond ?? 100;
   const admin = await buildAdminServer({
     store, logger: log, defaultRegion, health, limits, gaap, tls: opts.adminTls, l4: l4?.reporter,
-    dialects: [tencentDialect({ store, limits, health, defaultRegion, gaap, ratePerSecond: opts.tencentRatePerSecond, l4: l4?.reporter }), huaweiDialect({ store, limits, health, ratePerSecond: opts.huaweiRatePerSecond })],
+    dialects: [tencentDialect({ store, limits, health, defaultRegion, gaap, ratePerSecond: tencentRate, rateLimiter: rates?.limiter('tencent', tencentRate), l4: l4?.reporter }),
+      huaweiDialect({ store, limits, health, ratePerSecond: huaweiRate, rateLimiter: rates?.limiter('huawei', huaweiRate) })],
   });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });
   const adminPort = (admin.server.address() as AddressInfo).port;
@@ -179,6 +188,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
       closing ??= (async () => {
         const grace = opts.shutdownGraceMs ?? 10_000;
         await Promise.allSettled([proxy.close(grace), l4?.close(grace), admin.close()]);
+        await rates?.close();
         follower.stop();
         health.close();
         runtime.close();

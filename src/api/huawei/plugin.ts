@@ -7,7 +7,7 @@ import type { HealthReporter } from '../health-reporter.js';
 import { errorGuard } from '../kit/guard.js';
 import { parseJsonObject } from '../kit/json-body.js';
 import { resolveKeyPair } from '../kit/key-pair.js';
-import { tenantRateLimiter } from '../kit/rate-limit.js';
+import { tenantRateLimiter, type TenantRateLimiter } from '../kit/rate-limit.js';
 import { keepRawBodies, rawBody } from '../kit/raw-body.js';
 import { checkFields, type Params } from '../params.js';
 import { apig, HuaweiError, instanceNotFound, invalid, report, toHuaweiError } from './errors.js';
@@ -20,6 +20,8 @@ export interface HuaweiOptions {
   health: HealthReporter;
   /** Requests per second per tenant and operation before APIG.9008. */
   ratePerSecond?: number;
+  /** Where those requests are counted (default: in this process, at ratePerSecond). */
+  rateLimiter?: TenantRateLimiter;
   /** Clock in epoch milliseconds (tests move it). */
   now?: () => number;
 }
@@ -76,8 +78,8 @@ const BODY_ERRORS = {
  */
 export function huaweiDialect(opts: HuaweiOptions): FastifyPluginAsync {
   const now = opts.now ?? Date.now;
-  const rate = opts.ratePerSecond ?? 100;
-  const limiter = tenantRateLimiter(rate);
+  const limiter = opts.rateLimiter ?? tenantRateLimiter(opts.ratePerSecond ?? 100);
+  const rate = limiter.perSecond;
   const guard = errorGuard<HuaweiError>({
     known: toHuaweiError,
     internal: () => apig('internal'),

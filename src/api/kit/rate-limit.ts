@@ -1,12 +1,9 @@
 import { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { TenantRateLimiter } from '../../model/rate-limit.js';
 
-/** A budget of requests per second for each tenant and operation, kept in this process. */
-export interface TenantRateLimiter {
-  readonly perSecond: number;
-  /** True when the request fits the tenant's budget for `operation`, false when it is over. */
-  take(tenantId: string, operation: string): Promise<boolean>;
-}
+export type { TenantRateLimiter } from '../../model/rate-limit.js';
 
+/** A budget kept in this process: the whole budget of a single node (SQLite). */
 export function tenantRateLimiter(perSecond: number): TenantRateLimiter {
   const limiter = new RateLimiterMemory({ points: perSecond, duration: 1 });
   return {

@@ -13,7 +13,7 @@ import { isRegionName } from '../../model/region.js';
 import { errorGuard } from '../kit/guard.js';
 import { parseJsonObject } from '../kit/json-body.js';
 import { resolveKeyPair } from '../kit/key-pair.js';
-import { tenantRateLimiter } from '../kit/rate-limit.js';
+import { tenantRateLimiter, type TenantRateLimiter } from '../kit/rate-limit.js';
 import { keepRawBodies, rawBody } from '../kit/raw-body.js';
 
 export interface TencentOptions {
@@ -27,6 +27,8 @@ export interface TencentOptions {
   l4?: L4Reporter;
   /** Requests per second per action per tenant (Tencent documents 20). */
   ratePerSecond?: number;
+  /** Where those requests are counted (default: in this process, at ratePerSecond). */
+  rateLimiter?: TenantRateLimiter;
   /** Clock, in Unix seconds (tests move it). */
   now?: () => number;
 }
@@ -47,7 +49,7 @@ export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
   const gaap = opts.gaap ?? gaapSettings({ defaultRegion: opts.defaultRegion });
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
   const l4 = opts.l4 ?? NO_L4;
-  const limiter = tenantRateLimiter(opts.ratePerSecond ?? 20);
+  const limiter = opts.rateLimiter ?? tenantRateLimiter(opts.ratePerSecond ?? 20);
   const guard = errorGuard<TencentError>({
     known: (err) => toTencentError(err),
     internal: () => new TencentError('InternalError', 'an internal error occurred'),
