@@ -27,7 +27,7 @@ export interface NodeRow extends NodeBeat {
  * A node name as `--node-name` takes it (the host name by default): what an operator reads in
  * `sluice nodes`, so printable and short; not unique (the id is).
  */
-export const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 
 export function isNodeName(name: string): boolean {
   return NODE_NAME_PATTERN.test(name);
