@@ -1,0 +1,75 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { newId, nowIso } from '../../src/model/ids.js';
+import { nodeView, type NodeBeat } from '../../src/model/node.js';
+import type { Store } from '../../src/store/store.js';
+import { BOTH_STORES, type TestStore } from '../helpers/pg.js';
+
+const beat = (over: Partial<NodeBeat> = {}): NodeBeat => ({
+  id: newId(), name: 'node-a', labels: { region: 'r1' }, version: '1.2.3', appliedRevision: 0, startedAt: nowIso(), heartbeatMs: 5000, ...over,
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+for (const [name, open] of BOTH_STORES) {
+  describe(`node registry: ${name}`, () => {
+    let s: TestStore<Store> | null = null;
+    before(async () => { s = await open(); });
+    after(async () => { await s?.cleanup(); });
+
+    test('a heartbeat inserts, the next one replaces; nodes() lists every row by name; neither bumps the revision nor writes the feed', async (t) => {
+      if (!s) return t.skip('PostgreSQL not reachable');
+      const { store } = s;
+      await store.transact((tx) => tx.put('tenant', { id: newId(), name: `t-${newId()}`, createdAt: nowIso() }));
+      const r0 = await store.revision();
+      const feed0 = await store.changesSince(0);
+      const b = beat({ name: 'node-b', appliedRevision: r0 });
+      const a = beat({ name: 'node-a', labels: { region: 'r2' } });
+      await store.heartbeat(b);
+      await store.heartbeat(a);
+      let rows = await store.nodes();
+      assert.deepEqual(rows.map((r) => r.name), ['node-a', 'node-b']);
+      const first = rows.find((r) => r.id === b.id)!;
+      assert.deepEqual({ ...first, lastSeenAt: undefined, silentMs: undefined }, { ...b, lastSeenAt: undefined, silentMs: undefined });
+      assert.ok(first.silentMs >= 0 && first.silentMs < 5000, `silentMs ${first.silentMs}`);
+      assert.ok(!Number.isNaN(Date.parse(first.lastSeenAt)));
+
+      await sleep(30);
+      await store.heartbeat({ ...b, appliedRevision: r0 + 7, version: '1.2.4' });
+      rows = await store.nodes();
+      assert.equal(rows.length, 2, 'replaced, not added');
+      const again = rows.find((r) => r.id === b.id)!;
+      assert.equal(again.appliedRevision, r0 + 7);
+      assert.equal(again.version, '1.2.4');
+      assert.ok(Date.parse(again.lastSeenAt) > Date.parse(first.lastSeenAt), 'last seen moved');
+      assert.deepEqual(rows.find((r) => r.id === a.id)!.labels, { region: 'r2' });
+
+      assert.equal(await store.revision(), r0, 'heartbeats bump no revision');
+      assert.deepEqual(await store.changesSince(0), feed0, 'and write no change row');
+
+      assert.equal(await store.forgetNode(a.id), true);
+      assert.equal(await store.forgetNode(a.id), false);
+      assert.deepEqual((await store.nodes()).map((r) => r.id), [b.id]);
+      assert.equal(await store.revision(), r0);
+      await store.forgetNode(b.id);
+    });
+
+    test('a node silent for more than 3 of its intervals is down, by the store\'s measure', async (t) => {
+      if (!s) return t.skip('PostgreSQL not reachable');
+      const { store } = s;
+      const quick = beat({ heartbeatMs: 50 });
+      const slow = beat({ heartbeatMs: 60_000 });
+      await store.heartbeat(quick);
+      await store.heartbeat(slow);
+      const fresh = (await store.nodes()).map(nodeView);
+      assert.equal(fresh.find((n) => n.id === quick.id)!.status, 'up');
+      await sleep(300);
+      const later = (await store.nodes()).map(nodeView);
+      assert.equal(later.find((n) => n.id === quick.id)!.status, 'down');
+      assert.equal(later.find((n) => n.id === slow.id)!.status, 'up');
+      await store.heartbeat(quick);
+      assert.equal((await store.nodes()).map(nodeView).find((n) => n.id === quick.id)!.status, 'up', 'a beat brings it back');
+      await store.forgetNode(quick.id);
+      await store.forgetNode(slow.id);
+    });
+  });
+}
