@@ -121,3 +121,24 @@ test('node registry on SQLite: the one node lists itself, named after the host b
     await p.cleanup();
   }
 });
+
+test('sluice nodes refuses a bad --admin-url, a missing token and a refused one, naming the cause', { timeout: 60_000 }, async () => {
+  const p = await startSluiceProcess([], BEAT);
+  try {
+    for (const [args, env, names] of [
+      [['--admin-url', 'ftp://127.0.0.1'], { SLUICE_ADMIN_TOKEN: p.token }, '--admin-url'],
+      [['--admin-url', p.adminUrl], {}, 'SLUICE_ADMIN_TOKEN'],
+      [['--admin-url', p.adminUrl], { SLUICE_ADMIN_TOKEN: 'not-the-operator-token-at-all' }, 'answered 401'],
+    ] as const) {
+      const environment: Record<string, string | undefined> = { ...process.env, ...env };
+      if (!('SLUICE_ADMIN_TOKEN' in env)) delete environment.SLUICE_ADMIN_TOKEN;
+      const failed = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'nodes', ...args], { env: environment, timeout: 30_000 })
+        .then(() => null, (err: { code: number; stderr: string }) => err);
+      assert.ok(failed, `${args.join(' ')} fails`);
+      assert.equal(failed.code, 1);
+      assert.ok(failed.stderr.includes(names), `${args.join(' ')}: ${failed.stderr}`);
+    }
+  } finally {
+    await p.cleanup();
+  }
+});
