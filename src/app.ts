@@ -23,7 +23,7 @@ import { startProxyWorkers, type ProxyWorkers } from './proxy/workers.js';
 import { EMPTY_CONFIG, type RuntimeConfig } from './runtime/config.js';
 import { markApplied } from './control/gaap.js';
 import { OPERATOR } from './control/scope.js';
-import { startHeartbeat } from './control/nodes.js';
+import { startHeartbeat } from './store/nodes.js';
 import { DEFAULT_HEARTBEAT_MS } from './model/node.js';
 import { VERSION } from './version.js';
 import { hostname } from 'node:os';

@@ -1,7 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { newId, nowIso } from '../../src/model/ids.js';
 import { nodeView, type NodeBeat } from '../../src/model/node.js';
+import { startHeartbeat } from '../../src/store/nodes.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { BOTH_STORES, type TestStore } from '../helpers/pg.js';
 
@@ -73,3 +79,43 @@ for (const [name, open] of BOTH_STORES) {
     });
   });
 }
+
+describe('the heartbeat loop (startHeartbeat) on a real SQLite file', () => {
+  test('beats at once and then on its interval with the applied revision, tells an outage once and its end once, and removes its row on stop', { timeout: 30_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-beat-'));
+    const store = SqliteStore.open(join(dir, 'sluice.db'), { timeoutMs: 100 });
+    const other = new Database(join(dir, 'sluice.db'));
+    const logged: string[] = [];
+    const log = { warn: (_o: object, m: string) => { logged.push(`warn ${m}`); }, info: (_o: object, m: string) => { logged.push(`info ${m}`); } };
+    let applied = 4;
+    try {
+      const hb = await startHeartbeat(store, { name: 'solo', labels: { region: 'r' }, version: '9.9.9' }, 50, () => applied, log);
+      let rows = await store.nodes();
+      assert.deepEqual(rows.map((r) => [r.id, r.name, r.appliedRevision, r.heartbeatMs]), [[hb.id, 'solo', 4, 50]], 'the first beat is in before start returns');
+      applied = 5;
+      hb.poke();
+      for (let i = 0; i < 50 && (await store.nodes())[0]!.appliedRevision !== 5; i++) await sleep(20);
+      assert.equal((await store.nodes())[0]!.appliedRevision, 5);
+
+      // Another process holds the write lock past the deadline: several beats fail.
+      other.exec('BEGIN IMMEDIATE');
+      await sleep(600);
+      other.exec('ROLLBACK');
+      for (let i = 0; i < 50 && !logged.some((l) => l.startsWith('info')); i++) await sleep(20);
+      assert.deepEqual(logged.map((l) => l.split(' ')[0]), ['warn', 'info'], `once each: ${JSON.stringify(logged)}`);
+      rows = await store.nodes();
+      assert.equal(nodeView(rows[0]!).status, 'up', 'beating again');
+
+      await hb.stop();
+      assert.deepEqual(await store.nodes(), [], 'a clean stop removes the row');
+      const r = await store.revision();
+      await sleep(150);
+      assert.deepEqual(await store.nodes(), [], 'and no beat comes after it');
+      assert.equal(await store.revision(), r);
+    } finally {
+      other.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

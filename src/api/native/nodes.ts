@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { listNodes } from '../../control/nodes.js';
+import { listNodes } from '../../store/nodes.js';
 import { MISSED_BEATS } from '../../model/node.js';
 import { err, type NativeDeps } from './common.js';
 

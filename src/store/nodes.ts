@@ -1,8 +1,8 @@
-import type { Logger } from 'pino';
 import { newId, nowIso } from '../model/ids.js';
 import { messageOf } from '../model/errors.js';
 import { nodeView, type NodeBeat, type NodeView } from '../model/node.js';
-import type { Store } from '../store/store.js';
+import type { StoreLog } from './postgres.js';
+import type { Store } from './store.js';
 
 export interface NodeIdentity {
   name: string;
@@ -24,7 +24,7 @@ export interface NodeHeartbeat {
  * plane runs. The first beat is awaited, so a started node is listed. A beat that fails is
  * logged once per outage and the loop goes on; the next one repairs the row.
  */
-export async function startHeartbeat(store: Store, me: NodeIdentity, intervalMs: number, applied: () => number, log: Logger): Promise<NodeHeartbeat> {
+export async function startHeartbeat(store: Store, me: NodeIdentity, intervalMs: number, applied: () => number, log: StoreLog): Promise<NodeHeartbeat> {
   const base = { id: newId(), ...me, startedAt: nowIso(), heartbeatMs: intervalMs };
   const beatNow = (): NodeBeat => ({ ...base, appliedRevision: applied() });
   let failing = false;
