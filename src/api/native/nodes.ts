@@ -15,7 +15,7 @@ const NodeOut = Type.Object({
   lastSeenAt: Type.String({ format: 'date-time', description: 'by the store\'s clock' }),
   silentMs: Type.Integer({ description: 'milliseconds since the last heartbeat, by the store\'s clock' }),
   heartbeatMs: Type.Integer({ description: 'how often the node beats' }),
-}, { $id: 'Node' });
+});
 
 const NodeList = Type.Object({ items: Type.Array(NodeOut), total: Type.Integer() });
 
