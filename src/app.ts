@@ -24,6 +24,10 @@ import { startProxyWorkers, type ProxyWorkers } from './proxy/workers.js';
 import { EMPTY_CONFIG, type RuntimeConfig } from './runtime/config.js';
 import { markApplied } from './control/gaap.js';
 import { OPERATOR } from './control/scope.js';
+import { startHeartbeat } from './store/nodes.js';
+import { DEFAULT_HEARTBEAT_MS } from './model/node.js';
+import { VERSION } from './version.js';
+import { hostname } from 'node:os';
 
 export interface HostPort { host: string; port: number }
 
@@ -74,6 +78,10 @@ export interface SluiceOptions {
    * their region to report them applied).
    */
   nodeRegion?: string | null;
+  /** The node's name in the registry (default: the host name). */
+  nodeName?: string;
+  /** How often the node beats to the registry (default 5000 ms; tests shorten it). */
+  heartbeatMs?: number;
 }
 
 export interface Sluice {
@@ -91,6 +99,8 @@ export interface Sluice {
   proxyPort: number;
   /** Printed once when the store had no operator token and none was given. */
   generatedAdminToken: string | null;
+  /** This process's id in the node registry. */
+  nodeId: string;
   close(): Promise<void>;
 }
 
@@ -133,11 +143,13 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   }, opts.upstreamClientCert ?? null);
   runtime.onSnapshot((s) => health.sync(s));
   let latest: RuntimeConfig | null = null;
+  let heartbeat: { poke(): void } | null = null;
   const follower = followStore(store, (c) => {
     latest = c;
     runtime.apply(c);
     l4?.apply(c);
     workers?.broadcast(c);
+    heartbeat?.poke();
   }, (err) => log.error({ err }, 'could not load config; serving the last snapshot'));
   await follower.ready;
   const listener: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, ...opts.listenerLimits };
@@ -178,16 +190,21 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
       huaweiDialect({ store, limits, health, ratePerSecond: huaweiRate, rateLimiter: rates?.limiter('huawei', huaweiRate) })],
   });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });
+  // The revision the main process's data plane runs (workers' acknowledgements are not tracked yet).
+  const node = await startHeartbeat(store, {
+    name: opts.nodeName ?? hostname(), version: VERSION, labels: nodeRegion === null ? {} : { region: nodeRegion },
+  }, opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, () => runtime.snapshot.revision, log);
+  heartbeat = node;
   const adminPort = (admin.server.address() as AddressInfo).port;
-  log.info({ admin: `${opts.admin.host}:${adminPort}`, adminTls: opts.adminTls !== undefined, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind, workers: count }, 'sluice started');
+  log.info({ admin: `${opts.admin.host}:${adminPort}`, adminTls: opts.adminTls !== undefined, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind, workers: count, node: node.id }, 'sluice started');
 
   let closing: Promise<void> | null = null;
   return {
-    store, gaap, runtime, health, l4, admin, adminPort, proxyPort: proxy.port, generatedAdminToken,
+    store, gaap, runtime, health, l4, admin, adminPort, proxyPort: proxy.port, generatedAdminToken, nodeId: node.id,
     close() {
       closing ??= (async () => {
         const grace = opts.shutdownGraceMs ?? 10_000;
-        await Promise.allSettled([proxy.close(grace), l4?.close(grace), admin.close()]);
+        await Promise.allSettled([proxy.close(grace), l4?.close(grace), admin.close(), node.stop()]);
         await rates?.close();
         follower.stop();
         health.close();

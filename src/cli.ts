@@ -5,12 +5,16 @@ import { resolve } from 'node:path';
 import { createLogger } from './logger.js';
 import { startSluice, type HostPort } from './app.js';
 import { isRegionName } from './model/region.js';
+import { isNodeName } from './model/node.js';
+import { hostname } from 'node:os';
+import { printNodes } from './cli-nodes.js';
 import { messageOf } from './model/errors.js';
 
 const HELP = `sluice: a self-hosted API gateway managed through the Tencent Cloud and Huawei Cloud gateway APIs
 
 Usage:
   sluice start [options]    run the gateway (admin API + proxy)
+  sluice nodes [options]    list the nodes sharing the gateway's store, up or down
   sluice --help             this text
 
 Options for start:
@@ -27,6 +31,8 @@ Options for start:
   --region NAME             region used when a request names none, GAAP's one region until
                             the operator stores a catalogue, and the access region whose
                             GAAP proxies this node serves (default "default")
+  --node-name NAME          the node's name in the registry (sluice nodes, GET /v1/nodes):
+                            letters, digits, dot, underscore, hyphen (default: the host name)
   --log-level LEVEL         trace, debug, info, warn, error (default info)
   --workers N               proxy worker processes sharing the proxy listener (default 1: serve
                             in the main process); the admin API and the store stay in the main one
@@ -65,9 +71,16 @@ Options for start:
                             open TCP connections and UDP sessions drain before the rest are
                             reset, spread over time (default 30; 0 resets at once; at most 3600)
 
+Options for nodes:
+  --admin-url URL           the admin API to ask (default http://127.0.0.1:9180)
+  --json                    print the API's JSON instead of a table
+
 Environment:
   SLUICE_ADMIN_TOKEN        operator token to accept (at least 16 characters). Without it, the first
                             start generates one, stores only its hash and prints it once.
+                            sluice nodes sends it.
+  SLUICE_HEARTBEAT_MS       for tests: how often the node beats to the registry (default 5000;
+                            a node is shown down after 3 missed beats)
 
 When the store does not answer within its deadline, the admin API answers at once: operator
 API 503 store_unavailable, Tencent ServiceUnavailable, Huawei APIG.9999; the proxy keeps
@@ -139,17 +152,26 @@ async function main(argv: string[]): Promise<number> {
       'max-connections-per-ip': { type: 'string', default: '0' },
       'shutdown-grace': { type: 'string', default: '10' },
       'l4-drain-timeout': { type: 'string', default: '30' },
+      'node-name': { type: 'string' },
+      'admin-url': { type: 'string', default: 'http://127.0.0.1:9180' },
+      json: { type: 'boolean', default: false },
     },
   });
   if (values.help || positionals.length === 0) {
     process.stdout.write(HELP);
     return values.help ? 0 : 2;
   }
+  if (positionals[0] === 'nodes' && positionals.length === 1) {
+    return printNodes({ adminUrl: values['admin-url']!, token: process.env.SLUICE_ADMIN_TOKEN, json: values.json! }, process.stdout);
+  }
   if (positionals[0] !== 'start' || positionals.length > 1) {
     process.stderr.write(`unknown command: ${positionals.join(' ')}\n\n${HELP}`);
     return 2;
   }
   if (!isRegionName(values.region!)) throw new Error(`--region must be lower-case letters, digits and hyphens (at most 64), got "${values.region}"`);
+  const nodeName = values['node-name'] ?? hostname();
+  if (!isNodeName(nodeName)) throw new Error(`--node-name must be 1 to 253 letters, digits, dots, underscores and hyphens, starting with a letter or digit, got "${nodeName}"${values['node-name'] === undefined ? ' (the host name)' : ''}`);
+  const heartbeatMs = process.env.SLUICE_HEARTBEAT_MS === undefined ? undefined : intIn('SLUICE_HEARTBEAT_MS', process.env.SLUICE_HEARTBEAT_MS, 50, 600_000);
   const workers = intIn('--workers', values.workers!, 1, 256);
   const limits = {
     maxUpstreamsPerInstance: positiveInt('--max-upstreams', values['max-upstreams']!),
@@ -182,6 +204,8 @@ async function main(argv: string[]): Promise<number> {
     logger,
     adminToken: process.env.SLUICE_ADMIN_TOKEN,
     defaultRegion: values.region,
+    nodeName,
+    heartbeatMs,
     workers,
     listenerLimits,
     shutdownGraceMs,

@@ -52,6 +52,13 @@ async function postgresAliases(c: PgQueryable): Promise<void> {
   }
 }
 
+// 4: the node registry. A new table no older node reads or writes, so it is safe to add while
+// they run; last_seen_ms is the store's clock (PostgreSQL's now()), not the node's.
+const NODES_DDL = (json: string) => `CREATE TABLE nodes (
+     id TEXT PRIMARY KEY, name TEXT NOT NULL, labels ${json} NOT NULL, version TEXT NOT NULL,
+     applied_revision BIGINT NOT NULL, started_at TEXT NOT NULL, heartbeat_ms INTEGER NOT NULL,
+     last_seen_ms BIGINT NOT NULL)`;
+
 const SQLITE: SqliteStep[] = [
   `CREATE TABLE objects (
      kind TEXT NOT NULL, id TEXT NOT NULL, tenant_id TEXT, upstream_id TEXT, unique_key TEXT,
@@ -68,6 +75,7 @@ const SQLITE: SqliteStep[] = [
    DROP INDEX objects_upstream;
    CREATE INDEX objects_parent ON objects (kind, parent_id);`,
   sqliteAliases,
+  NODES_DDL('TEXT'),
 ];
 
 const POSTGRES: PgStep[] = [
@@ -84,6 +92,7 @@ const POSTGRES: PgStep[] = [
   `ALTER TABLE objects RENAME COLUMN upstream_id TO parent_id;
    ALTER INDEX objects_upstream RENAME TO objects_parent;`,
   postgresAliases,
+  NODES_DDL('JSONB'),
 ];
 
 /** `upTo`: stop after that version (tests build a data directory as an older release left it). */

@@ -7,7 +7,7 @@ import * as core from './core.js';
 import { DEFAULT_KINDS, type SqlReader, type SqlWriter } from './core.js';
 import { fromPgError, StoreUnavailableError } from './errors.js';
 import { migratePostgres, type PgQueryable } from './migrations.js';
-import { DEFAULT_STORE_TIMEOUTS, type Change, type ListQuery, type Store, type StoreTimeouts, type Subscriber, type Tx } from './store.js';
+import { DEFAULT_STORE_TIMEOUTS, type Change, type ListQuery, type NodeBeat, type NodeRow, type Store, type StoreTimeouts, type Subscriber, type Tx } from './store.js';
 
 /** What the readers need: the pool, or one checked-out client behind a deadline. */
 type Q = PgQueryable;
@@ -380,6 +380,39 @@ export class PostgresStore implements Store {
         'SELECT revision, kind, id, op FROM changes WHERE revision > $1 ORDER BY revision, seq', [revision]);
       return r.rows.map((x) => ({ ...x, revision: Number(x.revision) }));
     });
+  }
+
+  // Not a transaction: no meta lock, so a beat never waits on the cluster's writers, and it
+  // bumps no revision. The store's clock stamps it, so nodes with skewed clocks agree on ages.
+  heartbeat(node: NodeBeat): Promise<void> {
+    return this.read(async () => {
+      await this.pool.query(`INSERT INTO nodes (id, name, labels, version, applied_revision, started_at, heartbeat_ms, last_seen_ms)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+        ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, labels = EXCLUDED.labels, version = EXCLUDED.version,
+        applied_revision = EXCLUDED.applied_revision, started_at = EXCLUDED.started_at,
+        heartbeat_ms = EXCLUDED.heartbeat_ms, last_seen_ms = EXCLUDED.last_seen_ms`,
+      [node.id, node.name, JSON.stringify(node.labels), node.version, node.appliedRevision, node.startedAt, node.heartbeatMs]);
+    });
+  }
+
+  nodes(): Promise<NodeRow[]> {
+    return this.read(async () => {
+      const r = await this.pool.query<{ id: string; name: string; labels: Record<string, string>; version: string; applied_revision: string;
+        started_at: string; heartbeat_ms: number; last_seen_ms: string; now_ms: string }>(
+        `SELECT *, (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms FROM nodes ORDER BY name, id`);
+      return r.rows.map((x) => {
+        const seen = Number(x.last_seen_ms);
+        return {
+          id: x.id, name: x.name, labels: x.labels, version: x.version, appliedRevision: Number(x.applied_revision),
+          startedAt: x.started_at, heartbeatMs: Number(x.heartbeat_ms),
+          lastSeenAt: new Date(seen).toISOString(), silentMs: Math.max(0, Number(x.now_ms) - seen),
+        };
+      });
+    });
+  }
+
+  forgetNode(id: string): Promise<boolean> {
+    return this.read(async () => ((await this.pool.query('DELETE FROM nodes WHERE id = $1', [id])).rowCount ?? 0) > 0);
   }
 
   subscribe(fn: Subscriber): () => void { return this.subs.add(fn); }

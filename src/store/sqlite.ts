@@ -6,7 +6,7 @@ import * as core from './core.js';
 import { DEFAULT_KINDS, type SqlReader, type SqlWriter } from './core.js';
 import { fromSqliteError } from './errors.js';
 import { migrateSqlite } from './migrations.js';
-import { DEFAULT_STORE_TIMEOUTS, type Change, type ListQuery, type Store, type Subscriber, type Tx } from './store.js';
+import { DEFAULT_STORE_TIMEOUTS, type Change, type ListQuery, type NodeBeat, type NodeRow, type Store, type Subscriber, type Tx } from './store.js';
 
 type Db = Database.Database;
 
@@ -63,6 +63,19 @@ function sqlOf(db: Db): SqlWriter {
       const ins = db.prepare('INSERT INTO changes (revision, seq, kind, id, op) VALUES (?, ?, ?, ?, ?)');
       changes.forEach((c, i) => ins.run(c.revision, i, c.kind, c.id, c.op));
     },
+  };
+}
+
+interface SqliteNodeRow {
+  id: string; name: string; labels: string; version: string; applied_revision: number;
+  started_at: string; heartbeat_ms: number; last_seen_ms: number;
+}
+
+function nodeRow(r: Omit<SqliteNodeRow, 'labels'>, labels: Record<string, string>, now: number): NodeRow {
+  return {
+    id: r.id, name: r.name, labels, version: r.version, appliedRevision: Number(r.applied_revision),
+    startedAt: r.started_at, heartbeatMs: Number(r.heartbeat_ms),
+    lastSeenAt: new Date(Number(r.last_seen_ms)).toISOString(), silentMs: Math.max(0, now - Number(r.last_seen_ms)),
   };
 }
 
@@ -166,6 +179,28 @@ export class SqliteStore implements Store {
 
   async changesSince(revision: number): Promise<Change[]> {
     return this.guard(() => this.db.prepare('SELECT revision, kind, id, op FROM changes WHERE revision > ? ORDER BY revision, seq').all(revision) as Change[]);
+  }
+
+  // In the writers' queue: the connection is shared, and a beat run between the awaits of an
+  // open transaction would commit or roll back with it. No revision, no change row.
+  heartbeat(node: NodeBeat): Promise<void> {
+    return this.mutex.run(async () => this.guard(() => {
+      this.db.prepare(`INSERT INTO nodes (id, name, labels, version, applied_revision, started_at, heartbeat_ms, last_seen_ms)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, labels = excluded.labels,
+        version = excluded.version, applied_revision = excluded.applied_revision, started_at = excluded.started_at,
+        heartbeat_ms = excluded.heartbeat_ms, last_seen_ms = excluded.last_seen_ms`)
+        .run(node.id, node.name, JSON.stringify(node.labels), node.version, node.appliedRevision, node.startedAt, node.heartbeatMs, Date.now());
+    }));
+  }
+
+  async nodes(): Promise<NodeRow[]> {
+    const rows = this.guard(() => this.db.prepare('SELECT * FROM nodes ORDER BY name, id').all() as SqliteNodeRow[]);
+    const now = Date.now();
+    return rows.map((r) => nodeRow(r, JSON.parse(r.labels) as Record<string, string>, now));
+  }
+
+  forgetNode(id: string): Promise<boolean> {
+    return this.mutex.run(async () => this.guard(() => this.db.prepare('DELETE FROM nodes WHERE id = ?').run(id).changes > 0));
   }
 
   subscribe(fn: Subscriber): () => void { return this.subs.add(fn); }

@@ -1,4 +1,7 @@
+import type { NodeBeat, NodeRow } from '../model/node.js';
 import type { Kind, ObjectKinds } from '../model/types.js';
+
+export type { NodeBeat, NodeRow } from '../model/node.js';
 
 /**
  * One row of the change feed: what a committed write touched. `op` is 'put' for create
@@ -71,6 +74,12 @@ export interface Store {
   transact<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Changes with revision > `revision`, oldest first. */
   changesSince(revision: number): Promise<Change[]>;
+  /** Inserts or replaces the node's registry row, stamped with the store's time. */
+  heartbeat(node: NodeBeat): Promise<void>;
+  /** Every registry row, by name then id. */
+  nodes(): Promise<NodeRow[]>;
+  /** Drops a node's row (a clean shutdown); false when there was none. */
+  forgetNode(id: string): Promise<boolean>;
   /** Called after commit, once per committed write, in revision order. Returns an unsubscribe function. */
   subscribe(fn: Subscriber): () => void;
   close(): Promise<void>;

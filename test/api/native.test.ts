@@ -70,6 +70,10 @@ describe('operator API over HTTP', () => {
       assert.ok(r.body.paths[p], `documents ${p}`);
     }
     assert.ok(r.body.paths['/v1/upstreams'].post.requestBody, 'request body schema documented');
+    const nodes = r.body.paths['/v1/nodes']?.get?.responses?.['200']?.content?.['application/json']?.schema;
+    assert.ok(nodes, 'documents GET /v1/nodes with its answer');
+    assert.deepEqual(Object.keys(nodes.properties.items.items.properties).sort(),
+      ['appliedRevision', 'heartbeatMs', 'id', 'labels', 'lastSeenAt', 'name', 'silentMs', 'startedAt', 'status', 'version']);
   });
 
   test('tenants, keys and tokens', async () => {

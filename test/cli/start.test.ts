@@ -55,6 +55,7 @@ test('sluice start refuses bad quota, store deadline, certificate, timeout and c
     [['--admin-tls-key', 'only-the-key.pem'], '--admin-tls-cert'],
     [['--admin-tls-cert', 'missing-cert.pem', '--admin-tls-key', 'missing-key.pem'], '--admin-tls-cert'],
     [['--region', 'Not A Region'], '--region'],
+    [['--node-name', 'no spaces'], '--node-name'],
     [['--tencent-api-rate', '0'], '--tencent-api-rate'],
     [['--store-timeout', 'soon'], '--store-timeout'],
     [['--store-connect-timeout', '0'], '--store-connect-timeout'],

@@ -15,12 +15,13 @@ export interface SluiceProcess {
   cleanup(): Promise<void>;
 }
 
-export async function startSluiceProcess(extraArgs: string[] = []): Promise<SluiceProcess> {
+/** `env`: more environment for the child (SLUICE_HEARTBEAT_MS, say). */
+export async function startSluiceProcess(extraArgs: string[] = [], env: Record<string, string> = {}): Promise<SluiceProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));
   const token = 'cli-test-operator-token-0123456789';
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--data-dir', dir,
     '--admin-listen', '127.0.0.1:0', '--proxy-listen', '127.0.0.1:0', '--log-level', 'info', ...extraArgs], {
-    env: { ...process.env, SLUICE_ADMIN_TOKEN: token },
+    env: { ...process.env, SLUICE_ADMIN_TOKEN: token, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });

@@ -18,6 +18,7 @@ const TIMEOUT_MS = 300;
 const ANSWER_WITHIN_MS = 5000;
 
 const tenant = () => ({ id: newId(), name: `t-${newId()}`, createdAt: nowIso() });
+const node = () => ({ id: newId(), name: 'n', labels: {}, version: '0', appliedRevision: 0, startedAt: nowIso(), heartbeatMs: 5000 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `p`, or a failure naming `what` if it has not settled within the bound. */
@@ -68,6 +69,25 @@ function lockWait(name: string, open: () => Promise<{ store: Store; locker: Lock
       await within('a write after the lock is gone', store.transact((tx) => tx.put('tenant', later)));
       assert.deepEqual(await store.get('tenant', later.id), later);
       assert.equal(await store.revision(), r0 + 1);
+    });
+
+    test(name === 'sqlite'
+      ? 'a heartbeat blocked by another process\'s lock on the file is StoreUnavailableError; the registry is still readable'
+      : 'a heartbeat does not wait on another node\'s write (no meta lock): it lands while the writer holds it', { timeout: 30_000 }, async (t) => {
+      if (!s) return t.skip('PostgreSQL not reachable');
+      const { store, locker } = s;
+      const n = node();
+      await locker.hold();
+      try {
+        if (name === 'sqlite') await unavailable('a blocked heartbeat', store.heartbeat(n));
+        else await within('a heartbeat beside a writer', store.heartbeat(n));
+        await within('nodes() beside a writer', store.nodes());
+      } finally {
+        await locker.release();
+      }
+      await within('a heartbeat after the lock is gone', store.heartbeat(n));
+      assert.deepEqual((await store.nodes()).map((r) => r.id), [n.id]);
+      assert.equal(await store.forgetNode(n.id), true);
     });
   });
 }
@@ -145,6 +165,9 @@ describe('PostgreSQL that stops answering (a frozen relay in front of it)', () =
       unavailable('loadAll', store.loadAll()),
       unavailable('changesSince', store.changesSince(0)),
       unavailable('transact', store.transact((tx) => tx.put('tenant', tenant()))),
+      unavailable('heartbeat', store.heartbeat(node())),
+      unavailable('nodes', store.nodes()),
+      unavailable('forgetNode', store.forgetNode('x')),
     ]);
     // Twice the pool's size at once: each gets its answer, none waits behind a wedged client.
     await Promise.all(Array.from({ length: 20 }, (_, i) => unavailable(`get #${i}`, store.get('tenant', 'x'))));

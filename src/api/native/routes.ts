@@ -10,6 +10,7 @@ import { gaapRegionRoutes } from './gaap-regions.js';
 import { instanceRoutes } from './instances.js';
 import { memberGroupRoutes } from './member-groups.js';
 import { memberRoutes } from './members.js';
+import { nodeRoutes } from './nodes.js';
 import { tenantRoutes } from './tenants.js';
 import { upstreamRoutes } from './upstreams.js';
 import * as S from './schemas.js';
@@ -33,7 +34,7 @@ export const routeRoutes: FastifyPluginAsync<NativeDeps> = async (app, { store }
 /** The operator API, one plugin per resource, in the order the OpenAPI document lists them. */
 export const NATIVE_PLUGINS: readonly FastifyPluginAsync<NativeDeps>[] = [
   tenantRoutes, instanceRoutes, upstreamRoutes, memberRoutes, memberGroupRoutes, routeRoutes,
-  gaapRegionRoutes, gaapGroupRoutes, gaapProxyRoutes, gaapListenerRoutes, gaapOriginRoutes,
+  gaapRegionRoutes, gaapGroupRoutes, gaapProxyRoutes, gaapListenerRoutes, gaapOriginRoutes, nodeRoutes,
 ];
 
 /**

@@ -1,0 +1,72 @@
+import { newId, nowIso } from '../model/ids.js';
+import { messageOf } from '../model/errors.js';
+import { nodeView, type NodeBeat, type NodeView } from '../model/node.js';
+import type { StoreLog } from './postgres.js';
+import type { Store } from './store.js';
+
+export interface NodeIdentity {
+  name: string;
+  labels: Record<string, string>;
+  version: string;
+}
+
+export interface NodeHeartbeat {
+  /** This process's node id (fresh per start). */
+  readonly id: string;
+  /** Beats soon, outside the interval: the applied revision moved. Beats already due coalesce. */
+  poke(): void;
+  /** Stops beating and removes this node's row (a clean shutdown is no outage). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Tells the store every `intervalMs` that this node is alive and which revision its data
+ * plane runs. The first beat is awaited, so a started node is listed. A beat that fails is
+ * logged once per outage and the loop goes on; the next one repairs the row.
+ */
+export async function startHeartbeat(store: Store, me: NodeIdentity, intervalMs: number, applied: () => number, log: StoreLog): Promise<NodeHeartbeat> {
+  const base = { id: newId(), ...me, startedAt: nowIso(), heartbeatMs: intervalMs };
+  const beatNow = (): NodeBeat => ({ ...base, appliedRevision: applied() });
+  let failing = false;
+  let inFlight: Promise<void> | null = null;
+  let again = false;
+  let stopped = false;
+  const beat = (): Promise<void> => {
+    if (inFlight) { again = true; return inFlight; }
+    inFlight = (async () => {
+      do {
+        again = false;
+        try {
+          await store.heartbeat(beatNow());
+          if (failing) { failing = false; log.info({ node: base.id }, 'node heartbeat reaches the store again'); }
+        } catch (err) {
+          if (!failing) { failing = true; log.warn({ node: base.id, reason: messageOf(err) }, 'node heartbeat failed; other nodes may show this one down until the store answers'); }
+        }
+      } while (again && !stopped);
+      inFlight = null;
+    })();
+    return inFlight;
+  };
+  await store.heartbeat(beatNow());
+  const timer = setInterval(() => { void beat(); }, intervalMs);
+  timer.unref();
+  return {
+    id: base.id,
+    poke() { if (!stopped) void beat(); },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      await inFlight;
+      // Deleted rather than kept as "stopped": ids are per start, so kept rows would pile up
+      // with every restart, and a node that left on purpose is no node of the cluster.
+      await store.forgetNode(base.id).catch((err: unknown) => log.warn({ node: base.id, reason: messageOf(err) }, 'could not remove this node from the registry; it will show as down'));
+    },
+  };
+}
+
+/** The registry as the operator sees it: every row, each up or down by its silence. */
+export async function listNodes(store: Store): Promise<{ items: NodeView[]; total: number }> {
+  const items = (await store.nodes()).map(nodeView);
+  return { items, total: items.length };
+}
