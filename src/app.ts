@@ -11,8 +11,8 @@ import type { Store, StoreTimeouts } from './store/store.js';
 import { Runtime } from './runtime/runtime.js';
 import { followStore } from './runtime/follow.js';
 import { HealthChecker } from './health/checker.js';
-import { tencentDialect } from './api/tencent/plugin.js';
-import { huaweiDialect } from './api/huawei/plugin.js';
+import { TENCENT_DEFAULT_RATE, tencentDialect } from './api/tencent/plugin.js';
+import { HUAWEI_DEFAULT_RATE, huaweiDialect } from './api/huawei/plugin.js';
 import { DEFAULT_LIMITS, type Limits } from './control/upstreams.js';
 import { gaapSettings, type GaapLimits, type GaapSettings } from './control/gaap.js';
 import { failOpenLogger } from './proxy/fail-open-log.js';
@@ -182,8 +182,8 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const rates: PgRateLimits | null = store.kind === 'postgres' && opts.storeUrl
     ? await openPgRateLimits(opts.storeUrl, { ...opts.storeTimeouts, logger: log })
     : null;
-  const tencentRate = opts.tencentRatePerSecond ?? 20;
-  const huaweiRate = opts.huaweiRatePerSecond ?? 100;
+  const tencentRate = opts.tencentRatePerSecond ?? TENCENT_DEFAULT_RATE;
+  const huaweiRate = opts.huaweiRatePerSecond ?? HUAWEI_DEFAULT_RATE;
   const admin = await buildAdminServer({
     store, logger: log, defaultRegion, health, limits, gaap, tls: opts.adminTls, l4: l4?.reporter,
     dialects: [tencentDialect({ store, limits, health, defaultRegion, gaap, ratePerSecond: tencentRate, rateLimiter: rates?.limiter('tencent', tencentRate), l4: l4?.reporter }),

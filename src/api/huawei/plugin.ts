@@ -14,6 +14,9 @@ import { apig, HuaweiError, instanceNotFound, invalid, report, toHuaweiError } f
 import { OPERATIONS, type Operation, type OperationContext } from './operations.js';
 import { badSignature, parseAkSk, verifyAkSk } from './signature.js';
 
+/** Requests per second per tenant and operation before APIG.9008. */
+export const HUAWEI_DEFAULT_RATE = 100;
+
 export interface HuaweiOptions {
   store: Store;
   limits: Limits;
@@ -78,7 +81,7 @@ const BODY_ERRORS = {
  */
 export function huaweiDialect(opts: HuaweiOptions): FastifyPluginAsync {
   const now = opts.now ?? Date.now;
-  const limiter = opts.rateLimiter ?? tenantRateLimiter(opts.ratePerSecond ?? 100);
+  const limiter = opts.rateLimiter ?? tenantRateLimiter(opts.ratePerSecond ?? HUAWEI_DEFAULT_RATE);
   const rate = limiter.perSecond;
   const guard = errorGuard<HuaweiError>({
     known: toHuaweiError,

@@ -16,6 +16,9 @@ import { resolveKeyPair } from '../kit/key-pair.js';
 import { tenantRateLimiter, type TenantRateLimiter } from '../kit/rate-limit.js';
 import { keepRawBodies, rawBody } from '../kit/raw-body.js';
 
+/** Tencent's documented limit: 20 requests per second per tenant and action. */
+export const TENCENT_DEFAULT_RATE = 20;
+
 export interface TencentOptions {
   store: Store;
   limits: Limits;
@@ -49,7 +52,7 @@ export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
   const gaap = opts.gaap ?? gaapSettings({ defaultRegion: opts.defaultRegion });
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
   const l4 = opts.l4 ?? NO_L4;
-  const limiter = opts.rateLimiter ?? tenantRateLimiter(opts.ratePerSecond ?? 20);
+  const limiter = opts.rateLimiter ?? tenantRateLimiter(opts.ratePerSecond ?? TENCENT_DEFAULT_RATE);
   const guard = errorGuard<TencentError>({
     known: (err) => toTencentError(err),
     internal: () => new TencentError('InternalError', 'an internal error occurred'),
