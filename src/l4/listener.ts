@@ -38,18 +38,31 @@ export interface L4Listener {
   readonly open: number;
 }
 
-/** At most one line per `everyMs`, with the count of what was not logged in between. */
+/**
+ * At most one line per `everyMs`, with the count of what was not logged in between. On a hot
+ * path ask `due()` first, so that a flood builds no fields object for lines never written.
+ */
 export class RateLimitedLog {
   private last = 0;
   private suppressed = 0;
   constructor(private readonly log: Logger, private readonly everyMs = 1000) {}
 
-  warn(fields: Record<string, unknown>, msg: string): void {
+  /** Whether a line may be written now; a no counts as suppressed. */
+  due(): boolean {
     const now = Date.now();
-    if (now - this.last < this.everyMs) { this.suppressed++; return; }
+    if (now - this.last < this.everyMs) { this.suppressed++; return false; }
     this.last = now;
+    return true;
+  }
+
+  /** Writes the line `due()` allowed, with the count suppressed since the last one. */
+  write(fields: Record<string, unknown>, msg: string): void {
     this.log.warn({ ...fields, suppressed: this.suppressed }, msg);
     this.suppressed = 0;
+  }
+
+  warn(fields: Record<string, unknown>, msg: string): void {
+    if (this.due()) this.write(fields, msg);
   }
 }
 

@@ -241,7 +241,7 @@ export class TcpListener implements L4Listener {
     if (!budget.tryOpen()) {
       this.refused++;
       client.resetAndDestroy();
-      this.ctx.refusalLog.warn({ proxy: this.plan.proxyId, listener: this.plan.id, cap: budget.connectionCap }, 'connection refused: the proxy is at its concurrency cap');
+      if (this.ctx.refusalLog.due()) this.ctx.refusalLog.write({ proxy: this.plan.proxyId, listener: this.plan.id, cap: budget.connectionCap }, 'connection refused: the proxy is at its concurrency cap');
       return;
     }
     this.accepted++;

@@ -175,14 +175,14 @@ export class UdpListener implements L4Listener {
       let bound = false;
       const fail = (err: unknown): void => {
         try { sock.close(); } catch { /* never bound: nothing to close */ }
-        this.ctx.log.warn({ proxyId: this.current.proxyId, listenerId: this.current.id, address, port, code: codeOf(err) }, 'UDP listener could not bind');
+        // The plane reports and logs it (once per cause), as for TCP.
         reject(err);
       };
       // The one 'error' handler for the socket's whole life: a bind failure rejects start(),
       // anything later is logged and counted, never thrown.
       sock.on('error', (err) => {
         if (!bound) { fail(err); return; }
-        this.errorLog.warn({ proxyId: this.current.proxyId, listenerId: this.current.id, code: codeOf(err) }, 'UDP listener socket error');
+        this.errorLog.warn({ proxy: this.current.proxyId, listener: this.current.id, code: codeOf(err) }, 'UDP listener socket error');
       });
       sock.on('message', this.onDatagram);
       try {
@@ -311,7 +311,7 @@ export class UdpListener implements L4Listener {
    */
   originError(s: Session, err: Error): void {
     this.counters.originErrors++;
-    this.errorLog.warn({ proxyId: this.current.proxyId, listenerId: this.current.id, origin: `${s.target.host}:${s.target.port}`, code: codeOf(err) }, 'UDP origin error');
+    this.errorLog.warn({ proxy: this.current.proxyId, listener: this.current.id, origin: `${s.target.host}:${s.target.port}`, code: codeOf(err) }, 'UDP origin error');
   }
 
   // ---- sessions -------------------------------------------------------------------------
@@ -321,7 +321,7 @@ export class UdpListener implements L4Listener {
     const plan = this.current;
     if (!this.budget.tryOpen()) {
       this.counters.droppedAtCap++;
-      this.ctx.refusalLog.warn({ proxyId: plan.proxyId, listenerId: plan.id, protocol: 'udp', client: `${rinfo.address}:${rinfo.port}`, cap: this.budget.connectionCap }, 'UDP session refused at the concurrency cap');
+      if (this.ctx.refusalLog.due()) this.ctx.refusalLog.write({ proxy: plan.proxyId, listener: plan.id, protocol: 'udp', client: `${rinfo.address}:${rinfo.port}`, cap: this.budget.connectionCap }, 'UDP session refused at the concurrency cap');
       return;
     }
     if (!this.up.trySpend(msg.length)) { this.budget.release(); this.counters.droppedBudgetIn++; return; }
