@@ -97,6 +97,10 @@ describe('PostgreSQL change feed across outages: two nodes on a private cluster'
   });
 
   test('writes made while B\'s listening connection is cut arrive at B after it reconnects, in order, once each', { skip: skip ?? false, timeout: 120_000 }, async () => {
+    // The first test's nodes may still be reconnecting after its restart: closed here, so
+    // that the only listening connections are this test's.
+    for (const s of stores.splice(0)) await s.close();
+    await until('no listening connection left', async () => (await listenerPids(cluster!.url)).length === 0, SEEN_WITHIN_MS);
     const na = node();
     const nb = node();
     const a = await open(na);
