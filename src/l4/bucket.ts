@@ -54,7 +54,7 @@ export class TokenBucket {
    */
   trySpend(n: number): boolean {
     if (this.tokens < n) this.refill();
-    if (this.tokens < n && (this.head === this.waiters.length || this.tokens - n < -this.depth)) return false;
+    if (this.tokens < n && (this.waiting === 0 || this.tokens - n < -this.depth)) return false;
     this.tokens -= n;
     return true;
   }

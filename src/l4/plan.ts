@@ -162,20 +162,23 @@ interface Indexed {
   listenersByHolder: Map<string, StreamListener[]>;
 }
 
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const t of items) {
+    const k = key(t);
+    const list = out.get(k);
+    if (list) list.push(t);
+    else out.set(k, [t]);
+  }
+  return out;
+}
+
 function index(o: L4Objects): Indexed {
-  const bindings = new Map<string, L4Objects['bindings']>();
-  for (const b of o.bindings) {
-    let list = bindings.get(b.listenerId);
-    if (!list) bindings.set(b.listenerId, (list = []));
-    list.push(b);
-  }
-  const listenersByHolder = new Map<string, StreamListener[]>();
-  for (const l of o.listeners) {
-    let list = listenersByHolder.get(l.holderId);
-    if (!list) listenersByHolder.set(l.holderId, (list = []));
-    list.push(l);
-  }
-  return { bindings, origins: new Map(o.origins.map((x) => [x.id, x])), listenersByHolder };
+  return {
+    bindings: groupBy(o.bindings, (b) => b.listenerId),
+    origins: new Map(o.origins.map((x) => [x.id, x])),
+    listenersByHolder: groupBy(o.listeners, (l) => l.holderId),
+  };
 }
 
 

@@ -1,13 +1,10 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { ipBytes } from '../model/address-pool.js';
+import { unmappedIp } from '../model/host.js';
 
 /** The PROXY protocol v2 signature (12 bytes). */
 const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 
-/** An IPv4 address a dual-stack socket reports in IPv6 form (::ffff:a.b.c.d), as IPv4. */
-function plain(ip: string): string {
-  return ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
-}
 
 export interface ConnectionEnds {
   clientIp: string;
@@ -23,8 +20,8 @@ export interface ConnectionEnds {
  * listener) is written as TCP6 with the IPv4 address in mapped form.
  */
 export function proxyV1(e: ConnectionEnds): Buffer {
-  const c = plain(e.clientIp);
-  const l = plain(e.localIp);
+  const c = unmappedIp(e.clientIp);
+  const l = unmappedIp(e.localIp);
   if (isIPv4(c) && isIPv4(l)) return Buffer.from(`PROXY TCP4 ${c} ${l} ${e.clientPort} ${e.localPort}\r\n`, 'latin1');
   return Buffer.from(`PROXY TCP6 ${v6(c)} ${v6(l)} ${e.clientPort} ${e.localPort}\r\n`, 'latin1');
 }
@@ -35,8 +32,8 @@ function v6(ip: string): string {
 
 /** PROXY protocol v2 (binary): PROXY command over TCP4 (family 0x11) or TCP6 (0x21). */
 export function proxyV2(e: ConnectionEnds): Buffer {
-  const c = plain(e.clientIp);
-  const l = plain(e.localIp);
+  const c = unmappedIp(e.clientIp);
+  const l = unmappedIp(e.localIp);
   const four = isIPv4(c) && isIPv4(l);
   const src = ipBytes(four ? c : v6(c));
   const dst = ipBytes(four ? l : v6(l));

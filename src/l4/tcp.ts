@@ -6,8 +6,6 @@ import { proxyV1, proxyV2 } from './proxy-protocol.js';
 
 /** TCP keepalive on both legs reaps peers that vanished without a FIN or RST. */
 const KEEPALIVE_DELAY_MS = 60_000;
-/** The chunk a waiting reader is assumed to take when it has not read yet (bucket wake-ups). */
-const FIRST_CHUNK = 16 * 1024;
 /** Origin-leg read buffers (see OriginReads): small while answers are small, large for bulk. */
 const READ_SMALL = 4 * 1024;
 const READ_LARGE = 64 * 1024;
@@ -24,7 +22,6 @@ const SWEEP_MAX_MS = 1000;
 class Flow {
   private blockedByDst = false;
   private blockedByBucket = false;
-  private last = FIRST_CHUNK;
   private readonly wake = (): void => {
     this.blockedByBucket = false;
     if (!this.blockedByDst) this.src.resume();
@@ -45,12 +42,11 @@ class Flow {
   onData(chunk: Buffer): void {
     // Idle either way: any chunk in either direction counts (the listener's sweep reads it).
     this.conn.active = true;
-    this.last = chunk.length;
     if (!this.dst.write(chunk)) { this.blockedByDst = true; this.src.pause(); }
     if (!this.bucket.spend(chunk.length)) {
       this.blockedByBucket = true;
       this.src.pause();
-      this.bucket.wait(this.wake, this.last);
+      this.bucket.wait(this.wake, chunk.length);
     }
   }
 
@@ -145,9 +141,8 @@ export class TcpListener implements L4Listener {
   private drained: (() => void) | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweepMs = SWEEP_MAX_MS;
-  /** Counters for the metrics to come: connections accepted, refused at the cap, failed to reach any origin. */
+  /** Counters for the metrics to come: connections accepted, failed to reach any origin (refusals at the cap: the proxy's budget). */
   accepted = 0;
-  refused = 0;
   unreachable = 0;
 
   constructor(plan: ListenerPlan, private readonly ctx: ListenerContext) {
@@ -239,7 +234,6 @@ export class TcpListener implements L4Listener {
     if (!this.accepting) { client.resetAndDestroy(); return; }
     const budget = this.ctx.budget;
     if (!budget.tryOpen()) {
-      this.refused++;
       client.resetAndDestroy();
       if (this.ctx.refusalLog.due()) this.ctx.refusalLog.write({ proxy: this.plan.proxyId, listener: this.plan.id, cap: budget.connectionCap }, 'connection refused: the proxy is at its concurrency cap');
       return;

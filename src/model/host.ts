@@ -77,3 +77,8 @@ export function upstreamHostProblem(value: string): string | null {
   if (isIPv4Literal(host)) return null;
   return dnsNameProblem(host);
 }
+
+/** An IPv4 client address a dual-stack socket reports in mapped form (::ffff:a.b.c.d), as IPv4. */
+export function unmappedIp(ip: string): string {
+  return ip.startsWith('::ffff:') && isIPv4Literal(ip.slice(7)) ? ip.slice(7) : ip;
+}

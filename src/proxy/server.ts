@@ -13,6 +13,7 @@ import { perAddressGate } from './per-address.js';
 import { plainResponse, readUpgradeBody, upgradeBodyProblem } from './plain-upgrade.js';
 import { forwardUpgrade } from './upgrade.js';
 import { isWebSocketUpgrade, webSocketRequestProblem } from './websocket.js';
+import { unmappedIp } from '../model/host.js';
 
 export interface ProxyOptions {
   host: string;
@@ -47,8 +48,7 @@ function resolve(runtime: Runtime, req: IncomingMessage): Resolved {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const hashPath = q < 0 ? url : url.slice(0, q);
-  let clientIp = req.socket.remoteAddress ?? '';
-  if (clientIp.startsWith('::ffff:')) clientIp = clientIp.slice(7);
+  const clientIp = unmappedIp(req.socket.remoteAddress ?? '');
   const match = runtime.snapshot.router.match(host, hashPath, req.method ?? 'GET');
   let path = url;
   if (match?.value.route.stripPrefix && match.prefix !== '/') {
