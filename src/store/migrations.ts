@@ -59,6 +59,21 @@ const NODES_DDL = (json: string) => `CREATE TABLE nodes (
      applied_revision BIGINT NOT NULL, started_at TEXT NOT NULL, heartbeat_ms INTEGER NOT NULL,
      last_seen_ms BIGINT NOT NULL)`;
 
+// 5: how far the change feed has been pruned. Rows at or below pruned_through are gone; a node
+// that applied less than that reloads in full. Older nodes reload in full on every revision and
+// never read the feed's history, so pruning is safe while they run.
+const FEED_DDL = `CREATE TABLE feed (pruned_through BIGINT NOT NULL);
+   INSERT INTO feed (pruned_through) VALUES (0);`;
+
+// 6: health verdicts per node (outside the revisioned feed, as the registry is): one row per
+// node and member state key, written when the verdict changes. `subject` is the object the
+// key belongs to (an upstream's id, a GAAP listener's id) so that one object's rows are read
+// together; since_ms is when the node's verdict last changed (the node's clock).
+const HEALTH_DDL = `CREATE TABLE health (
+     node_id TEXT NOT NULL, key TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL,
+     reason TEXT NOT NULL, since_ms BIGINT NOT NULL, PRIMARY KEY (node_id, key));
+   CREATE INDEX health_subject ON health (subject);`;
+
 const SQLITE: SqliteStep[] = [
   `CREATE TABLE objects (
      kind TEXT NOT NULL, id TEXT NOT NULL, tenant_id TEXT, upstream_id TEXT, unique_key TEXT,
@@ -76,6 +91,8 @@ const SQLITE: SqliteStep[] = [
    CREATE INDEX objects_parent ON objects (kind, parent_id);`,
   sqliteAliases,
   NODES_DDL('TEXT'),
+  FEED_DDL,
+  HEALTH_DDL,
 ];
 
 const POSTGRES: PgStep[] = [
@@ -93,6 +110,8 @@ const POSTGRES: PgStep[] = [
    ALTER INDEX objects_upstream RENAME TO objects_parent;`,
   postgresAliases,
   NODES_DDL('JSONB'),
+  FEED_DDL,
+  HEALTH_DDL,
 ];
 
 /** `upTo`: stop after that version (tests build a data directory as an older release left it). */
