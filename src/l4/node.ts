@@ -69,7 +69,7 @@ export function startL4Node(opts: L4NodeOptions): L4Node {
     },
     advance(revision) {
       if (plane) plane.advance(revision);
-      else if (regionPlan && revision > regionPlan.revision) regionPlan = { ...regionPlan, revision, problems: [] };
+      else if (regionPlan && revision > regionPlan.revision) regionPlan = { ...regionPlan, revision };
     },
     workerListener(id, report) {
       if (report) workerListeners.set(id, report);

@@ -115,7 +115,7 @@ export class L4Plane {
   /** A revision that changed no L4 object: the plan stands, only its revision moves (no sockets touched). */
   advance(revision: number): void {
     if (this.closed || revision <= this.snapshot.revision) return;
-    this.snapshot = { ...this.snapshot, revision, problems: [] };
+    this.snapshot = { ...this.snapshot, revision };
   }
 
   /** Resolves once every revision applied so far is in the sockets (tests, shutdown). */

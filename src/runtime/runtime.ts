@@ -51,6 +51,9 @@ export class Runtime<P = unknown> {
   /** Routes per upstream id, and the reference channels per channel they take members from. */
   private readonly routeRefs = new Counts<string>();
   private readonly referencedBy = new Map<string, Set<string>>();
+  /** What of the current snapshot could not be built: kept per upstream, and from the last router build. */
+  private readonly upstreamProblems = new Map<string, BuildProblem>();
+  private routeProblems: BuildProblem[] = [];
   private readonly log: Logger;
   private readonly listeners = new Set<(s: Snapshot<P>) => void>();
   private readonly deps: SnapshotDeps<P>;
@@ -97,6 +100,9 @@ export class Runtime<P = unknown> {
     for (const r of config.routes) this.routeRefs.add(r.upstreamId);
     this.referencedBy.clear();
     for (const u of config.upstreams) this.link(u);
+    this.upstreamProblems.clear();
+    for (const p of next.problems) if (p.kind === 'upstream') this.upstreamProblems.set(p.id, p);
+    this.routeProblems = next.problems.filter((p) => p.kind === 'route');
     this.swap(next);
   }
 
@@ -118,7 +124,6 @@ export class Runtime<P = unknown> {
       replan.add(c.id);
       for (const ref of this.referencedBy.get(c.id) ?? []) replan.add(ref);
     }
-    const problems: BuildProblem[] = [];
     let routerStale = patch.routes.length > 0;
     let upstreams = prev.upstreams;
     if (replan.size > 0) {
@@ -128,23 +133,35 @@ export class Runtime<P = unknown> {
       for (const id of replan) {
         const u = index.upstreams.get(id);
         const old = prev.upstreams.get(id);
-        const plan = u ? planOrBroken(u, lookup, deps, problems) : undefined;
+        const plan = u ? planOrBroken(u, lookup, deps, []) : undefined;
         if (plan) next.set(id, plan); else next.delete(id);
+        if (plan && plan.error !== null) this.upstreamProblems.set(id, { kind: 'upstream', id, error: plan.error });
+        else this.upstreamProblems.delete(id);
         // A route pointing at an upstream that came or went is in or out of the router.
         if ((old === undefined) !== (plan === undefined) && this.routeRefs.has(id)) routerStale = true;
         this.replaced(old, plan);
       }
       upstreams = next;
     }
-    const router = routerStale ? buildRouter(index.routes.values(), upstreams, problems) : prev.router;
-    this.swap({ revision: patch.revision, router, upstreams, problems, changed: replan });
+    let router = prev.router;
+    if (routerStale) {
+      this.routeProblems = [];
+      router = buildRouter(index.routes.values(), upstreams, this.routeProblems);
+    }
+    this.swap({ revision: patch.revision, router, upstreams, problems: this.problems(), changed: replan });
+  }
+
+  /** Every object of the snapshot that could not be built: few, and usually none. */
+  private problems(): BuildProblem[] {
+    if (this.upstreamProblems.size === 0 && this.routeProblems.length === 0) return [];
+    return [...this.upstreamProblems.values(), ...this.routeProblems];
   }
 
   /** Routes and plans are unchanged; only the revision moves (a write of another kind). */
   advance(revision: number): void {
     const prev = this.snapshot;
     if (revision <= prev.revision) return;
-    this.swap({ ...prev, revision, problems: [], changed: new Set() });
+    this.swap({ ...prev, revision, changed: new Set() });
   }
 
   private link(u: Upstream): void {
