@@ -3,6 +3,7 @@ import type { Upstream } from '../model/types.js';
 import { EMPTY_CONFIG, type RuntimeConfig } from './config.js';
 import type { ConfigIndex, IndexPatch } from './config-index.js';
 import { applyUpdate, newMemberState, type HealthUpdate, type MemberState } from './member-state.js';
+import { LayeredMap } from './layered-map.js';
 import type { PoolSource } from './pools.js';
 import { buildRouter, buildSnapshot, planOrBroken, referencedIds, type BuildProblem, type Snapshot, type SnapshotDeps, type UpstreamPlan } from './snapshot.js';
 
@@ -127,21 +128,22 @@ export class Runtime<P = unknown> {
     let routerStale = patch.routes.length > 0;
     let upstreams = prev.upstreams;
     if (replan.size > 0) {
-      const next = new Map(prev.upstreams);
+      const changes = new Map<string, UpstreamPlan<P> | undefined>();
       const deps = { ...this.deps, previous: prev };
       const lookup = (id: string): Upstream | undefined => index.upstreams.get(id);
       for (const id of replan) {
         const u = index.upstreams.get(id);
         const old = prev.upstreams.get(id);
         const plan = u ? planOrBroken(u, lookup, deps, []) : undefined;
-        if (plan) next.set(id, plan); else next.delete(id);
+        changes.set(id, plan);
         if (plan && plan.error !== null) this.upstreamProblems.set(id, { kind: 'upstream', id, error: plan.error });
         else this.upstreamProblems.delete(id);
         // A route pointing at an upstream that came or went is in or out of the router.
         if ((old === undefined) !== (plan === undefined) && this.routeRefs.has(id)) routerStale = true;
         this.replaced(old, plan);
       }
-      upstreams = next;
+      // Not a copy of every plan: the unchanged ones are shared with the previous snapshot.
+      upstreams = LayeredMap.of(prev.upstreams).with(changes);
     }
     let router = prev.router;
     if (routerStale) {
