@@ -4,7 +4,7 @@ import { request } from 'undici';
 import { members, startBackends, type Backend } from '../helpers/backends.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { pgAvailable, pgTarget, pgTestSchema, pgUrlVia } from '../helpers/pg.js';
-import { newId, nowIso } from '../../src/model/ids.js';
+import { derivedTencentUpstreamId, newId, nowIso } from '../../src/model/ids.js';
 import type { Upstream } from '../../src/model/types.js';
 
 // The follower applies each revision as a delta: what changed is re-planned, the rest of
@@ -100,7 +100,7 @@ for (const [name, open] of STORES) {
       const refId = newId();
       const now = nowIso();
       const ref: Upstream = {
-        ...stored, id: refId, name: `ref-${refId}`, tencentId: null, channelType: 'reference', members: [], createdAt: now, updatedAt: now,
+        ...stored, id: refId, name: `ref-${refId}`, tencentId: derivedTencentUpstreamId(refId, 0), channelType: 'reference', members: [], createdAt: now, updatedAt: now,
         memberGroups: [{ id: 'g1', name: 'g1', weight: null, remark: '', referenceUpstreamId: target.id, microserviceVersion: '', microservicePort: 0, microserviceLabels: [], ext: {}, createdAt: now, updatedAt: now }],
       };
       await gw.sluice.store.transact(async (tx) => {
