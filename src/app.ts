@@ -25,7 +25,7 @@ import { DataPlaneFeed } from './runtime/feed.js';
 import { markApplied } from './control/gaap.js';
 import { OPERATOR } from './control/scope.js';
 import { startHeartbeat } from './store/nodes.js';
-import { DEFAULT_HEARTBEAT_MS } from './model/node.js';
+import { DEFAULT_HEARTBEAT_MS, nodeLabels, type L7Scope } from './model/node.js';
 import { VERSION } from './version.js';
 import { hostname } from 'node:os';
 
@@ -78,6 +78,8 @@ export interface SluiceOptions {
    * their region to report them applied).
    */
   nodeRegion?: string | null;
+  /** The regions whose L7 routes this node serves (default null: every region). */
+  l7Regions?: L7Scope;
   /** The node's name in the registry (default: the host name). */
   nodeName?: string;
   /** How often the node beats to the registry (default 5000 ms; tests shorten it). */
@@ -121,7 +123,8 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const store = await openStore({ url: opts.storeUrl, dataDir: opts.dataDir, timeouts: opts.storeTimeouts, logger: log });
   const generatedAdminToken = await bootstrapOperatorToken(store, opts.adminToken, log);
 
-  const runtime: ProxyRuntime = new Runtime({ logger: log, pools: new PoolRegistry() });
+  const l7Scope = opts.l7Regions ?? null;
+  const runtime: ProxyRuntime = new Runtime({ logger: log, pools: new PoolRegistry(), l7Scope });
   const defaultRegion = opts.defaultRegion ?? 'default';
   // The L4 plane settles each proxy's task once its sockets say so (CREATING -> RUNNING...).
   const settle = (proxyId: string, status: Proxy['status']): Promise<boolean> => markApplied(store, OPERATOR, proxyId, status).then(() => true, (err: unknown) => {
@@ -169,6 +172,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
       verdicts: () => [...health.verdicts(), ...(l4?.health.verdicts() ?? [])],
       onOutcome: (key, outcome, status) => health.outcome(key, outcome, status),
       l4: nodeRegion === null ? null : { region: nodeRegion, drainMs },
+      l7Regions: l7Scope === null ? null : [...l7Scope],
       onL4Applied: settle,
       onL4Listener: (id, report) => l4?.workerListener(id, report),
     });
@@ -200,7 +204,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   // The revision every copy of the data plane runs: this process's and each live worker's.
   const appliedRevision = (): number => Math.min(runtime.snapshot.revision, workers?.appliedRevision() ?? Infinity);
   const node = await startHeartbeat(store, {
-    name: opts.nodeName ?? hostname(), version: VERSION, labels: nodeRegion === null ? {} : { region: nodeRegion },
+    name: opts.nodeName ?? hostname(), version: VERSION, labels: nodeLabels(nodeRegion, l7Scope),
   }, opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, appliedRevision, log);
   heartbeat = node;
   const adminPort = (admin.server.address() as AddressInfo).port;

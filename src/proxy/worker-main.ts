@@ -14,7 +14,7 @@ import { workerOf } from '../l4/spread.js';
 
 const setup = JSON.parse(process.env.SLUICE_WORKER_SETUP ?? '{}') as WorkerSetup;
 const logger = createLogger(setup.logLevel ?? 'info').child({ worker: process.pid });
-const runtime = new Runtime({ logger, pools: new PoolRegistry() });
+const runtime = new Runtime({ logger, pools: new PoolRegistry(), l7Scope: setup.l7Regions === null ? null : new Set(setup.l7Regions) });
 let proxy: ProxyServer | null = null;
 
 function send(m: FromWorker): void { process.send?.(m); }

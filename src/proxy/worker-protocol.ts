@@ -42,4 +42,6 @@ export interface WorkerSetup {
   count: number;
   /** The L4 plane's settings, or null when the node serves no L4 region. */
   l4: { region: string; drainMs: number } | null;
+  /** The regions whose L7 routes the node serves, or null for every region. */
+  l7Regions: string[] | null;
 }

@@ -29,6 +29,8 @@ export interface WorkerPoolOptions {
   onOutcome(key: string, outcome: Outcome, status: number): void;
   /** The L4 plane's settings for the workers, or null when the node serves no L4 region. */
   l4: WorkerSetup['l4'];
+  /** The regions whose L7 routes the workers serve (null: every region). */
+  l7Regions: WorkerSetup['l7Regions'];
   /** A worker applied a proxy's transitional state: settle it; false if that did not land. */
   onL4Applied(proxyId: string, status: ProxyStatus): Promise<boolean>;
   /** A worker's listener report (null: it no longer serves the listener). */
@@ -73,7 +75,7 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
   function fork(index: number): Promise<number> {
     // Every worker asks for the configured port, 0 included: the cluster shares one socket
     // per (host, port asked for), so asking for the port 0 turned into would bind anew.
-    const setup: WorkerSetup = { host: opts.host, port: opts.port, logLevel: opts.logLevel, limits: opts.limits, index, count: opts.count, l4: opts.l4 };
+    const setup: WorkerSetup = { host: opts.host, port: opts.port, logLevel: opts.logLevel, limits: opts.limits, index, count: opts.count, l4: opts.l4, l7Regions: opts.l7Regions };
     const w = cluster.fork({ SLUICE_WORKER_SETUP: JSON.stringify(setup) });
     workers.add(w);
     const listening = new Promise<number>((resolve, reject) => {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { Upstream } from '../model/types.js';
+import { servesL7, type L7Scope } from '../model/node.js';
+import type { Instance, Upstream } from '../model/types.js';
 import { EMPTY_CONFIG, type RuntimeConfig } from './config.js';
 import type { ConfigIndex, IndexPatch } from './config-index.js';
 import { applyUpdate, newMemberState, type HealthUpdate, type MemberState } from './member-state.js';
@@ -11,6 +12,8 @@ export interface RuntimeOptions<P> {
   logger: Logger;
   /** The data plane's connection pools (the runtime hands them out and retires them). */
   pools: PoolSource<P>;
+  /** The regions whose L7 routes this node serves (default null: every region). */
+  l7Scope?: L7Scope;
 }
 
 /** Counts by key; the count of a key that reaches 0 is dropped. */
@@ -58,10 +61,12 @@ export class Runtime<P = unknown> {
   private readonly log: Logger;
   private readonly listeners = new Set<(s: Snapshot<P>) => void>();
   private readonly deps: SnapshotDeps<P>;
+  private readonly l7Scope: L7Scope;
 
   constructor(opts: RuntimeOptions<P>) {
     this.log = opts.logger;
     this.pools = opts.pools;
+    this.l7Scope = opts.l7Scope ?? null;
     this.deps = {
       previous: null,
       pool: (origin, tls) => {
@@ -94,7 +99,8 @@ export class Runtime<P = unknown> {
   apply(config: RuntimeConfig): void {
     const prev = this.snapshot;
     if (config.revision <= prev.revision) return;
-    const next = buildSnapshot(config, { ...this.deps, previous: prev });
+    const instances = new Map(config.instances.map((i) => [i.id, i]));
+    const next = buildSnapshot(config, { ...this.deps, previous: prev }, (u) => this.serves(u, instances));
     for (const [id, plan] of next.upstreams) this.replaced(prev.upstreams.get(id), plan);
     for (const [id, old] of prev.upstreams) if (!next.upstreams.has(id)) this.replaced(old, undefined);
     this.routeRefs.clear();
@@ -134,7 +140,7 @@ export class Runtime<P = unknown> {
       for (const id of replan) {
         const u = index.upstreams.get(id);
         const old = prev.upstreams.get(id);
-        const plan = u ? planOrBroken(u, lookup, deps, []) : undefined;
+        const plan = u && this.serves(u, index.instances) ? planOrBroken(u, lookup, deps, []) : undefined;
         changes.set(id, plan);
         if (plan && plan.error !== null) this.upstreamProblems.set(id, { kind: 'upstream', id, error: plan.error });
         else this.upstreamProblems.delete(id);
@@ -151,6 +157,16 @@ export class Runtime<P = unknown> {
       router = buildRouter(index.routes.values(), upstreams, this.routeProblems);
     }
     this.swap({ revision: patch.revision, router, upstreams, problems: this.problems(), changed: replan });
+  }
+
+  /**
+   * Whether this node serves the upstream's routes: its instance's region is in the node's
+   * scope. An upstream of an instance this revision does not hold has no region to match.
+   */
+  private serves(u: Upstream, instances: ReadonlyMap<string, Instance>): boolean {
+    if (this.l7Scope === null) return true;
+    const i = instances.get(u.instanceId);
+    return i !== undefined && servesL7(this.l7Scope, i.region);
   }
 
   /** Every object of the snapshot that could not be built: few, and usually none. */

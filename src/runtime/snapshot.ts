@@ -171,16 +171,17 @@ export function buildRouter(routes: Iterable<Route>, upstreams: ReadonlyMap<stri
 }
 
 /**
- * Builds the immutable snapshot for one config revision. An object that cannot be built
+ * Builds the immutable snapshot for one config revision, of the upstreams this node `serves`
+ * (its routes are left out of the router with them). An object that cannot be built
  * (one an older release or another node stored, say) is isolated: it is listed in
  * `problems` and everything else applies, so one tenant's bad object never holds back
  * another's config.
  */
-export function buildSnapshot<P>(config: RuntimeConfig, deps: SnapshotDeps<P>): Snapshot<P> {
+export function buildSnapshot<P>(config: RuntimeConfig, deps: SnapshotDeps<P>, serves: (u: Upstream) => boolean = () => true): Snapshot<P> {
   const upstreams = new Map<string, UpstreamPlan<P>>();
   const problems: BuildProblem[] = [];
   const byId = new Map(config.upstreams.map((u) => [u.id, u]));
   const lookup: UpstreamLookup = (id) => byId.get(id);
-  for (const u of config.upstreams) upstreams.set(u.id, planOrBroken(u, lookup, deps, problems));
+  for (const u of config.upstreams) if (serves(u)) upstreams.set(u.id, planOrBroken(u, lookup, deps, problems));
   return { revision: config.revision, router: buildRouter(config.routes, upstreams, problems), upstreams, problems, changed: null };
 }
