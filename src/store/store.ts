@@ -112,7 +112,12 @@ export interface Store {
   nodes(): Promise<NodeRow[]>;
   /** Drops a node's row (a clean shutdown); false when there was none. */
   forgetNode(id: string): Promise<boolean>;
-  /** Called after commit, once per committed write, in revision order. Returns an unsubscribe function. */
+  /**
+   * Called after commit, once per committed write, in revision order. Revisions whose change
+   * rows were pruned before this process announced them are told once, as the latest of
+   * them with no changes: the subscriber reads what changed by itself. Returns an
+   * unsubscribe function.
+   */
   subscribe(fn: Subscriber): () => void;
   close(): Promise<void>;
 }
