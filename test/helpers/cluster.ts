@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { startSluiceProcess, type SluiceProcess } from './cli.js';
+import { operatorApi, type ApiResult } from './gateway.js';
+import { PG_URL, pgQuery, pgTestSchema } from './pg.js';
+import { until } from './wait.js';
+
+/** How long a change may take to reach another node in these tests: generous, bounded. */
+export const PROPAGATION_MS = 15_000;
+
+/** One `sluice start` of a cluster: its operator API, its traffic, its log lines from the start on. */
+export interface ClusterNode extends SluiceProcess {
+  name: string;
+  api<T = any>(method: string, path: string, body?: unknown): Promise<ApiResult<T>>;
+  /** Log records after the start line, as they come. */
+  logs: { msg: string; level: number; [k: string]: unknown }[];
+  /** Which backend answers GET `path` through this node's proxy (its x-backend header), or the status when none does. */
+  served(path?: string): Promise<string>;
+  /** SIGTERM, and waits for the exit (a clean stop: the node leaves the registry). */
+  stop(): Promise<void>;
+}
+
+export interface NodeOut { id: string; name: string; labels: Record<string, string>; appliedRevision: number; status: string }
+
+/** A schema of its own on the test server, as the URL a node's --store takes; drop() removes it. */
+export async function clusterStore(): Promise<{ url: string; schema: string; drop: () => Promise<void> }> {
+  const s = await pgTestSchema();
+  const u = new URL(PG_URL);
+  u.searchParams.set('options', `-c search_path=${s.schema}`);
+  return { url: u.toString(), ...s };
+}
+
+/** `sluice start` on the cluster's store, named `name`, in `region` when given. */
+export async function startNode(storeUrl: string, name: string, opts: { region?: string; env?: Record<string, string> } = {}): Promise<ClusterNode> {
+  const args = ['--store', storeUrl, '--node-name', name, ...(opts.region ? ['--region', opts.region] : [])];
+  const p = await startSluiceProcess(args, opts.env);
+  const logs: ClusterNode['logs'] = [];
+  p.lines.on('line', (l) => { try { logs.push(JSON.parse(l)); } catch { /* not a record */ } });
+  const api = operatorApi(p.adminUrl, p.token);
+  return {
+    ...p, name, api, logs,
+    async served(path = '/') {
+      const res = await fetch(p.proxyUrl + path);
+      await res.arrayBuffer();
+      return res.headers.get('x-backend') ?? String(res.status);
+    },
+    async stop() {
+      if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+      const exited = once(p.child, 'exit');
+      p.child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export async function nodesSeenBy(n: ClusterNode): Promise<NodeOut[]> {
+  const r = await n.api<{ items: NodeOut[] }>('GET', '/v1/nodes');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.items;
+}
+
+/** The cluster's revision, read from the database. */
+export async function storeRevision(storeUrl: string): Promise<number> {
+  return Number((await pgQuery<{ revision: string }>(storeUrl, 'SELECT revision FROM meta'))[0]!.revision);
+}
+
+/** Waits until every node's proxy answers GET `path` from `backend`. */
+export async function allServe(nodes: ClusterNode[], backend: string, path = '/', ms = PROPAGATION_MS): Promise<void> {
+  for (const n of nodes) {
+    let last = '';
+    await until(`${n.name} serving ${path} from ${backend}`, async () => (last = await n.served(path)) === backend, ms)
+      .catch(() => assert.fail(`${n.name} serves ${path} from ${last}, not ${backend}, after ${ms} ms`));
+  }
+}
+
+/** Waits until `observer` lists `name` with `status` and, when given, at `revision`. */
+export async function nodeShown(observer: ClusterNode, name: string, want: { status: string; revision?: number }, ms = PROPAGATION_MS): Promise<NodeOut> {
+  let last: NodeOut | undefined;
+  const ok = async () => {
+    last = (await nodesSeenBy(observer)).find((x) => x.name === name);
+    return last && last.status === want.status && (want.revision === undefined || last.appliedRevision === want.revision) ? last : null;
+  };
+  return until(`${observer.name} shows ${name} ${JSON.stringify(want)}`, ok, ms)
+    .catch(() => assert.fail(`${observer.name} shows ${name} as ${JSON.stringify(last)}, not ${JSON.stringify(want)}`));
+}
+
+/** Local TCP ports of the process's sockets connected to `remotePort` (from /proc: no tool needed). */
+function localPortsTo(pid: number, remotePort: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch { /* closed meanwhile */ }
+  }
+  const ports: number[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try { text = readFileSync(table, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 10 || !inodes.has(cols[9]!)) continue;
+      const local = parseInt(cols[1]!.split(':')[1]!, 16);
+      const remote = parseInt(cols[2]!.split(':')[1]!, 16);
+      if (remote === remotePort) ports.push(local);
+    }
+  }
+  return ports;
+}
+
+/**
+ * The server backend of `node`'s change-feed (LISTEN) connection, found by the node's own
+ * sockets, so that nodes of other tests on the same server are never taken for it.
+ */
+export async function listenerBackendOf(node: ClusterNode, storeUrl: string): Promise<number | null> {
+  const ports = localPortsTo(node.child.pid!, Number(new URL(storeUrl).port || 5432));
+  const rows = await pgQuery<{ pid: number }>(storeUrl, "SELECT pid FROM pg_stat_activity WHERE application_name = 'sluice listener' AND client_port = ANY($1::int[])", [ports]);
+  return rows.length === 1 ? rows[0]!.pid : null;
+}
