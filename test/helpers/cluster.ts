@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { startSluiceProcess, type SluiceProcess } from './cli.js';
 import { operatorApi, type ApiResult } from './gateway.js';
-import { PG_URL, pgQuery, pgTestSchema } from './pg.js';
+import { members, startBackends, type Backend } from './backends.js';
+import { PG_URL, pgAvailable, pgQuery, pgTestSchema } from './pg.js';
 import { until } from './wait.js';
 
 /** How long a change may take to reach another node in these tests: generous, bounded. */
@@ -22,6 +23,50 @@ export interface ClusterNode extends SluiceProcess {
 }
 
 export interface NodeOut { id: string; name: string; labels: Record<string, string>; appliedRevision: number; status: string }
+
+/** Short beats, so that a killed node is shown down within a second or so. */
+export const SHORT_BEATS = { SLUICE_HEARTBEAT_MS: '200' };
+
+/** Skips the test (true) when PostgreSQL does not answer; fails instead when SLUICE_TEST_PG=1 (pgAvailable). */
+export async function pgMissing(t: { skip(message: string): void }): Promise<boolean> {
+  if (await pgAvailable()) return false;
+  t.skip('PostgreSQL not reachable');
+  return true;
+}
+
+/** The body of an operator API answer, which must have `status`. */
+export async function ok(r: Promise<ApiResult>, status: number): Promise<any> {
+  const res = await r;
+  assert.equal(res.status, status, JSON.stringify(res.body));
+  return res.body;
+}
+
+export interface NodeSpec { name: string; region?: string }
+
+/**
+ * Nodes on a schema of their own and named backends, for a describe: up() starts them (the
+ * first alone, as it migrates the empty schema and registers the operator token, then the
+ * rest together), down() stops everything and drops the schema.
+ */
+export function clusterFixture(specs: NodeSpec[], backendNames: string[] = [], env: Record<string, string> = SHORT_BEATS) {
+  const c = { nodes: [] as ClusterNode[], backends: [] as Backend[], url: '', drop: null as (() => Promise<void>) | null };
+  const up = async () => {
+    const s = await clusterStore();
+    c.url = s.url;
+    c.drop = s.drop;
+    c.backends = await startBackends(backendNames);
+    const [first, ...rest] = specs;
+    c.nodes = [await startNode(s.url, first!.name, { region: first!.region, env })];
+    c.nodes.push(...await Promise.all(rest.map((n) => startNode(s.url, n.name, { region: n.region, env }))));
+    return c.nodes;
+  };
+  const down = async () => {
+    for (const n of c.nodes) await n.cleanup();
+    for (const b of c.backends) await b.close();
+    await c.drop?.();
+  };
+  return { c, up, down };
+}
 
 /** A schema of its own on the test server, as the URL a node's --store takes; drop() removes it. */
 export async function clusterStore(): Promise<{ url: string; schema: string; drop: () => Promise<void> }> {
@@ -117,4 +162,17 @@ export async function listenerBackendOf(node: ClusterNode, storeUrl: string): Pr
   const ports = localPortsTo(node.child.pid!, Number(new URL(storeUrl).port || 5432));
   const rows = await pgQuery<{ pid: number }>(storeUrl, "SELECT pid FROM pg_stat_activity WHERE application_name = 'sluice listener' AND client_port = ANY($1::int[])", [ports]);
   return rows.length === 1 ? rows[0]!.pid : null;
+}
+
+/** A tenant, an upstream of `first` and a route of every path to it, written through `via`. */
+export async function expose(via: ClusterNode, first: Backend): Promise<{ tenantId: string; upstreamId: string }> {
+  const tenant = await ok(via.api('POST', '/v1/tenants', { name: 'cluster' }), 201);
+  const up = await ok(via.api('POST', '/v1/upstreams', { tenantId: tenant.id, name: 'web', members: members([first]) }), 201);
+  await ok(via.api('POST', '/v1/routes', { upstreamId: up.id, paths: ['/'] }), 201);
+  return { tenantId: tenant.id, upstreamId: up.id };
+}
+
+/** Replaces the upstream's members with `to`, through `via`. */
+export async function moveTo(via: ClusterNode, upstreamId: string, to: Backend): Promise<void> {
+  await ok(via.api('PUT', `/v1/upstreams/${upstreamId}/members`, { members: members([to]) }), 200);
 }

@@ -1,0 +1,45 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Backend } from '../helpers/backends.js';
+import { allServe, clusterFixture, expose, listenerBackendOf, moveTo, nodeShown, pgMissing, PROPAGATION_MS, storeRevision, type ClusterNode } from '../helpers/cluster.js';
+import { pgQuery } from '../helpers/pg.js';
+import { until } from '../helpers/wait.js';
+
+const LOST = 'lost the configuration store change feed; reconnecting with backoff (writes of other nodes are not seen until it is back)';
+const BACK = 'configuration store change feed is back; catching up on the revisions missed';
+
+describe('a node whose change-feed connection is cut while writes go on through another', () => {
+  const k = clusterFixture([{ name: 'node-a' }, { name: 'node-b' }, { name: 'node-c' }], ['b1', 'b2', 'b3', 'b4']);
+  after(k.down);
+
+  test('catches up without a restart: its traffic shows the latest write and its applied revision reaches the latest', { timeout: 120_000 }, async (t) => {
+    if (await pgMissing(t)) return;
+    const [a, b, c] = (await k.up()) as [ClusterNode, ClusterNode, ClusterNode];
+    const [b1, b2, b3, b4] = k.c.backends as [Backend, Backend, Backend, Backend];
+    const { upstreamId } = await expose(a, b1);
+    await allServe([a, b, c], 'b1');
+    const cut = await listenerBackendOf(c, k.c.url);
+    assert.ok(cut, 'C has one listening connection of its own');
+
+    await pgQuery(k.c.url, 'SELECT pg_terminate_backend($1)', [cut]);
+    // Writes through A straight after the cut, while C waits out its first backoff (100-200 ms).
+    await moveTo(a, upstreamId, b2);
+    const firstCommitted = Date.now();
+    for (const to of [b3, b4]) await moveTo(a, upstreamId, to);
+    const latest = await storeRevision(k.c.url);
+
+    await allServe([c, b], 'b4');
+    await nodeShown(a, 'node-c', { status: 'up', revision: latest });
+    assert.equal(c.child.exitCode, null, 'C was not restarted');
+    assert.ok(c.logs.some((l) => l.msg === LOST), 'C noticed that its feed was cut');
+    const back = await until('C tells that its feed is back', () => c.logs.find((l) => l.msg === BACK), PROPAGATION_MS);
+    assert.ok((back.time as number) > firstCommitted, 'a write landed while C had no feed: the catch-up, not a live notice, brought it');
+    const again = await until('C listening again', () => listenerBackendOf(c, k.c.url), PROPAGATION_MS);
+    assert.notEqual(again, cut, 'on a new connection');
+
+    // And it follows live writes again on that connection.
+    await moveTo(b, upstreamId, b1);
+    await allServe([c, a], 'b1');
+    await nodeShown(b, 'node-c', { status: 'up', revision: await storeRevision(k.c.url) });
+  });
+});
