@@ -130,8 +130,10 @@ export async function nodeShown(observer: ClusterNode, name: string, want: { sta
     .catch(() => assert.fail(`${observer.name} shows ${name} as ${JSON.stringify(last)}, not ${JSON.stringify(want)}`));
 }
 
-/** Local TCP ports of the process's sockets connected to `remotePort` (from /proc: no tool needed). */
-function localPortsTo(pid: number, remotePort: number): number[] {
+interface TcpSocket { localIp: string; localPort: number; remotePort: number; listening: boolean }
+
+/** The process's IPv4 TCP sockets (from /proc: its fds' inodes in /proc/net/tcp; no tool needed). */
+function tcpSocketsOf(pid: number): TcpSocket[] {
   const inodes = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
@@ -139,19 +141,21 @@ function localPortsTo(pid: number, remotePort: number): number[] {
       if (m) inodes.add(m[1]!);
     } catch { /* closed meanwhile */ }
   }
-  const ports: number[] = [];
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try { text = readFileSync(table, 'utf8'); } catch { continue; }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols.length < 10 || !inodes.has(cols[9]!)) continue;
-      const local = parseInt(cols[1]!.split(':')[1]!, 16);
-      const remote = parseInt(cols[2]!.split(':')[1]!, 16);
-      if (remote === remotePort) ports.push(local);
-    }
+  const out: TcpSocket[] = [];
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 10 || !inodes.has(cols[9]!)) continue;
+    const [ipHex, portHex] = cols[1]!.split(':') as [string, string];
+    // The address is the kernel's 32-bit word in host (little-endian) order.
+    const localIp = [3, 2, 1, 0].map((i) => parseInt(ipHex.slice(i * 2, i * 2 + 2), 16)).join('.');
+    out.push({ localIp, localPort: parseInt(portHex, 16), remotePort: parseInt(cols[2]!.split(':')[1]!, 16), listening: cols[3] === '0A' });
   }
-  return ports;
+  return out;
+}
+
+/** Whether the node's process holds a listening TCP socket on `ip`:`port`. */
+export function listensOn(node: ClusterNode, ip: string, port: number): boolean {
+  return tcpSocketsOf(node.child.pid!).some((s) => s.listening && s.localIp === ip && s.localPort === port);
 }
 
 /**
@@ -159,7 +163,8 @@ function localPortsTo(pid: number, remotePort: number): number[] {
  * sockets, so that nodes of other tests on the same server are never taken for it.
  */
 export async function listenerBackendOf(node: ClusterNode, storeUrl: string): Promise<number | null> {
-  const ports = localPortsTo(node.child.pid!, Number(new URL(storeUrl).port || 5432));
+  const server = Number(new URL(storeUrl).port || 5432);
+  const ports = tcpSocketsOf(node.child.pid!).filter((s) => s.remotePort === server).map((s) => s.localPort);
   const rows = await pgQuery<{ pid: number }>(storeUrl, "SELECT pid FROM pg_stat_activity WHERE application_name = 'sluice listener' AND client_port = ANY($1::int[])", [ports]);
   return rows.length === 1 ? rows[0]!.pid : null;
 }
