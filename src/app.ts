@@ -21,7 +21,7 @@ import { PoolRegistry, type ProxyRuntime } from './proxy/pools.js';
 import { DEFAULT_LISTENER_LIMITS, perWorker, type ListenerLimits } from './proxy/limits.js';
 import { startProxy, type ProxyServer } from './proxy/server.js';
 import { startProxyWorkers, type ProxyWorkers } from './proxy/workers.js';
-import { EMPTY_CONFIG, type RuntimeConfig } from './runtime/config.js';
+import { DataPlaneFeed } from './runtime/feed.js';
 import { markApplied } from './control/gaap.js';
 import { OPERATOR } from './control/scope.js';
 import { startHeartbeat } from './store/nodes.js';
@@ -142,15 +142,21 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     workers?.broadcastHealth(u);
   }, opts.upstreamClientCert ?? null);
   runtime.onSnapshot((s) => health.sync(s));
-  let latest: RuntimeConfig | null = null;
   let heartbeat: { poke(): void } | null = null;
-  const follower = followStore(store, (c) => {
-    latest = c;
-    runtime.apply(c);
-    l4?.apply(c);
-    workers?.broadcast(c);
-    heartbeat?.poke();
-  }, (err) => log.error({ err }, 'could not load config; serving the last snapshot'));
+  const feed = new DataPlaneFeed(runtime, l4);
+  const follower = followStore(store, {
+    full(c) {
+      feed.full(c);
+      workers?.broadcastConfig(c);
+      heartbeat?.poke();
+    },
+    delta(d) {
+      const ok = feed.delta(d);
+      workers?.broadcastDelta(d);
+      heartbeat?.poke();
+      return ok;
+    },
+  }, (err) => log.error({ err }, 'could not load config; serving the last snapshot'), { logger: log });
   await follower.ready;
   const listener: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, ...opts.listenerLimits };
   let proxy: ProxyServer;
@@ -158,7 +164,8 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     workers = await startProxyWorkers({
       count, host: opts.proxy.host, port: opts.proxy.port, logger: log, logLevel: opts.logLevel ?? 'info',
       limits: perWorker(listener, count),
-      initial: latest ?? EMPTY_CONFIG,
+      config: () => feed.index.config(),
+      onAcknowledged: () => heartbeat?.poke(),
       verdicts: () => [...health.verdicts(), ...(l4?.health.verdicts() ?? [])],
       onOutcome: (key, outcome, status) => health.outcome(key, outcome, status),
       l4: nodeRegion === null ? null : { region: nodeRegion, drainMs },
@@ -190,10 +197,11 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
       huaweiDialect({ store, limits, health, ratePerSecond: huaweiRate, rateLimiter: rates?.limiter('huawei', huaweiRate) })],
   });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });
-  // The revision the main process's data plane runs (workers' acknowledgements are not tracked yet).
+  // The revision every copy of the data plane runs: this process's and each live worker's.
+  const appliedRevision = (): number => Math.min(runtime.snapshot.revision, workers?.appliedRevision() ?? Infinity);
   const node = await startHeartbeat(store, {
     name: opts.nodeName ?? hostname(), version: VERSION, labels: nodeRegion === null ? {} : { region: nodeRegion },
-  }, opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, () => runtime.snapshot.revision, log);
+  }, opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, appliedRevision, log);
   heartbeat = node;
   const adminPort = (admin.server.address() as AddressInfo).port;
   log.info({ admin: `${opts.admin.host}:${adminPort}`, adminTls: opts.adminTls !== undefined, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind, workers: count, node: node.id }, 'sluice started');
