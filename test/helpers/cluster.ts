@@ -24,6 +24,14 @@ export interface ClusterNode extends SluiceProcess {
 
 export interface NodeOut { id: string; name: string; labels: Record<string, string>; appliedRevision: number; status: string }
 
+/**
+ * From a paused node's resume to its serving what was written meanwhile: a reconnect
+ * (100-200 ms) or a queued notice, and one read, with room for a loaded machine; well inside
+ * the follower's 30 s resync (runtime/follow.ts), so that a node that caught up only on its
+ * resync fails such a wait about five times in six.
+ */
+export const CATCH_UP_MS = 5000;
+
 /** Short beats, so that a killed node is shown down within a second or so. */
 export const SHORT_BEATS = { SLUICE_HEARTBEAT_MS: '200' };
 
