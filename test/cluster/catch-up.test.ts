@@ -2,7 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend } from '../helpers/backends.js';
 import {
-  allServe, CATCH_UP_MS, clusterFixture, expose, moveTo, nodeShown, pgMissing, startNode, storeRevision, type ClusterNode,
+  allServe, CATCH_UP_MS, clusterFixture, expose, moveTo, nodeShown, pgMissing, SHORT_BEATS, startNode, storeRevision, type ClusterNode,
 } from '../helpers/cluster.js';
 import { pgQuery } from '../helpers/pg.js';
 import { until } from '../helpers/wait.js';
@@ -40,14 +40,14 @@ describe('nodes that were away catch up', () => {
     const [b1, b2, b3, b4] = k.c.backends as [Backend, Backend, Backend, Backend];
     const { upstreamId } = await expose(a, b1);
     await writeMany([a, b], upstreamId, [b2, b3], b4);
-    const c = await startNode(k.c.url, 'node-c', { env: { SLUICE_HEARTBEAT_MS: '200' } });
+    const c = await startNode(k.c.url, 'node-c', { env: SHORT_BEATS });
     late.push(c);
     await allServe([c], 'b4');
     await nodeShown(a, 'node-c', { status: 'up', revision: await storeRevision(k.c.url) });
 
     await c.stop();
     await writeMany([b, a], upstreamId, [b2, b3], b1);
-    const again = await startNode(k.c.url, 'node-c', { env: { SLUICE_HEARTBEAT_MS: '200' } });
+    const again = await startNode(k.c.url, 'node-c', { env: SHORT_BEATS });
     late.push(again);
     await allServe([again, a, b], 'b1');
     await nodeShown(b, 'node-c', { status: 'up', revision: await storeRevision(k.c.url) });
@@ -123,7 +123,7 @@ describe('pruning past a node that was away (short beats)', () => {
     await c.stop();
     await writeMany([b, a], upstreamId, [b3, b2], b1);
     await prunedPast(k.c.url, cAt);
-    const again = await startNode(k.c.url, 'node-c', { env: { SLUICE_HEARTBEAT_MS: '200' } });
+    const again = await startNode(k.c.url, 'node-c', { env: SHORT_BEATS });
     late.push(again);
     await allServe([again], 'b1');
     await nodeShown(a, 'node-c', { status: 'up', revision: await storeRevision(k.c.url) });
