@@ -52,9 +52,9 @@ export async function ok(r: Promise<ApiResult>, status: number): Promise<any> {
 export interface NodeSpec { name: string; region?: string }
 
 /**
- * Nodes on a schema of their own and named backends, for a describe: up() starts them (the
- * first alone, as it migrates the empty schema and registers the operator token, then the
- * rest together), down() stops everything and drops the schema.
+ * Nodes on a schema of their own and named backends, for a describe: up() starts them all
+ * at once on the empty schema (they take turns migrating it, and register the same operator
+ * token), down() stops everything and drops the schema.
  */
 export function clusterFixture(specs: NodeSpec[], backendNames: string[] = [], env: Record<string, string> = SHORT_BEATS) {
   const c = { nodes: [] as ClusterNode[], backends: [] as Backend[], url: '', drop: null as (() => Promise<void>) | null };
@@ -63,9 +63,7 @@ export function clusterFixture(specs: NodeSpec[], backendNames: string[] = [], e
     c.url = s.url;
     c.drop = s.drop;
     c.backends = await startBackends(backendNames);
-    const [first, ...rest] = specs;
-    c.nodes = [await startNode(s.url, first!.name, { region: first!.region, env })];
-    c.nodes.push(...await Promise.all(rest.map((n) => startNode(s.url, n.name, { region: n.region, env }))));
+    c.nodes = await Promise.all(specs.map((n) => startNode(s.url, n.name, { region: n.region, env })));
     return c.nodes;
   };
   const down = async () => {
