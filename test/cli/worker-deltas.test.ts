@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { echo, startBackend, type Backend } from '../helpers/backends.js';
 import { adminApi, startSluiceProcess, type SluiceProcess } from '../helpers/cli.js';
@@ -243,4 +244,61 @@ test('--workers 2: a killed worker is replaced, the replacement gets the whole c
     await registryAt(p, revision + 2, 'the route after the replacement');
     await everyWorkerAnswers(p, 'more.test', { status: 200, name: 'second' }, now);
   });
+});
+
+/** A port that was free a moment ago (the next test binds it as a fixed port). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+test('--workers 2 on a fixed port: a worker started while writes stream in listens once and stays up', { timeout: 120_000 }, async () => {
+  // A delta that reaches a starting worker before its first config makes it ask for the whole
+  // config again, so it gets two; it must not start a second listener on the port (which the
+  // cluster refuses with EADDRINUSE, and the worker exited).
+  const port = await freePort();
+  const p = await startSluiceProcess(['--workers', '2', '--proxy-listen', `127.0.0.1:${port}`]);
+  const failures: string[] = [];
+  p.lines.on('line', (l) => { if (l.includes('could not listen') || l.includes('proxy worker died')) failures.push(l); });
+  try {
+    const api = adminApi(p);
+    const tenant = await api('POST', '/v1/tenants', { name: 'churn' });
+    const u = await api('POST', '/v1/upstreams', { tenantId: tenant.body.id, name: 'churn', members: [{ host: '127.0.0.1', port: 1 }] });
+    assert.equal(u.status, 201);
+    for (let round = 0; round < 3; round++) {
+      const before = await twoWorkers(p);
+      process.kill(before[0]!, 'SIGKILL');
+      let writing = true;
+      const writes = (async () => {
+        for (let i = 0; writing; i++) {
+          const r = await api('PUT', `/v1/upstreams/${u.body.id}`, { name: 'churn', members: [{ host: '127.0.0.1', port: 1 + (i % 1000) }] });
+          assert.equal(r.status, 200);
+        }
+      })();
+      try {
+        const now = await until('a replacement worker', () => {
+          const w = workerPids(p.child.pid!);
+          return w.length === 2 && !w.includes(before[0]!) && w;
+        }, 30_000);
+        // Long enough for the replacement to load, get its configs and listen (or fail to).
+        await sleep(3000);
+        writing = false;
+        await writes;
+        assert.deepEqual(workerPids(p.child.pid!), now, `round ${round}: the replacement is still running`);
+      } finally {
+        writing = false;
+        await writes.catch(() => {});
+      }
+    }
+    // One 'died' line per worker the test killed; none that could not listen.
+    assert.equal(failures.filter((l) => l.includes('could not listen')).length, 0, failures.join('\n'));
+    assert.equal(failures.length, 3, failures.join('\n'));
+  } finally {
+    await p.cleanup();
+  }
 });
