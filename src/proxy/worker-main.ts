@@ -16,6 +16,10 @@ const setup = JSON.parse(process.env.SLUICE_WORKER_SETUP ?? '{}') as WorkerSetup
 const logger = createLogger(setup.logLevel ?? 'info').child({ worker: process.pid });
 const runtime = new Runtime({ logger, pools: new PoolRegistry(), l7Scope: setup.l7Regions === null ? null : new Set(setup.l7Regions) });
 let proxy: ProxyServer | null = null;
+// Set by the first config: a second one may come before the listener is up (a delta that
+// reached the worker before its first config asks for the whole config again), and a
+// second listen in one worker would bind anew (EADDRINUSE on a fixed port).
+let listening = false;
 
 function send(m: FromWorker): void { process.send?.(m); }
 
@@ -59,7 +63,8 @@ process.on('message', (m: ToWorker) => {
     feed.full(m.config);
     send({ type: 'applied', revision: runtime.snapshot.revision });
     // Listen only once there is a config to serve: no window of 404s at start.
-    if (!proxy) {
+    if (!listening) {
+      listening = true;
       void startProxy({ host: setup.host, port: setup.port, runtime, logger, hooks, exclusive: false, limits: setup.limits }).then((p) => {
         proxy = p;
         send({ type: 'listening', port: p.port });

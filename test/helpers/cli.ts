@@ -47,3 +47,15 @@ export async function startSluiceProcess(extraArgs: string[] = [], env: Record<s
     },
   };
 }
+
+/** The operator API of a sluice process: one call, its status and JSON body ({} when it has none). */
+export function adminApi(p: SluiceProcess) {
+  return async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(p.adminUrl + path, {
+      method, headers: { authorization: `Bearer ${p.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text === '' ? {} : JSON.parse(text)) as Record<string, any> };
+  };
+}
