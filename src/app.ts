@@ -24,7 +24,9 @@ import { startProxyWorkers, type ProxyWorkers } from './proxy/workers.js';
 import { EMPTY_CONFIG, type RuntimeConfig } from './runtime/config.js';
 import { markApplied } from './control/gaap.js';
 import { OPERATOR } from './control/scope.js';
-import { startHeartbeat } from './store/nodes.js';
+import { nodeCache, startHeartbeat } from './store/nodes.js';
+import { startHealthPublisher } from './health/publish.js';
+import { clusterHealth } from './health/cluster.js';
 import { DEFAULT_HEARTBEAT_MS } from './model/node.js';
 import { VERSION } from './version.js';
 import { hostname } from 'node:os';
@@ -142,6 +144,17 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     workers?.broadcastHealth(u);
   }, opts.upstreamClientCert ?? null);
   runtime.onSnapshot((s) => health.sync(s));
+  // In a cluster (PostgreSQL) this node's verdicts go to the health table as they change, for
+  // the other nodes' APIs; with workers they are the primary's, whose checkers decide. A
+  // SQLite store has one node: nothing to tell.
+  const publisher = store.kind === 'postgres' ? startHealthPublisher(store, log) : null;
+  if (publisher) {
+    health.onChange((key) => publisher.mark(key, health));
+    const l4Health = l4?.health;
+    l4Health?.onChange((key) => publisher.mark(key, l4Health));
+  }
+  let self: { id: string; name: string } | null = null;
+  const reporter = clusterHealth({ store, nodes: nodeCache(store), local: health, localL4: l4?.reporter ?? null, self: () => self, log });
   let latest: RuntimeConfig | null = null;
   let heartbeat: { poke(): void } | null = null;
   const follower = followStore(store, (c) => {
@@ -185,16 +198,20 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const tencentRate = opts.tencentRatePerSecond ?? TENCENT_DEFAULT_RATE;
   const huaweiRate = opts.huaweiRatePerSecond ?? HUAWEI_DEFAULT_RATE;
   const admin = await buildAdminServer({
-    store, logger: log, defaultRegion, health, limits, gaap, tls: opts.adminTls, l4: l4?.reporter,
-    dialects: [tencentDialect({ store, limits, health, defaultRegion, gaap, ratePerSecond: tencentRate, rateLimiter: rates?.limiter('tencent', tencentRate), l4: l4?.reporter }),
-      huaweiDialect({ store, limits, health, ratePerSecond: huaweiRate, rateLimiter: rates?.limiter('huawei', huaweiRate) })],
+    store, logger: log, defaultRegion, health: reporter, limits, gaap, tls: opts.adminTls, l4: reporter,
+    dialects: [tencentDialect({ store, limits, health: reporter, defaultRegion, gaap, ratePerSecond: tencentRate, rateLimiter: rates?.limiter('tencent', tencentRate), l4: reporter }),
+      huaweiDialect({ store, limits, health: reporter, ratePerSecond: huaweiRate, rateLimiter: rates?.limiter('huawei', huaweiRate) })],
   });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });
   // The revision the main process's data plane runs (workers' acknowledgements are not tracked yet).
+  const nodeName = opts.nodeName ?? hostname();
   const node = await startHeartbeat(store, {
-    name: opts.nodeName ?? hostname(), version: VERSION, labels: nodeRegion === null ? {} : { region: nodeRegion },
+    name: nodeName, version: VERSION, labels: nodeRegion === null ? {} : { region: nodeRegion },
   }, opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, () => runtime.snapshot.revision, log);
   heartbeat = node;
+  self = { id: node.id, name: nodeName };
+  publisher?.start(node.id);
+  if (store.kind === 'postgres') reporter.start();
   const adminPort = (admin.server.address() as AddressInfo).port;
   log.info({ admin: `${opts.admin.host}:${adminPort}`, adminTls: opts.adminTls !== undefined, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind, workers: count, node: node.id }, 'sluice started');
 
@@ -204,7 +221,10 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     close() {
       closing ??= (async () => {
         const grace = opts.shutdownGraceMs ?? 10_000;
-        await Promise.allSettled([proxy.close(grace), l4?.close(grace), admin.close(), node.stop()]);
+        reporter.stop();
+        // The last batch lands before the node's rows are forgotten with it, not after.
+        const leave = (async () => { await publisher?.stop(); await node.stop(); })();
+        await Promise.allSettled([proxy.close(grace), l4?.close(grace), admin.close(), leave]);
         await rates?.close();
         follower.stop();
         health.close();

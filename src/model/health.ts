@@ -90,3 +90,15 @@ export function aggregateVerdicts(vs: readonly Judged[]): { state: HealthState; 
     : `healthy on ${healthy.length} of ${vs.length} nodes; unhealthy on ${down.map((d) => `${d.nodeName} (${d.reason})`).join(', ')}`;
   return { state: 'healthy', reason, sinceMs: first.sinceMs };
 }
+
+/**
+ * GAAP's DownIPList over several nodes' verdicts on one domain binding, by the same rule: an
+ * address is listed as down while the binding is usable only when every node fails it (some
+ * node reaches the others); once every node fails the binding, every address any node saw fail
+ * is listed (none would read as "the name does not resolve", which one node's view may not say).
+ */
+export function aggregateDownIps(state: HealthState, lists: readonly (readonly string[])[]): string[] {
+  if (lists.length === 0) return [];
+  if (state === 'unhealthy') return [...new Set(lists.flat())];
+  return lists[0]!.filter((ip) => lists.every((l) => l.includes(ip)));
+}
