@@ -11,6 +11,7 @@ import type { Store, StoreTimeouts } from './store/store.js';
 import { Runtime } from './runtime/runtime.js';
 import { followStore } from './runtime/follow.js';
 import { HealthChecker } from './health/checker.js';
+import { probeAgent } from './health/probe.js';
 import { TENCENT_DEFAULT_RATE, tencentDialect } from './api/tencent/plugin.js';
 import { HUAWEI_DEFAULT_RATE, huaweiDialect } from './api/huawei/plugin.js';
 import { DEFAULT_LIMITS, type Limits } from './control/upstreams.js';
@@ -139,10 +140,11 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   });
   // One health authority per node: it follows the primary's snapshots, and its verdicts go
   // to this process's data plane and to every worker.
+  const nodeName = opts.nodeName ?? hostname();
   const health = new HealthChecker(log, (u) => {
     runtime.setHealth(u);
     workers?.broadcastHealth(u);
-  }, opts.upstreamClientCert ?? null);
+  }, opts.upstreamClientCert ?? null, probeAgent(nodeName));
   runtime.onSnapshot((s) => health.sync(s));
   // In a cluster (PostgreSQL) this node's verdicts go to the health table as they change, for
   // the other nodes' APIs; with workers they are the primary's, whose checkers decide. A
@@ -204,7 +206,6 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });
   // The revision the main process's data plane runs (workers' acknowledgements are not tracked yet).
-  const nodeName = opts.nodeName ?? hostname();
   const node = await startHeartbeat(store, {
     name: nodeName, version: VERSION, labels: nodeRegion === null ? {} : { region: nodeRegion },
   }, opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, () => runtime.snapshot.revision, log);

@@ -5,7 +5,7 @@ import { parseStatusSet } from '../model/status-set.js';
 import type { HealthCheck, Upstream } from '../model/types.js';
 import { memberStateKey, type HealthUpdate } from '../runtime/member-state.js';
 import type { Snapshot } from '../runtime/snapshot.js';
-import { probe, type ClientCert, type ProbeSpec } from './probe.js';
+import { probe, probeAgent, type ClientCert, type ProbeSpec } from './probe.js';
 import { messageOf } from '../model/errors.js';
 
 
@@ -68,6 +68,8 @@ export class HealthChecker implements HealthReporter {
     private readonly publish: (u: HealthUpdate) => void,
     /** The gateway's client certificate, presented on HTTPS probes of checks that ask for it. */
     private readonly clientCert: ClientCert | null = null,
+    /** The User-Agent of HTTP(S) probes (probeAgent). */
+    private readonly userAgent = probeAgent(null),
   ) {}
 
   /** Starts watching new members, stops watching removed ones, keeps the rest as they are. */
@@ -113,7 +115,7 @@ export class HealthChecker implements HealthReporter {
         protocol: check.protocol, host, port: probePort, timeoutMs: check.timeout * 1000, method: check.method, path: check.path,
         headers: check.requestHeaders, hostHeader: u.upstreamHost ?? (probePort === 80 || probePort === 443 ? host : `${host}:${probePort}`),
         servername, tlsVerify: u.tlsVerify, healthy: parseStatusSet(check.healthyStatuses, 'healthyStatuses'),
-        clientCert: wantsCert ? this.clientCert : null,
+        clientCert: wantsCert ? this.clientCert : null, userAgent: this.userAgent,
       } : null,
       unhealthyStatuses: parseStatusSet(check.unhealthyStatuses, 'unhealthyStatuses'),
       state: 'unknown', reason: 'no verdict yet', since: Date.now(),
