@@ -96,7 +96,7 @@ export function clusterHealth(opts: ClusterHealthOptions): ClusterHealth {
   };
 
   const listed = (vs: readonly Remote[]): NodeVerdict[] =>
-    vs.map((v) => ({ nodeId: v.nodeId, nodeName: v.nodeName, state: v.state, reason: v.reason, since: new Date(v.sinceMs).toISOString() }));
+    [...vs].sort((a, b) => a.nodeName.localeCompare(b.nodeName) || a.nodeId.localeCompare(b.nodeId)).map((v) => ({ nodeId: v.nodeId, nodeName: v.nodeName, state: v.state, reason: v.reason, since: new Date(v.sinceMs).toISOString() }));
 
   const member = (u: Upstream, r: MemberHealthReport): MemberHealthReport => {
     // since null and a state: the config decided (off, not served), the same on every node.
