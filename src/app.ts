@@ -22,13 +22,13 @@ import { PoolRegistry, type ProxyRuntime } from './proxy/pools.js';
 import { DEFAULT_LISTENER_LIMITS, perWorker, type ListenerLimits } from './proxy/limits.js';
 import { startProxy, type ProxyServer } from './proxy/server.js';
 import { startProxyWorkers, type ProxyWorkers } from './proxy/workers.js';
-import { EMPTY_CONFIG, type RuntimeConfig } from './runtime/config.js';
+import { DataPlaneFeed } from './runtime/feed.js';
 import { markApplied } from './control/gaap.js';
 import { OPERATOR } from './control/scope.js';
 import { nodeCache, startHeartbeat } from './store/nodes.js';
 import { startHealthPublisher } from './health/publish.js';
 import { clusterHealth } from './health/cluster.js';
-import { DEFAULT_HEARTBEAT_MS } from './model/node.js';
+import { DEFAULT_HEARTBEAT_MS, nodeLabels, type L7Scope } from './model/node.js';
 import { VERSION } from './version.js';
 import { hostname } from 'node:os';
 
@@ -81,6 +81,8 @@ export interface SluiceOptions {
    * their region to report them applied).
    */
   nodeRegion?: string | null;
+  /** The regions whose L7 routes this node serves (default null: every region). */
+  l7Regions?: L7Scope;
   /** The node's name in the registry (default: the host name). */
   nodeName?: string;
   /** How often the node beats to the registry (default 5000 ms; tests shorten it). */
@@ -124,7 +126,8 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const store = await openStore({ url: opts.storeUrl, dataDir: opts.dataDir, timeouts: opts.storeTimeouts, logger: log });
   const generatedAdminToken = await bootstrapOperatorToken(store, opts.adminToken, log);
 
-  const runtime: ProxyRuntime = new Runtime({ logger: log, pools: new PoolRegistry() });
+  const l7Scope = opts.l7Regions ?? null;
+  const runtime: ProxyRuntime = new Runtime({ logger: log, pools: new PoolRegistry(), l7Scope });
   const defaultRegion = opts.defaultRegion ?? 'default';
   // The L4 plane settles each proxy's task once its sockets say so (CREATING -> RUNNING...).
   const settle = (proxyId: string, status: Proxy['status']): Promise<boolean> => markApplied(store, OPERATOR, proxyId, status).then(() => true, (err: unknown) => {
@@ -157,15 +160,21 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   }
   let self: { id: string; name: string } | null = null;
   const reporter = clusterHealth({ store, nodes: nodeCache(store), local: health, localL4: l4?.reporter ?? null, self: () => self, log });
-  let latest: RuntimeConfig | null = null;
   let heartbeat: { poke(): void } | null = null;
-  const follower = followStore(store, (c) => {
-    latest = c;
-    runtime.apply(c);
-    l4?.apply(c);
-    workers?.broadcast(c);
-    heartbeat?.poke();
-  }, (err) => log.error({ err }, 'could not load config; serving the last snapshot'));
+  const feed = new DataPlaneFeed(runtime, l4);
+  const follower = followStore(store, {
+    full(c) {
+      feed.full(c);
+      workers?.broadcastConfig(c);
+      heartbeat?.poke();
+    },
+    delta(d) {
+      const ok = feed.delta(d);
+      workers?.broadcastDelta(d);
+      heartbeat?.poke();
+      return ok;
+    },
+  }, (err) => log.error({ err }, 'could not load config; serving the last snapshot'), { logger: log });
   await follower.ready;
   const listener: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, ...opts.listenerLimits };
   let proxy: ProxyServer;
@@ -173,10 +182,12 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     workers = await startProxyWorkers({
       count, host: opts.proxy.host, port: opts.proxy.port, logger: log, logLevel: opts.logLevel ?? 'info',
       limits: perWorker(listener, count),
-      initial: latest ?? EMPTY_CONFIG,
+      config: () => feed.index.config(),
+      onAcknowledged: () => heartbeat?.poke(),
       verdicts: () => [...health.verdicts(), ...(l4?.health.verdicts() ?? [])],
       onOutcome: (key, outcome, status) => health.outcome(key, outcome, status),
       l4: nodeRegion === null ? null : { region: nodeRegion, drainMs },
+      l7Regions: l7Scope === null ? null : [...l7Scope],
       onL4Applied: settle,
       onL4Listener: (id, report) => l4?.workerListener(id, report),
     });
@@ -205,10 +216,11 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
       huaweiDialect({ store, limits, health: reporter, ratePerSecond: huaweiRate, rateLimiter: rates?.limiter('huawei', huaweiRate) })],
   });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });
-  // The revision the main process's data plane runs (workers' acknowledgements are not tracked yet).
+  // The revision every copy of the data plane runs: this process's and each live worker's.
+  const appliedRevision = (): number => Math.min(runtime.snapshot.revision, workers?.appliedRevision() ?? Infinity);
   const node = await startHeartbeat(store, {
-    name: nodeName, version: VERSION, labels: nodeRegion === null ? {} : { region: nodeRegion },
-  }, opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, () => runtime.snapshot.revision, log);
+    name: nodeName, version: VERSION, labels: nodeLabels(nodeRegion, l7Scope),
+  }, opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, appliedRevision, log);
   heartbeat = node;
   self = { id: node.id, name: nodeName };
   publisher?.start(node.id);

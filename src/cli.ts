@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { createLogger } from './logger.js';
 import { startSluice, type HostPort } from './app.js';
 import { isRegionName } from './model/region.js';
-import { isNodeName } from './model/node.js';
+import { isNodeName, parseL7Scope, type L7Scope } from './model/node.js';
 import { hostname } from 'node:os';
 import { printNodes } from './cli-nodes.js';
 import { messageOf } from './model/errors.js';
@@ -31,6 +31,9 @@ Options for start:
   --region NAME             region used when a request names none, GAAP's one region until
                             the operator stores a catalogue, and the access region whose
                             GAAP proxies this node serves (default "default")
+  --l7-regions LIST         the regions whose L7 routes this node serves: "all" (default) or
+                            region names separated by commas (a route's region is its
+                            upstream's instance's); other routes answer 404 here
   --node-name NAME          the node's name in the registry (sluice nodes, GET /v1/nodes):
                             letters, digits, dot, underscore, hyphen (default: the host name)
   --log-level LEVEL         trace, debug, info, warn, error (default info)
@@ -153,6 +156,7 @@ async function main(argv: string[]): Promise<number> {
       'shutdown-grace': { type: 'string', default: '10' },
       'l4-drain-timeout': { type: 'string', default: '30' },
       'node-name': { type: 'string' },
+      'l7-regions': { type: 'string', default: 'all' },
       'admin-url': { type: 'string', default: 'http://127.0.0.1:9180' },
       json: { type: 'boolean', default: false },
     },
@@ -171,6 +175,8 @@ async function main(argv: string[]): Promise<number> {
   if (!isRegionName(values.region!)) throw new Error(`--region must be lower-case letters, digits and hyphens (at most 64), got "${values.region}"`);
   const nodeName = values['node-name'] ?? hostname();
   if (!isNodeName(nodeName)) throw new Error(`--node-name must be 1 to 253 letters, digits, dots, underscores and hyphens, starting with a letter or digit, got "${nodeName}"${values['node-name'] === undefined ? ' (the host name)' : ''}`);
+  let l7Regions: L7Scope;
+  try { l7Regions = parseL7Scope(values['l7-regions']!, isRegionName); } catch (err) { throw new Error(`--l7-regions: ${messageOf(err)}`, { cause: err }); }
   const heartbeatMs = process.env.SLUICE_HEARTBEAT_MS === undefined ? undefined : intIn('SLUICE_HEARTBEAT_MS', process.env.SLUICE_HEARTBEAT_MS, 50, 600_000);
   const workers = intIn('--workers', values.workers!, 1, 256);
   const limits = {
@@ -205,6 +211,7 @@ async function main(argv: string[]): Promise<number> {
     adminToken: process.env.SLUICE_ADMIN_TOKEN,
     defaultRegion: values.region,
     nodeName,
+    l7Regions,
     heartbeatMs,
     workers,
     listenerLimits,

@@ -4,7 +4,7 @@ import { memberPort } from '../model/defaults.js';
 import { parseStatusSet } from '../model/status-set.js';
 import type { HealthCheck, Upstream } from '../model/types.js';
 import { memberStateKey, type HealthUpdate } from '../runtime/member-state.js';
-import type { Snapshot } from '../runtime/snapshot.js';
+import type { Snapshot, UpstreamPlan } from '../runtime/snapshot.js';
 import { probe, probeAgent, type ClientCert, type ProbeSpec } from './probe.js';
 import { messageOf } from '../model/errors.js';
 
@@ -52,7 +52,10 @@ export class HealthChecker implements HealthReporter {
   private readonly queue: Watched[] = [];
   private closed = false;
 
-  /** Upstreams the data plane could not build (not served), from the last snapshot. */
+  /** The watched keys of each upstream: a re-planned upstream's old members are found here. */
+  private readonly byUpstream = new Map<string, Set<string>>();
+
+  /** Upstreams the data plane could not build (not served), kept up to date from every snapshot. */
   private readonly unbuilt = new Map<string, string>();
   /** Upstreams whose checks could not be set up (served, not checked), from the last sync. */
   private readonly uncheckable = new Map<string, string>();
@@ -72,16 +75,30 @@ export class HealthChecker implements HealthReporter {
     private readonly userAgent = probeAgent(null),
   ) {}
 
-  /** Starts watching new members, stops watching removed ones, keeps the rest as they are. */
+  /**
+   * Starts watching new members, stops watching removed ones, keeps the rest as they are: of
+   * the upstreams the snapshot re-planned, or of every upstream when it was built whole.
+   */
   sync(snapshot: Snapshot): void {
-    const seen = new Set<string>();
+    if (snapshot.changed !== null) {
+      for (const id of snapshot.changed) this.syncUpstream(id, snapshot.upstreams.get(id));
+      return;
+    }
+    for (const id of [...this.byUpstream.keys()]) if (!snapshot.upstreams.has(id)) this.syncUpstream(id, undefined);
     this.unbuilt.clear();
     this.uncheckable.clear();
-    for (const plan of snapshot.upstreams.values()) {
+    for (const [id, plan] of snapshot.upstreams) this.syncUpstream(id, plan);
+  }
+
+  /** One upstream's members as its plan has them (undefined: the upstream is gone). */
+  private syncUpstream(id: string, plan: UpstreamPlan | undefined): void {
+    this.unbuilt.delete(id);
+    this.uncheckable.delete(id);
+    const seen = new Set<string>();
+    if (plan && plan.error !== null) this.unbuilt.set(id, plan.error);
+    const check = plan?.error === null ? plan.upstream.healthCheck : undefined;
+    if (plan && check && (check.active || check.passive)) {
       const u = plan.upstream;
-      if (plan.error !== null) { this.unbuilt.set(u.id, plan.error); continue; }
-      const check = u.healthCheck;
-      if (!check || (!check.active && !check.passive)) continue;
       // A stored check this node cannot run (an older release wrote it, say) stops only
       // this upstream's probing, and is reported; the other upstreams are still watched.
       try {
@@ -96,7 +113,11 @@ export class HealthChecker implements HealthReporter {
         this.log.error({ upstream: u.id, error }, 'health check cannot be set up; its members are not probed');
       }
     }
-    for (const [key, w] of this.watched) if (!seen.has(key)) this.unwatch(w, 'removed from the config');
+    for (const key of this.byUpstream.get(id) ?? []) {
+      const w = this.watched.get(key);
+      if (w && !seen.has(key)) this.unwatch(w, 'removed from the config');
+    }
+    if (seen.size > 0) this.byUpstream.set(id, seen); else this.byUpstream.delete(id);
   }
 
   private watch(u: Upstream, check: HealthCheck, signature: string, key: string, memberId: string, host: string, port: number, servername: string | null): void {
@@ -272,6 +293,7 @@ export class HealthChecker implements HealthReporter {
   close(): void {
     this.closed = true;
     for (const w of [...this.watched.values()]) this.unwatch(w, 'shutting down');
+    this.byUpstream.clear();
     this.queue.length = 0;
   }
 }

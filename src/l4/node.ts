@@ -29,7 +29,9 @@ export interface L4Node {
   plane: L4Plane | null;
   health: L4HealthChecker;
   reporter: L4Reporter;
-  apply(c: RuntimeConfig): void;
+  apply(c: Pick<RuntimeConfig, 'revision' | 'l4'>): void;
+  /** A revision that changed no L4 object. */
+  advance(revision: number): void;
   /** A worker's listener report (null: it no longer serves the listener). */
   workerListener(id: string, report: ListenerReport | null): void;
   close(graceMs: number): Promise<void>;
@@ -64,6 +66,10 @@ export function startL4Node(opts: L4NodeOptions): L4Node {
       // The primary's region plan (with workers) feeds only the health checker: its states are never read.
       regionPlan = buildL4Snapshot(c.revision, c.l4, { region: opts.region, previous: regionPlan, state: newMemberState });
       health.sync(regionPlan);
+    },
+    advance(revision) {
+      if (plane) plane.advance(revision);
+      else if (regionPlan && revision > regionPlan.revision) regionPlan = { ...regionPlan, revision };
     },
     workerListener(id, report) {
       if (report) workerListeners.set(id, report);

@@ -87,7 +87,7 @@ export class L4Plane {
   }
 
   /** Builds this revision's plan at once (health follows it) and reconciles sockets in order. */
-  apply(config: RuntimeConfig): void {
+  apply(config: Pick<RuntimeConfig, 'revision' | 'l4'>): void {
     if (this.closed || config.revision <= this.snapshot.revision) return;
     const next = buildL4Snapshot(config.revision, config.l4, {
       region: this.opts.region, serves: this.opts.serves, previous: this.snapshot, state: (k) => this.state(k),
@@ -110,6 +110,12 @@ export class L4Plane {
         await this.reconcile(s);
       }).catch((err: unknown) => this.log.error({ err }, 'L4 plane could not apply a revision'));
     }
+  }
+
+  /** A revision that changed no L4 object: the plan stands, only its revision moves (no sockets touched). */
+  advance(revision: number): void {
+    if (this.closed || revision <= this.snapshot.revision) return;
+    this.snapshot = { ...this.snapshot, revision };
   }
 
   /** Resolves once every revision applied so far is in the sockets (tests, shutdown). */

@@ -47,3 +47,31 @@ export interface NodeView extends NodeRow { status: NodeStatus }
 export function nodeView(row: NodeRow): NodeView {
   return { ...row, status: row.silentMs > MISSED_BEATS * row.heartbeatMs ? 'down' : 'up' };
 }
+
+/**
+ * The regions whose L7 routes a node serves (`--l7-regions`): null for every region, the
+ * default, so that a plain cluster needs no labels. A route's region is its upstream's
+ * instance's. GAAP proxies are scoped by `--region` instead: one access region per node.
+ */
+export type L7Scope = ReadonlySet<string> | null;
+
+/** `all`, or region names separated by commas; throws with what is wrong. */
+export function parseL7Scope(text: string, isRegion: (name: string) => boolean): L7Scope {
+  if (text === 'all') return null;
+  const names = text.split(',');
+  const bad = names.find((n) => !isRegion(n));
+  if (bad !== undefined) throw new Error(`"${bad}" is not a region name (lower-case letters, digits and hyphens, at most 64); give "all" or names separated by commas`);
+  return new Set(names);
+}
+
+export function servesL7(scope: L7Scope, region: string): boolean {
+  return scope === null || scope.has(region);
+}
+
+/** The registry labels of a node: `region` when it serves GAAP proxies, `l7Regions` when it does not serve every region's routes. */
+export function nodeLabels(gaapRegion: string | null, l7: L7Scope): Record<string, string> {
+  const labels: Record<string, string> = {};
+  if (gaapRegion !== null) labels.region = gaapRegion;
+  if (l7 !== null) labels.l7Regions = [...l7].sort().join(',');
+  return labels;
+}

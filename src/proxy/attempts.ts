@@ -4,7 +4,7 @@ import type { PickContext } from '../balance/balancer.js';
 import type { Outcome } from '../model/health.js';
 import type { Upstream } from '../model/types.js';
 import { classify, noMember, type ProxyFailure } from './errors.js';
-import type { ProxyRoutePlan, ProxyTarget } from './pools.js';
+import type { ProxyTarget, ProxyUpstreamPlan } from './pools.js';
 
 /** What the data plane tells the rest of the node. */
 export interface ProxyHooks {
@@ -54,7 +54,7 @@ export abstract class AttemptLoop implements Dispatcher.DispatchHandler, PickCon
   protected sent = false;
   protected lastFailure: ProxyFailure | null = null;
 
-  constructor(protected readonly plan: ProxyRoutePlan, protected readonly hooks: ProxyHooks, clientIp: string, hashPath: string) {
+  constructor(protected readonly upstream: ProxyUpstreamPlan, protected readonly hooks: ProxyHooks, clientIp: string, hashPath: string) {
     this.clientIp = clientIp;
     this.path = hashPath;
   }
@@ -72,7 +72,7 @@ export abstract class AttemptLoop implements Dispatcher.DispatchHandler, PickCon
 
   /** Starts the next attempt, or gives up when no member is left to try. */
   start(): void {
-    const plan = this.plan.upstream;
+    const plan = this.upstream;
     const first = this.attempts === 0;
     // A retry goes to a healthy member not tried yet (a closure made only when retrying).
     if (!first) this.eligible = (t: ProxyTarget) => t.state.healthy && !this.tried(t);
@@ -110,7 +110,7 @@ export abstract class AttemptLoop implements Dispatcher.DispatchHandler, PickCon
 
   /** Ends the current attempt's accounting (once; later calls do nothing). */
   protected attemptOver(): void {
-    if (this.target) this.plan.upstream.balancer.onEnd(this.target);
+    if (this.target) this.upstream.balancer.onEnd(this.target);
     this.target = null;
   }
 
@@ -133,7 +133,7 @@ export abstract class AttemptLoop implements Dispatcher.DispatchHandler, PickCon
 
   /** The retry rules (README, "Retries"). */
   private retryable(kind: Exclude<Outcome, 'ok'>): boolean {
-    if (this.attempts > this.plan.upstream.upstream.retries) return false;
+    if (this.attempts > this.upstream.upstream.retries) return false;
     // Never reached the member: it may go again, if the subclass can still send it whole.
     if (!this.sent || kind === 'connect' || kind === 'tls') return this.resendable();
     return this.repeatable();

@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 import { AttemptLoop, type ProxyHooks } from './attempts.js';
 import { sendProxyError, type ProxyFailure } from './errors.js';
 import { enter, leave, type ClientBound } from './client-gone.js';
-import type { ProxyRoutePlan as RoutePlan, ProxyTarget as MemberTarget } from './pools.js';
+import type { ProxyRoutePlan as RoutePlan, ProxyTarget as MemberTarget, ProxyUpstreamPlan } from './pools.js';
 import { clientResponseHeaders, rawTrailers, upstreamRequestHeaders } from './headers.js';
 
 /**
@@ -25,6 +25,8 @@ export interface ForwardRequest {
   req: IncomingMessage;
   res: ServerResponse;
   plan: RoutePlan;
+  /** The route's upstream, from the snapshot the route was found in. */
+  upstream: ProxyUpstreamPlan;
   /** Path and query to send upstream. */
   path: string;
   /** Request path without query, for URI hashing. */
@@ -61,8 +63,8 @@ class Exchange extends AttemptLoop implements ClientBound {
   private readonly socket: Socket;
 
   constructor(private readonly f: ForwardRequest, private readonly body: Body) {
-    super(f.plan, f.hooks, f.clientIp, f.hashPath);
-    const host = f.plan.upstream.upstream.upstreamHost ?? f.clientHost;
+    super(f.upstream, f.hooks, f.clientIp, f.hashPath);
+    const host = f.upstream.upstream.upstreamHost ?? f.clientHost;
     this.headers = upstreamRequestHeaders(f.req, { clientIp: f.clientIp, clientHost: f.clientHost, host });
     // Kept: Node lets go of req.socket once a streamed request body has been read.
     this.socket = f.req.socket;

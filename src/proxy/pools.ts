@@ -1,12 +1,13 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { PoolSource } from '../runtime/pools.js';
-import type { MemberTarget, RoutePlan } from '../runtime/snapshot.js';
+import type { MemberTarget, RoutePlan, UpstreamPlan } from '../runtime/snapshot.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 /** The runtime, snapshot pieces and member targets of the L7 proxy: their pools are undici's. */
 export type ProxyRuntime = Runtime<Dispatcher>;
 export type ProxyTarget = MemberTarget<Dispatcher>;
-export type ProxyRoutePlan = RoutePlan<Dispatcher>;
+export type ProxyRoutePlan = RoutePlan;
+export type ProxyUpstreamPlan = UpstreamPlan<Dispatcher>;
 
 export interface PoolOptions {
   /** Connect timeout per attempt. */
@@ -19,11 +20,12 @@ export const DEFAULT_POOL_OPTIONS: PoolOptions = { connectTimeoutMs: 5_000, keep
 
 /**
  * Keep-alive connection pools, one per origin and TLS policy, shared by every snapshot
- * that sends there. After a swap, pools no snapshot uses any more are closed gracefully:
- * requests already queued on them finish first.
+ * that sends there. A pool no plan uses any more is closed gracefully: requests already
+ * queued on it finish first.
  */
 export class PoolRegistry implements PoolSource<Dispatcher> {
   private readonly pools = new Map<string, Dispatcher>();
+  private readonly keys = new Map<Dispatcher, string>();
 
   constructor(private readonly opts: PoolOptions = DEFAULT_POOL_OPTIONS) {}
 
@@ -38,21 +40,22 @@ export class PoolRegistry implements PoolSource<Dispatcher> {
         connect: { timeout: this.opts.connectTimeoutMs, rejectUnauthorized: tls.verify },
       });
       this.pools.set(key, pool);
+      this.keys.set(pool, key);
     }
     return pool;
   }
 
-  /** Closes every pool not in `inUse`. */
-  retain(inUse: ReadonlySet<Dispatcher>): void {
-    for (const [key, pool] of this.pools) {
-      if (inUse.has(pool)) continue;
-      this.pools.delete(key);
-      pool.close().catch(() => { /* already closed or destroyed */ });
-    }
+  release(pool: Dispatcher): void {
+    const key = this.keys.get(pool);
+    if (key === undefined) return;
+    this.keys.delete(pool);
+    this.pools.delete(key);
+    pool.close().catch(() => { /* already closed or destroyed */ });
   }
 
   destroyAll(): void {
     for (const p of this.pools.values()) p.destroy().catch(() => {});
     this.pools.clear();
+    this.keys.clear();
   }
 }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { ProxyRoutePlan as RoutePlan, ProxyRuntime as Runtime } from './pools.js';
+import type { ProxyRoutePlan as RoutePlan, ProxyRuntime as Runtime, ProxyUpstreamPlan } from './pools.js';
 import type { RouteMatch } from '../runtime/router.js';
 import { clientConnectionClosed } from './client-gone.js';
 import { rawProxyError, sendProxyError, type ProxyFailure } from './errors.js';
@@ -38,8 +38,11 @@ export interface ProxyServer {
   close(graceMs: number): Promise<void>;
 }
 
-/** Where a request goes, worked out once from its Host, URL and socket. */
-interface Resolved { host: string; path: string; hashPath: string; clientIp: string; match: RouteMatch<RoutePlan> | null }
+/**
+ * Where a request goes, worked out once from its Host, URL and socket. The route's upstream
+ * plan comes from the same snapshot as the route; `match` is null when there is neither.
+ */
+interface Resolved { host: string; path: string; hashPath: string; clientIp: string; match: RouteMatch<RoutePlan> | null; upstream: ProxyUpstreamPlan | undefined }
 
 function resolve(runtime: Runtime, req: IncomingMessage): Resolved {
   const rawHost = req.headers.host ?? '';
@@ -49,13 +52,16 @@ function resolve(runtime: Runtime, req: IncomingMessage): Resolved {
   const q = url.indexOf('?');
   const hashPath = q < 0 ? url : url.slice(0, q);
   const clientIp = unmappedIp(req.socket.remoteAddress ?? '');
-  const match = runtime.snapshot.router.match(host, hashPath, req.method ?? 'GET');
+  const snapshot = runtime.snapshot;
+  const found = snapshot.router.match(host, hashPath, req.method ?? 'GET');
+  const upstream = found ? snapshot.upstreams.get(found.value.route.upstreamId) : undefined;
+  const match = upstream ? found : null;
   let path = url;
   if (match?.value.route.stripPrefix && match.prefix !== '/') {
     const rest = url.slice(match.prefix.length);
     path = rest.startsWith('/') ? rest : `/${rest}`;
   }
-  return { host: rawHost, path, hashPath, clientIp, match };
+  return { host: rawHost, path, hashPath, clientIp, match, upstream };
 }
 
 function notFound(host: string, path: string) {
@@ -94,8 +100,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
       return;
     }
     const t = resolve(runtime, req);
-    if (!t.match) { req.resume(); sendProxyError(res, notFound(t.host, t.hashPath)); return; }
-    forward({ req, res, plan: t.match.value, path: t.path, hashPath: t.hashPath, clientIp: t.clientIp, clientHost: t.host, hooks }, body);
+    if (!t.match || !t.upstream) { req.resume(); sendProxyError(res, notFound(t.host, t.hashPath)); return; }
+    forward({ req, res, plan: t.match.value, upstream: t.upstream, path: t.path, hashPath: t.hashPath, clientIp: t.clientIp, clientHost: t.host, hooks }, body);
   };
 
   const server = createServer({
@@ -123,8 +129,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     const problem = hasDuplicateHost(req.rawHeaders) ? DUPLICATE_HOST.message : webSocketRequestProblem(req);
     if (problem !== null) { socket.end(rawProxyError({ code: 'bad_request', message: problem })); return; }
     const t = resolve(runtime, req);
-    if (!t.match) { socket.end(rawProxyError(notFound(t.host, t.hashPath))); return; }
-    forwardUpgrade({ req, socket, head, plan: t.match.value, path: t.path, hashPath: t.hashPath, clientIp: t.clientIp, clientHost: t.host, hooks });
+    if (!t.match || !t.upstream) { socket.end(rawProxyError(notFound(t.host, t.hashPath))); return; }
+    forwardUpgrade({ req, socket, head, plan: t.match.value, upstream: t.upstream, path: t.path, hashPath: t.hashPath, clientIp: t.clientIp, clientHost: t.host, hooks });
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Nothing can be written once an answer has started on this connection.

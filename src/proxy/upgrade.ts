@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { AttemptLoop, type ProxyHooks } from './attempts.js';
 import { rawProxyError, type ProxyFailure } from './errors.js';
-import type { ProxyRoutePlan as RoutePlan, ProxyTarget as MemberTarget } from './pools.js';
+import type { ProxyRoutePlan as RoutePlan, ProxyTarget as MemberTarget, ProxyUpstreamPlan } from './pools.js';
 import { DROP_RESPONSE, upstreamRequestHeaders } from './headers.js';
 import { webSocketAccept } from './websocket.js';
 
@@ -12,6 +12,8 @@ export interface UpgradeRequest {
   socket: Duplex;
   head: Buffer;
   plan: RoutePlan;
+  /** The route's upstream, from the snapshot the route was found in. */
+  upstream: ProxyUpstreamPlan;
   path: string;
   hashPath: string;
   clientIp: string;
@@ -64,8 +66,8 @@ class UpgradeExchange extends AttemptLoop {
   private answeredClient = false;
 
   constructor(private readonly u: UpgradeRequest) {
-    super(u.plan, u.hooks, u.clientIp, u.hashPath);
-    const host = u.plan.upstream.upstream.upstreamHost ?? u.clientHost;
+    super(u.upstream, u.hooks, u.clientIp, u.hashPath);
+    const host = u.upstream.upstream.upstreamHost ?? u.clientHost;
     this.headers = upstreamRequestHeaders(u.req, { clientIp: u.clientIp, clientHost: u.clientHost, host });
     this.accept = webSocketAccept(u.req.headers['sec-websocket-key']!);
   }

@@ -2,6 +2,7 @@
 // the primary sends; the store, the admin API and health probing stay in the primary.
 import { createLogger } from '../logger.js';
 import { Runtime } from '../runtime/runtime.js';
+import { DataPlaneFeed } from '../runtime/feed.js';
 import { failOpenLogger } from './fail-open-log.js';
 import { PoolRegistry } from './pools.js';
 import type { ProxyHooks } from './attempts.js';
@@ -13,7 +14,7 @@ import { workerOf } from '../l4/spread.js';
 
 const setup = JSON.parse(process.env.SLUICE_WORKER_SETUP ?? '{}') as WorkerSetup;
 const logger = createLogger(setup.logLevel ?? 'info').child({ worker: process.pid });
-const runtime = new Runtime({ logger, pools: new PoolRegistry() });
+const runtime = new Runtime({ logger, pools: new PoolRegistry(), l7Scope: setup.l7Regions === null ? null : new Set(setup.l7Regions) });
 let proxy: ProxyServer | null = null;
 
 function send(m: FromWorker): void { process.send?.(m); }
@@ -48,10 +49,14 @@ const hooks: ProxyHooks = {
   failOpen: failOpenLogger(logger),
 };
 
+const feed = new DataPlaneFeed(runtime, l4);
+
 process.on('message', (m: ToWorker) => {
-  if (m.type === 'config') {
-    runtime.apply(m.config);
-    l4?.apply(m.config);
+  if (m.type === 'delta') {
+    if (feed.delta(m.delta)) send({ type: 'applied', revision: runtime.snapshot.revision });
+    else send({ type: 'need-config' });
+  } else if (m.type === 'config') {
+    feed.full(m.config);
     send({ type: 'applied', revision: runtime.snapshot.revision });
     // Listen only once there is a config to serve: no window of 404s at start.
     if (!proxy) {

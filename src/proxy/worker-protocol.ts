@@ -1,4 +1,4 @@
-import type { RuntimeConfig } from '../runtime/config.js';
+import type { ConfigDelta, RuntimeConfig } from '../runtime/config.js';
 import type { HealthUpdate } from '../runtime/member-state.js';
 import type { Outcome } from '../model/health.js';
 import type { ListenerLimits } from './limits.js';
@@ -7,7 +7,10 @@ import type { ListenerReport } from '../model/l4-report.js';
 
 /** Messages between the primary and its proxy workers over the cluster IPC channel. */
 export type ToWorker =
+  /** The whole config: when the worker is ready, when it asks, and after a full reload. */
   | { type: 'config'; config: RuntimeConfig }
+  /** The revisions after the one the worker holds. */
+  | { type: 'delta'; delta: ConfigDelta }
   | { type: 'health'; updates: HealthUpdate[] }
   | { type: 'shutdown'; graceMs: number }
   /** The primary's answer to an l4-applied report: whether it landed in the store. */
@@ -17,7 +20,10 @@ export type FromWorker =
   /** The worker's message handler is in place (messages sent before that are lost). */
   | { type: 'ready' }
   | { type: 'listening'; port: number }
+  /** The worker runs this revision (sent after every config and delta it applied). */
   | { type: 'applied'; revision: number }
+  /** A delta did not follow the revision the worker holds: it needs the whole config. */
+  | { type: 'need-config' }
   /** Passive health input for the primary's checker. */
   | { type: 'outcome'; key: string; outcome: Outcome; status: number }
   /** A proxy this worker serves has its transitional state applied (the primary settles it). */
@@ -36,4 +42,6 @@ export interface WorkerSetup {
   count: number;
   /** The L4 plane's settings, or null when the node serves no L4 region. */
   l4: { region: string; drainMs: number } | null;
+  /** The regions whose L7 routes the node serves, or null for every region. */
+  l7Regions: string[] | null;
 }

@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import type { RuntimeConfig } from '../runtime/config.js';
+import type { ConfigDelta, RuntimeConfig } from '../runtime/config.js';
 import type { HealthUpdate } from '../runtime/member-state.js';
 import type { ListenerLimits } from './limits.js';
 import type { Outcome } from '../model/health.js';
@@ -19,14 +19,18 @@ export interface WorkerPoolOptions {
   logLevel: string;
   /** Each worker's timeouts and connection caps. */
   limits: ListenerLimits;
-  /** The config workers start from. */
-  initial: RuntimeConfig;
+  /** The whole current config, for a worker that starts (or asks for it). */
+  config(): RuntimeConfig;
+  /** A worker acknowledged a revision (the node's applied revision may have moved). */
+  onAcknowledged?(): void;
   /** Current health verdicts, sent to each worker after its first config. */
   verdicts(): HealthUpdate[];
   /** Passive health input reported by a worker. */
   onOutcome(key: string, outcome: Outcome, status: number): void;
   /** The L4 plane's settings for the workers, or null when the node serves no L4 region. */
   l4: WorkerSetup['l4'];
+  /** The regions whose L7 routes the workers serve (null: every region). */
+  l7Regions: WorkerSetup['l7Regions'];
   /** A worker applied a proxy's transitional state: settle it; false if that did not land. */
   onL4Applied(proxyId: string, status: ProxyStatus): Promise<boolean>;
   /** A worker's listener report (null: it no longer serves the listener). */
@@ -34,8 +38,15 @@ export interface WorkerPoolOptions {
 }
 
 export interface ProxyWorkers extends ProxyServer {
-  /** Sends a new config to every worker. */
-  broadcast(config: RuntimeConfig): void;
+  /** Sends a whole config to every worker (after a full reload). */
+  broadcastConfig(config: RuntimeConfig): void;
+  /** Sends a delta to every worker. */
+  broadcastDelta(delta: ConfigDelta): void;
+  /**
+   * The lowest revision the live workers acknowledged; null when none has yet. A worker that
+   * died, or was just started, counts from its first acknowledgement.
+   */
+  appliedRevision(): number | null;
   /** Sends a health verdict to every worker. */
   broadcastHealth(u: HealthUpdate): void;
 }
@@ -44,16 +55,16 @@ export interface ProxyWorkers extends ProxyServer {
 const WORKER_ENTRY = new URL(`./worker-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 /**
- * N proxy worker processes on one listener (node:cluster shares the socket). The primary
- * keeps the latest config and sends it to every worker as it changes and to every worker
- * it starts; a worker that dies is replaced.
+ * N proxy worker processes on one listener (node:cluster shares the socket). A worker gets
+ * the whole config when it is ready (or asks again), then the deltas as they come, and
+ * acknowledges each revision it applied; a worker that dies is replaced.
  */
 export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyWorkers> {
   const log = opts.logger;
-  let latest = opts.initial;
   let stopping = false;
   let started = false;
   const workers = new Set<Worker>();
+  const acknowledged = new Map<Worker, number>();
 
   cluster.setupPrimary({ exec: fileURLToPath(WORKER_ENTRY), silent: false });
 
@@ -64,14 +75,19 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
   function fork(index: number): Promise<number> {
     // Every worker asks for the configured port, 0 included: the cluster shares one socket
     // per (host, port asked for), so asking for the port 0 turned into would bind anew.
-    const setup: WorkerSetup = { host: opts.host, port: opts.port, logLevel: opts.logLevel, limits: opts.limits, index, count: opts.count, l4: opts.l4 };
+    const setup: WorkerSetup = { host: opts.host, port: opts.port, logLevel: opts.logLevel, limits: opts.limits, index, count: opts.count, l4: opts.l4, l7Regions: opts.l7Regions };
     const w = cluster.fork({ SLUICE_WORKER_SETUP: JSON.stringify(setup) });
     workers.add(w);
     const listening = new Promise<number>((resolve, reject) => {
       w.on('message', (m: FromWorker) => {
         if (m.type === 'ready') {
-          send(w, { type: 'config', config: latest });
+          send(w, { type: 'config', config: opts.config() });
           send(w, { type: 'health', updates: opts.verdicts() });
+        } else if (m.type === 'need-config') send(w, { type: 'config', config: opts.config() });
+        else if (m.type === 'applied') {
+          if (!workers.has(w)) return;
+          acknowledged.set(w, m.revision);
+          opts.onAcknowledged?.();
         } else if (m.type === 'outcome') opts.onOutcome(m.key, m.outcome, m.status);
         else if (m.type === 'l4-applied') void opts.onL4Applied(m.proxyId, m.status).then((ok) => send(w, { type: 'l4-ack', seq: m.seq, ok }));
         else if (m.type === 'l4-listener') opts.onL4Listener(m.id, m.report);
@@ -81,6 +97,7 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
     });
     w.once('exit', (code, signal) => {
       workers.delete(w);
+      acknowledged.delete(w);
       if (stopping || !started) return;
       log.error({ worker: w.process.pid, code, signal }, 'proxy worker died; starting another in 1 s');
       // A pause, so that a worker that cannot start does not spin.
@@ -105,9 +122,16 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
 
   return {
     port,
-    broadcast(config) {
-      latest = config;
+    broadcastConfig(config) {
       for (const w of workers) send(w, { type: 'config', config });
+    },
+    broadcastDelta(delta) {
+      for (const w of workers) send(w, { type: 'delta', delta });
+    },
+    appliedRevision() {
+      let min: number | null = null;
+      for (const r of acknowledged.values()) min = min === null ? r : Math.min(min, r);
+      return min;
     },
     broadcastHealth(u) {
       for (const w of workers) send(w, { type: 'health', updates: [u] });

@@ -42,21 +42,28 @@ export interface UpstreamPlan<P = unknown> {
   error: string | null;
 }
 
-export interface RoutePlan<P = unknown> {
-  route: Route;
-  upstream: UpstreamPlan<P>;
-}
+/**
+ * A compiled route. Its upstream's plan is looked up, by `route.upstreamId`, in the snapshot
+ * the route was found in: an upstream re-planned on its own leaves the router as it is.
+ */
+export interface RoutePlan { route: Route }
 
 /** An object the builder left out of (or emptied in) a snapshot, and why. */
 export interface BuildProblem { kind: 'upstream' | 'route'; id: string; error: string }
 
 export interface Snapshot<P = unknown> {
   revision: number;
-  router: Router<RoutePlan<P>>;
-  upstreams: Map<string, UpstreamPlan<P>>;
+  router: Router<RoutePlan>;
+  /** Every upstream of the revision, a broken one too (with its error). Never mutated once swapped in. */
+  upstreams: ReadonlyMap<string, UpstreamPlan<P>>;
   /** Objects of this revision that could not be built; the rest applied without them. */
   problems: BuildProblem[];
+  /** The upstreams (re)planned or removed since the previous snapshot; null: built whole. */
+  changed: ReadonlySet<string> | null;
 }
+
+/** An upstream's current object by id (reference channels resolve the channels they name). */
+export type UpstreamLookup = (id: string) => Upstream | undefined;
 
 /** What a snapshot build needs from the long-lived runtime. */
 export interface SnapshotDeps<P> {
@@ -95,10 +102,10 @@ function ownCandidates(u: Upstream): Candidate[] {
  * by its own weight times its group's. With checks of its own it keeps its own verdicts;
  * without, it follows the referenced channel's.
  */
-function referencedCandidates(u: Upstream, byId: Map<string, Upstream>): Candidate[] {
+function referencedCandidates(u: Upstream, byId: UpstreamLookup): Candidate[] {
   const out: Candidate[] = [];
   for (const g of u.memberGroups) {
-    const ref = g.referenceUpstreamId ? byId.get(g.referenceUpstreamId) : undefined;
+    const ref = g.referenceUpstreamId ? byId(g.referenceUpstreamId) : undefined;
     if (!ref) continue;
     for (const c of ownCandidates(ref)) {
       const id = `${g.id}/${c.id}`;
@@ -111,7 +118,7 @@ function referencedCandidates(u: Upstream, byId: Map<string, Upstream>): Candida
   return out.filter((c) => c.weight > 0);
 }
 
-function planUpstream<P>(u: Upstream, byId: Map<string, Upstream>, deps: SnapshotDeps<P>): UpstreamPlan<P> {
+function planUpstream<P>(u: Upstream, byId: UpstreamLookup, deps: SnapshotDeps<P>): UpstreamPlan<P> {
   const tls = { verify: u.tlsVerify };
   const members = u.channelType === 'reference' ? referencedCandidates(u, byId) : ownCandidates(u);
   const signature = JSON.stringify([u.strategy, u.scheme, u.tlsVerify, u.upstreamHost, members.map((c) => [c.id, c.host, c.port, c.weight, c.backup, c.stateKey])]);
@@ -134,31 +141,47 @@ function planUpstream<P>(u: Upstream, byId: Map<string, Upstream>, deps: Snapsho
   return { upstream: u, targets, balancer: createBalancer(u.strategy, targets), signature, error: null };
 }
 
+/**
+ * The upstreams a reference channel takes members from; a change of one of them re-plans it.
+ * One level: a referenced channel contributes its own members only.
+ */
+export function referencedIds(u: Upstream): string[] {
+  if (u.channelType !== 'reference' || !Array.isArray(u.memberGroups)) return [];
+  return u.memberGroups.flatMap((g) => (g.referenceUpstreamId ? [g.referenceUpstreamId] : []));
+}
 
 /**
- * Builds the immutable snapshot for one config revision. An object that cannot be built
+ * An upstream's plan; one that cannot be built is isolated: an empty plan with its error,
+ * told in `problems`.
+ */
+export function planOrBroken<P>(u: Upstream, byId: UpstreamLookup, deps: SnapshotDeps<P>, problems: BuildProblem[]): UpstreamPlan<P> {
+  try {
+    return planUpstream(u, byId, deps);
+  } catch (err) {
+    const error = messageOf(err);
+    problems.push({ kind: 'upstream', id: u.id, error });
+    return { upstream: u, targets: [], balancer: createBalancer('wrr', []), signature: '', error };
+  }
+}
+
+/** The route table: a route whose upstream the snapshot does not hold is left out. */
+export function buildRouter(routes: Iterable<Route>, upstreams: ReadonlyMap<string, unknown>, problems: BuildProblem[]): Router<RoutePlan> {
+  return new Router<RoutePlan>([...routes], (route) => (upstreams.has(route.upstreamId) ? { route } : null),
+    (route, err) => problems.push({ kind: 'route', id: String(route.id), error: messageOf(err) }));
+}
+
+/**
+ * Builds the immutable snapshot for one config revision, of the upstreams this node `serves`
+ * (its routes are left out of the router with them). An object that cannot be built
  * (one an older release or another node stored, say) is isolated: it is listed in
  * `problems` and everything else applies, so one tenant's bad object never holds back
  * another's config.
  */
-export function buildSnapshot<P>(config: RuntimeConfig, deps: SnapshotDeps<P>): Snapshot<P> {
+export function buildSnapshot<P>(config: RuntimeConfig, deps: SnapshotDeps<P>, serves: (u: Upstream) => boolean = () => true): Snapshot<P> {
   const upstreams = new Map<string, UpstreamPlan<P>>();
   const problems: BuildProblem[] = [];
   const byId = new Map(config.upstreams.map((u) => [u.id, u]));
-  for (const u of config.upstreams) {
-    let plan: UpstreamPlan<P>;
-    try {
-      plan = planUpstream(u, byId, deps);
-    } catch (err) {
-      const error = messageOf(err);
-      problems.push({ kind: 'upstream', id: u.id, error });
-      plan = { upstream: u, targets: [], balancer: createBalancer('wrr', []), signature: '', error };
-    }
-    upstreams.set(u.id, plan);
-  }
-  const router = new Router<RoutePlan<P>>(config.routes, (route) => {
-    const upstream = upstreams.get(route.upstreamId);
-    return upstream ? { route, upstream } : null;
-  }, (route, err) => problems.push({ kind: 'route', id: String(route.id), error: messageOf(err) }));
-  return { revision: config.revision, router, upstreams, problems };
+  const lookup: UpstreamLookup = (id) => byId.get(id);
+  for (const u of config.upstreams) if (serves(u)) upstreams.set(u.id, planOrBroken(u, lookup, deps, problems));
+  return { revision: config.revision, router: buildRouter(config.routes, upstreams, problems), upstreams, problems, changed: null };
 }

@@ -1,7 +1,7 @@
 import { ModelError } from '../model/errors.js';
 import { KIND_DESCRIPTORS, type KindDescriptor, type KindRegistry } from '../model/kinds.js';
 import type { Kind, ObjectKinds } from '../model/types.js';
-import type { Change, ListQuery, ListResult, Tx } from './store.js';
+import type { Change, FeedObject, FeedRead, ListQuery, ListResult, Tx } from './store.js';
 
 // The store's logic, written once: how an object becomes a row (kind descriptors), what a
 // put checks, how a transaction's writes become one revision and its change-feed rows, and
@@ -32,6 +32,16 @@ export interface SqlReader {
   byId(kind: string, id: string): Promise<unknown | null>;
   byUnique(kind: string, key: string): Promise<{ id: string; doc: unknown } | null>;
   byAlias(kind: string, alias: string): Promise<{ id: string; doc: unknown } | null>;
+  /** The documents of those of `ids` that exist (any order). */
+  byIds(kind: string, ids: readonly string[]): Promise<{ id: string; doc: unknown }[]>;
+}
+
+/** The change feed's SQL, inside the read transaction the caller opened. */
+export interface FeedReader {
+  revision(): Promise<number>;
+  prunedThrough(): Promise<number>;
+  /** Rows with revision > `revision`, oldest first. */
+  changesAfter(revision: number): Promise<Change[]>;
 }
 
 /** The SQL of the write steps, on the connection of an open transaction. */
@@ -115,6 +125,32 @@ export async function loadAll(sql: SqlReader, kinds: KindRegistry): Promise<{ [K
   const objects: Record<string, unknown[]> = {};
   for (const k of Object.keys(kinds)) objects[k] = (await sql.select({ kind: k }, { limit: null, offset: 0 })).docs;
   return objects as { [K in Kind]: ObjectKinds[K][] };
+}
+
+/**
+ * What changed after `since`, as of one revision; the caller makes it one consistent read.
+ * Past the pruning floor the rows are gone, and the caller is told to reload in full.
+ */
+export async function readSince(sql: SqlReader & FeedReader, kinds: KindRegistry, since: number, docKinds: readonly Kind[]): Promise<FeedRead> {
+  const revision = await sql.revision();
+  const prunedThrough = await sql.prunedThrough();
+  if (prunedThrough > since) return { revision, prunedThrough, complete: false, changes: [], objects: [] };
+  const changes = revision > since ? await sql.changesAfter(since) : [];
+  const wanted = new Set<string>(docKinds);
+  const ids = new Map<string, Set<string>>();
+  for (const c of changes) {
+    if (!wanted.has(c.kind)) continue;
+    descriptor(kinds, c.kind);
+    let set = ids.get(c.kind);
+    if (!set) { set = new Set(); ids.set(c.kind, set); }
+    set.add(c.id);
+  }
+  const objects: FeedObject[] = [];
+  for (const [kind, set] of ids) {
+    const found = new Map((await sql.byIds(kind, [...set])).map((r) => [r.id, r.doc]));
+    for (const id of set) objects.push({ kind: kind as Kind, id, doc: found.get(id) ?? null });
+  }
+  return { revision, prunedThrough, complete: true, changes, objects };
 }
 
 /**

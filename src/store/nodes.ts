@@ -1,6 +1,6 @@
 import { newId, nowIso } from '../model/ids.js';
 import { messageOf } from '../model/errors.js';
-import { nodeView, type NodeBeat, type NodeView } from '../model/node.js';
+import { nodeView, type NodeBeat, type NodeRow, type NodeView } from '../model/node.js';
 import type { StoreLog } from './postgres.js';
 import type { Store } from './store.js';
 
@@ -19,15 +19,50 @@ export interface NodeHeartbeat {
   stop(): Promise<void>;
 }
 
+/** Every this many beats (a minute at the default interval) a node prunes the change feed. */
+export const PRUNE_EVERY_BEATS = 12;
+
+/**
+ * The revision every live node has applied: the change rows up to it are no longer needed.
+ * A node that is down, or has applied nothing yet, does not hold the feed back: it reloads
+ * in full when it comes back (or starts). null: no live node.
+ */
+export function pruneFloor(rows: readonly NodeRow[]): number | null {
+  let floor: number | null = null;
+  for (const n of rows) {
+    if (nodeView(n).status !== 'up' || n.appliedRevision < 0) continue;
+    floor = floor === null ? n.appliedRevision : Math.min(floor, n.appliedRevision);
+  }
+  return floor;
+}
+
+/** Prunes the feed through what every live node has applied; returns the floor, or null when nothing was pruned. */
+export async function pruneFeed(store: Store): Promise<number | null> {
+  const floor = pruneFloor(await store.nodes());
+  return floor === null ? null : store.prune(floor);
+}
+
 /**
  * Tells the store every `intervalMs` that this node is alive and which revision its data
  * plane runs. The first beat is awaited, so a started node is listed. A beat that fails is
- * logged once per outage and the loop goes on; the next one repairs the row.
+ * logged once per outage and the loop goes on; the next one repairs the row. Every
+ * `pruneEvery` beats it also prunes the change feed (pruneFeed); every node does, which is
+ * harmless: the floor only rises.
  */
-export async function startHeartbeat(store: Store, me: NodeIdentity, intervalMs: number, applied: () => number, log: StoreLog): Promise<NodeHeartbeat> {
+export async function startHeartbeat(store: Store, me: NodeIdentity, intervalMs: number, applied: () => number, log: StoreLog, pruneEvery = PRUNE_EVERY_BEATS): Promise<NodeHeartbeat> {
   const base = { id: newId(), ...me, startedAt: nowIso(), heartbeatMs: intervalMs };
   const beatNow = (): NodeBeat => ({ ...base, appliedRevision: applied() });
   let failing = false;
+  let pruneFailing = false;
+  let beats = 0;
+  const prune = async (): Promise<void> => {
+    try {
+      await pruneFeed(store);
+      if (pruneFailing) { pruneFailing = false; log.info({ node: base.id }, 'change feed pruning reaches the store again'); }
+    } catch (err) {
+      if (!pruneFailing) { pruneFailing = true; log.warn({ node: base.id, reason: messageOf(err) }, 'could not prune the change feed; trying again later'); }
+    }
+  };
   let inFlight: Promise<void> | null = null;
   let again = false;
   let stopped = false;
@@ -48,7 +83,9 @@ export async function startHeartbeat(store: Store, me: NodeIdentity, intervalMs:
     return inFlight;
   };
   await store.heartbeat(beatNow());
-  const timer = setInterval(() => { void beat(); }, intervalMs);
+  const timer = setInterval(() => {
+    void beat().then(() => { if (++beats % pruneEvery === 0 && !stopped) return prune(); });
+  }, intervalMs);
   timer.unref();
   return {
     id: base.id,

@@ -7,7 +7,7 @@ import * as core from './core.js';
 import { DEFAULT_KINDS, type SqlReader, type SqlWriter } from './core.js';
 import { fromPgError, StoreUnavailableError } from './errors.js';
 import { migratePostgres, type PgQueryable } from './migrations.js';
-import { DEFAULT_STORE_TIMEOUTS, type Change, type HealthRow, type HealthVerdict, type ListQuery, type NodeBeat, type NodeRow, type Store, type StoreTimeouts, type Subscriber, type Tx } from './store.js';
+import { DEFAULT_STORE_TIMEOUTS, type Change, type FeedObject, type FeedRead, type HealthRow, type HealthVerdict, type ListQuery, type NodeBeat, type NodeRow, type Store, type StoreTimeouts, type Subscriber, type Tx } from './store.js';
 import { healthRowOf, type HealthSqlRow } from './health-rows.js';
 
 /** What the readers need: the pool, or one checked-out client behind a deadline. */
@@ -57,6 +57,9 @@ function sqlOf(c: Q): SqlWriter {
       const r = await c.query<{ id: string; doc: unknown }>('SELECT id, doc FROM objects WHERE kind = $1 AND alias = $2', [kind, alias]);
       return r.rows[0] ?? null;
     },
+    async byIds(kind, ids) {
+      return (await c.query<{ id: string; doc: unknown }>('SELECT id, doc FROM objects WHERE kind = $1 AND id = ANY($2)', [kind, ids])).rows;
+    },
     async upsert(row) {
       try {
         // A savepoint keeps the transaction usable if the insert fails on a constraint.
@@ -85,6 +88,20 @@ function sqlOf(c: Q): SqlWriter {
       for (const [i, ch] of changes.entries()) {
         await c.query('INSERT INTO changes (revision, seq, kind, id, op) VALUES ($1, $2, $3, $4, $5)', [ch.revision, i, ch.kind, ch.id, ch.op]);
       }
+    },
+  };
+}
+
+type RawChange = { revision: string | number; kind: Kind; id: string; op: 'put' | 'delete' };
+
+function feedOf(c: Q): core.FeedReader {
+  return {
+    async revision() { return Number((await c.query<{ revision: string }>('SELECT revision FROM meta')).rows[0].revision); },
+    async prunedThrough() { return Number((await c.query<{ p: string }>('SELECT pruned_through AS p FROM feed')).rows[0].p); },
+    async changesAfter(revision) {
+      const r = await c.query<{ revision: string; kind: Kind; id: string; op: 'put' | 'delete' }>(
+        'SELECT revision, kind, id, op FROM changes WHERE revision > $1 ORDER BY revision, seq', [revision]);
+      return r.rows.map((x) => ({ ...x, revision: Number(x.revision) }));
     },
   };
 }
@@ -348,13 +365,52 @@ export class PostgresStore implements Store {
   findUnique<K extends Kind>(kind: K, key: string) { return this.read(() => core.findUnique(this.reader, this.kinds, kind, key)); }
   findAlias<K extends Kind>(kind: K, alias: string) { return this.read(() => core.findAlias(this.reader, this.kinds, kind, alias)); }
 
-  loadAll() {
+  /** One read transaction, as of one revision, within the deadline. */
+  private readTx<T>(read: (c: Q) => Promise<T>): Promise<T> {
     return this.withClient(async (c) => {
       await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const revision = Number((await c.query<{ revision: string }>('SELECT revision FROM meta')).rows[0].revision);
-      const objects = await core.loadAll(sqlOf(c), this.kinds);
+      const out = await read(c);
       await c.query('COMMIT');
-      return { revision, objects };
+      return out;
+    });
+  }
+
+  loadAll() {
+    return this.readTx(async (c) => ({ revision: await feedOf(c).revision(), objects: await core.loadAll(sqlOf(c), this.kinds) }));
+  }
+
+  // One statement, so one snapshot of the database (as a REPEATABLE READ transaction would
+  // give) in one round trip: the follower's read is most of what applying a revision costs.
+  readSince(revision: number, docKinds: readonly Kind[]): Promise<FeedRead> {
+    return this.read(async () => {
+      for (const k of docKinds) if (!Object.hasOwn(this.kinds, k)) throw new Error(`store: unknown kind "${k}"`);
+      const r = (await this.pool.query<{ revision: string; pruned: string; changes: RawChange[] | null; objects: FeedObject[] | null }>(
+        `WITH f AS (SELECT pruned_through AS pruned FROM feed),
+         c AS (SELECT revision, seq, kind, id, op FROM changes WHERE revision > $1 AND $1 >= (SELECT pruned FROM f)),
+         o AS (SELECT DISTINCT kind, id FROM c WHERE kind = ANY($2))
+         SELECT (SELECT revision FROM meta) AS revision, (SELECT pruned FROM f) AS pruned,
+           (SELECT json_agg(json_build_object('revision', revision, 'kind', kind, 'id', id, 'op', op) ORDER BY revision, seq) FROM c) AS changes,
+           (SELECT json_agg(json_build_object('kind', o.kind, 'id', o.id, 'doc', x.doc)) FROM o LEFT JOIN objects x ON x.kind = o.kind AND x.id = o.id) AS objects`,
+        [revision, docKinds])).rows[0];
+      const prunedThrough = Number(r.pruned);
+      if (prunedThrough > revision) return { revision: Number(r.revision), prunedThrough, complete: false, changes: [], objects: [] };
+      return {
+        revision: Number(r.revision), prunedThrough, complete: true,
+        changes: (r.changes ?? []).map((x) => ({ ...x, revision: Number(x.revision) })), objects: r.objects ?? [],
+      };
+    });
+  }
+
+  // Its own short transaction on the feed row, not the meta lock: writers never wait on it,
+  // and two nodes pruning at once take turns on the row.
+  prune(through: number): Promise<number> {
+    return this.withClient(async (c) => {
+      await c.query('BEGIN');
+      const floor = Number((await c.query<{ p: string }>(
+        'UPDATE feed SET pruned_through = GREATEST(pruned_through, LEAST($1::bigint, (SELECT revision FROM meta))) RETURNING pruned_through AS p', [through])).rows[0].p);
+      await c.query('DELETE FROM changes WHERE revision <= $1', [floor]);
+      await c.query('COMMIT');
+      return floor;
     });
   }
 
@@ -376,11 +432,7 @@ export class PostgresStore implements Store {
   }
 
   changesSince(revision: number): Promise<Change[]> {
-    return this.read(async () => {
-      const r = await this.pool.query<{ revision: string; kind: Kind; id: string; op: 'put' | 'delete' }>(
-        'SELECT revision, kind, id, op FROM changes WHERE revision > $1 ORDER BY revision, seq', [revision]);
-      return r.rows.map((x) => ({ ...x, revision: Number(x.revision) }));
-    });
+    return this.read(() => feedOf(this.pool).changesAfter(revision));
   }
 
   // Not a transaction: no meta lock, so a beat never waits on the cluster's writers, and it

@@ -42,6 +42,10 @@ function sqlOf(db: Db): SqlWriter {
       const r = db.prepare('SELECT id, doc FROM objects WHERE kind = ? AND alias = ?').get(kind, alias) as { id: string; doc: string } | undefined;
       return r ? { id: r.id, doc: JSON.parse(r.doc) as unknown } : null;
     },
+    async byIds(kind, ids) {
+      const rows = db.prepare('SELECT id, doc FROM objects WHERE kind = ? AND id IN (SELECT value FROM json_each(?))').all(kind, JSON.stringify(ids)) as { id: string; doc: string }[];
+      return rows.map((r) => ({ id: r.id, doc: JSON.parse(r.doc) as unknown }));
+    },
     async upsert(row) {
       try {
         db.prepare(`INSERT INTO objects (kind, id, tenant_id, parent_id, unique_key, alias, created_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -63,6 +67,16 @@ function sqlOf(db: Db): SqlWriter {
     async appendChanges(changes) {
       const ins = db.prepare('INSERT INTO changes (revision, seq, kind, id, op) VALUES (?, ?, ?, ?, ?)');
       changes.forEach((c, i) => ins.run(c.revision, i, c.kind, c.id, c.op));
+    },
+  };
+}
+
+function feedOf(db: Db): core.FeedReader {
+  return {
+    async revision() { return (db.prepare('SELECT revision FROM meta').get() as { revision: number }).revision; },
+    async prunedThrough() { return (db.prepare('SELECT pruned_through AS p FROM feed').get() as { p: number }).p; },
+    async changesAfter(revision) {
+      return db.prepare('SELECT revision, kind, id, op FROM changes WHERE revision > ? ORDER BY revision, seq').all(revision) as Change[];
     },
   };
 }
@@ -90,6 +104,7 @@ function guarded(sql: SqlReader, timeoutMs: number): SqlReader {
     byId: (kind, id) => guard(() => sql.byId(kind, id)),
     byUnique: (kind, key) => guard(() => sql.byUnique(kind, key)),
     byAlias: (kind, alias) => guard(() => sql.byAlias(kind, alias)),
+    byIds: (kind, ids) => guard(() => sql.byIds(kind, ids)),
   };
 }
 
@@ -106,9 +121,11 @@ export class SqliteStore implements Store {
 
   private readonly sql: SqlWriter;
   private readonly reader: SqlReader;
+  private readonly feed: core.FeedReader;
 
   private constructor(private readonly db: Db, private readonly timeoutMs: number, private readonly kinds: KindRegistry) {
     this.sql = sqlOf(db);
+    this.feed = feedOf(db);
     this.reader = guarded(this.sql, timeoutMs);
   }
 
@@ -143,22 +160,43 @@ export class SqliteStore implements Store {
   findUnique<K extends Kind>(kind: K, key: string) { return core.findUnique(this.reader, this.kinds, kind, key); }
   findAlias<K extends Kind>(kind: K, alias: string) { return core.findAlias(this.reader, this.kinds, kind, alias); }
 
-  loadAll() {
-    // One read transaction: every kind as of the same revision. In the writers' queue, so that
-    // no transaction of this process begins on the connection meanwhile.
+  /**
+   * One read transaction, as of one revision. In the writers' queue, so that no transaction of
+   * this process begins on the connection meanwhile.
+   */
+  private readTx<T>(read: () => Promise<T>): Promise<T> {
     return this.mutex.run(async () => {
       const db = this.db;
       this.guard(() => db.exec('BEGIN DEFERRED'));
       try {
-        const revision = (db.prepare('SELECT revision FROM meta').get() as { revision: number }).revision;
-        const objects = await core.loadAll(this.sql, this.kinds);
+        const out = await read();
         db.exec('COMMIT');
-        return { revision, objects };
+        return out;
       } catch (err) {
         if (db.inTransaction) db.exec('ROLLBACK');
         throw fromSqliteError(err, this.timeoutMs);
       }
     });
+  }
+
+  loadAll() {
+    return this.readTx(async () => {
+      const revision = await this.feed.revision();
+      return { revision, objects: await core.loadAll(this.sql, this.kinds) };
+    });
+  }
+
+  readSince(revision: number, docKinds: readonly Kind[]) {
+    return this.readTx(() => core.readSince({ ...this.sql, ...this.feed }, this.kinds, revision, docKinds));
+  }
+
+  prune(through: number): Promise<number> {
+    return this.mutex.run(async () => this.guard(() => this.db.transaction(() => {
+      this.db.prepare('UPDATE feed SET pruned_through = max(pruned_through, min(?, (SELECT revision FROM meta)))').run(through);
+      const floor = (this.db.prepare('SELECT pruned_through AS p FROM feed').get() as { p: number }).p;
+      this.db.prepare('DELETE FROM changes WHERE revision <= ?').run(floor);
+      return floor;
+    }).immediate()));
   }
 
   transact<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {

@@ -51,6 +51,26 @@ export interface Tx {
   findAlias<K extends Kind>(kind: K, alias: string): Promise<ObjectKinds[K] | null>;
 }
 
+/** An object a read of the feed returns: its current document, or null once deleted. */
+export interface FeedObject { kind: Kind; id: string; doc: unknown | null }
+
+/** What changed after a revision, read as of one revision (Store.readSince). */
+export interface FeedRead {
+  /** The store's revision the read saw. */
+  revision: number;
+  /** Change rows at or below this are gone. */
+  prunedThrough: number;
+  /**
+   * false: the feed no longer holds every row after the revision asked about (it was pruned
+   * past it); `changes` and `objects` are then empty and the caller reloads in full.
+   */
+  complete: boolean;
+  /** The rows after the revision asked about, oldest first. */
+  changes: Change[];
+  /** The changed objects of the kinds asked for, once each, as they are at `revision`. */
+  objects: FeedObject[];
+}
+
 export type Subscriber = (revision: number, changes: Change[]) => void;
 
 /**
@@ -76,6 +96,18 @@ export interface Store {
   transact<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Changes with revision > `revision`, oldest first. */
   changesSince(revision: number): Promise<Change[]>;
+  /**
+   * What changed after `revision`, in one read transaction: the current revision, the change
+   * rows since, and the current documents of the changed objects of `docKinds` (other kinds
+   * only move the revision). Incomplete when the feed was pruned past `revision`.
+   */
+  readSince(revision: number, docKinds: readonly Kind[]): Promise<FeedRead>;
+  /**
+   * Raises the feed's pruning floor to `through` (never lowers it, never past the current
+   * revision) and deletes the change rows at or below it; returns the floor. Not a
+   * revisioned write: no revision, no writers' lock.
+   */
+  prune(through: number): Promise<number>;
   /** Inserts or replaces the node's registry row, stamped with the store's time. */
   heartbeat(node: NodeBeat): Promise<void>;
   /** Every registry row, by name then id. */

@@ -11,6 +11,7 @@ import { newId, nowIso } from '../../src/model/ids.js';
 import { KINDS, type Route, type Upstream } from '../../src/model/types.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { migratePostgres, migrateSqlite } from '../../src/store/migrations.js';
 import type { Store } from '../../src/store/store.js';
 import { startBackend, type Backend } from '../helpers/backends.js';
 import { startTestGateway } from '../helpers/gateway.js';
@@ -203,5 +204,60 @@ describe('a PostgreSQL schema written by the previous release', () => {
       await rm(dataDir, { recursive: true, force: true });
     }
     assertMigrated(await pgColumns(schema));
+  });
+});
+
+// Rolling upgrades: while nodes of the previous release still run, a newer node has migrated
+// the schema. Every step is additive (new tables and columns, nothing renamed or dropped while
+// an older release may read it), and an older release's runner skips versions it does not know.
+describe('an older release on a schema a newer one migrated', () => {
+  const OLDER = 4;
+
+  test('SQLite: the older runner changes nothing and the store still reads and writes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-rolling-'));
+    try {
+      const file = join(dir, 'sluice.db');
+      const store = SqliteStore.open(file);
+      await store.close();
+      const db = new Database(file);
+      const before = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all();
+      migrateSqlite(db, OLDER);
+      assert.deepEqual(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all(), before);
+      assert.ok(before.length > OLDER, 'the current release has steps the older one does not know');
+      db.close();
+      const again = SqliteStore.open(file);
+      try {
+        await again.transact((tx) => tx.put('tenant', { id: newId(), name: 'after-rolling', createdAt: nowIso() }));
+        assert.equal(await again.revision(), 1);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('PostgreSQL: the older runner changes nothing', async (t) => {
+    if (!(await pgAvailable())) return t.skip('PostgreSQL not reachable');
+    const { schema, drop } = await pgTestSchema();
+    try {
+      const store = await PostgresStore.open(PG_URL, { schema });
+      await store.close();
+      const url = new URL(PG_URL);
+      url.searchParams.set('options', `-c search_path=${schema}`);
+      const c = new pg.Client({ connectionString: url.toString() });
+      await c.connect();
+      try {
+        const versions = async () => (await c.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r) => r.version);
+        const before = await versions();
+        await migratePostgres(c, OLDER);
+        assert.deepEqual(await versions(), before);
+        assert.ok(before.length > OLDER);
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await drop();
+    }
   });
 });
