@@ -122,7 +122,12 @@ export interface Store {
   putHealth(nodeId: string, put: readonly HealthVerdict[], drop: readonly string[]): Promise<void>;
   /** Every node's health verdicts, or only those about `subject`; by node, then key. */
   healthRows(subject?: string): Promise<HealthRow[]>;
-  /** Called after commit, once per committed write, in revision order. Returns an unsubscribe function. */
+  /**
+   * Called after commit, once per committed write, in revision order. Revisions whose change
+   * rows were pruned before this process announced them are told once, as the latest of
+   * them with no changes: the subscriber reads what changed by itself. Returns an
+   * unsubscribe function.
+   */
   subscribe(fn: Subscriber): () => void;
   close(): Promise<void>;
 }
