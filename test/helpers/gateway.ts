@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSluice, type Sluice, type SluiceOptions } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
+import { startHeartbeat } from '../../src/store/nodes.js';
+import type { Store } from '../../src/store/store.js';
 
 export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';
 
@@ -63,4 +65,16 @@ export async function startTestGateway(extra: Partial<SluiceOptions> = {}): Prom
     },
     async close() { await sluice.close(); await rm(dir, { recursive: true, force: true }); },
   };
+}
+
+/**
+ * Registry rows for the nodes of `regions`, for a test that plays those nodes itself (it
+ * reports their proxies applied with markApplied): a RUNNING proxy reads as not running while
+ * no live node serves its access region. Real heartbeats; the stop removes the rows.
+ */
+export async function standInNodes(store: Store, regions: readonly string[]): Promise<() => Promise<void>> {
+  const quiet = { warn: () => undefined, info: () => undefined };
+  const beats = await Promise.all(regions.map((region) =>
+    startHeartbeat(store, { name: `stand-in-${region}`, labels: { region }, version: 'test' }, 60_000, () => 0, quiet)));
+  return async () => { for (const b of beats) await b.stop(); };
 }
