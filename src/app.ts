@@ -175,6 +175,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
       l7Regions: l7Scope === null ? null : [...l7Scope],
       onL4Applied: settle,
       onL4Listener: (id, report) => l4?.workerListener(id, report),
+      onL4Stats: (rows) => l4?.workerStats(rows),
     });
     proxy = workers;
   } else {
