@@ -25,6 +25,8 @@ import { DataPlaneFeed } from './runtime/feed.js';
 import { markApplied } from './control/gaap.js';
 import { OPERATOR } from './control/scope.js';
 import { startHeartbeat } from './store/nodes.js';
+import { startStatsPublisher } from './store/stats.js';
+import { statsFlushMs } from './l4/stats.js';
 import { DEFAULT_HEARTBEAT_MS, nodeLabels, type L7Scope } from './model/node.js';
 import { VERSION } from './version.js';
 import { hostname } from 'node:os';
@@ -208,6 +210,8 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     name: opts.nodeName ?? hostname(), version: VERSION, labels: nodeLabels(nodeRegion, l7Scope),
   }, opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, appliedRevision, log);
   heartbeat = node;
+  l4?.setNodeId(node.id);
+  const stats = l4 ? startStatsPublisher(store, l4.book, node.id, statsFlushMs(), log) : null;
   const adminPort = (admin.server.address() as AddressInfo).port;
   log.info({ admin: `${opts.admin.host}:${adminPort}`, adminTls: opts.adminTls !== undefined, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind, workers: count, node: node.id }, 'sluice started');
 
@@ -218,6 +222,9 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
       closing ??= (async () => {
         const grace = opts.shutdownGraceMs ?? 10_000;
         await Promise.allSettled([proxy.close(grace), l4?.close(grace), admin.close(), node.stop()]);
+        // The minutes counted up to the end stay readable from the other nodes.
+        await stats?.flush();
+        await stats?.stop();
         await rates?.close();
         follower.stop();
         health.close();

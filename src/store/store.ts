@@ -1,3 +1,4 @@
+import type { StatRow } from '../model/l4-stats.js';
 import type { NodeBeat, NodeRow } from '../model/node.js';
 import type { Kind, ObjectKinds } from '../model/types.js';
 
@@ -69,6 +70,9 @@ export interface FeedRead {
   objects: FeedObject[];
 }
 
+/** A statistics row as stored: whose minute it is. */
+export interface NodeStatRow extends StatRow { nodeId: string }
+
 export type Subscriber = (revision: number, changes: Change[]) => void;
 
 /**
@@ -112,6 +116,15 @@ export interface Store {
   nodes(): Promise<NodeRow[]>;
   /** Drops a node's row (a clean shutdown); false when there was none. */
   forgetNode(id: string): Promise<boolean>;
+  /**
+   * Inserts or replaces this node's statistics minutes (GAAP's, model/l4-stats.ts); outside
+   * the revisioned feed, like the registry: no revision, no writers' lock.
+   */
+  putStats(nodeId: string, rows: readonly StatRow[]): Promise<void>;
+  /** Every node's minutes of `subjects` from `fromMs` (inclusive) to `toMs` (exclusive). */
+  stats(subjects: readonly string[], fromMs: number, toMs: number): Promise<NodeStatRow[]>;
+  /** Deletes every node's minutes before `beforeMs`. */
+  pruneStats(beforeMs: number): Promise<void>;
   /** Called after commit, once per committed write, in revision order. Returns an unsubscribe function. */
   subscribe(fn: Subscriber): () => void;
   close(): Promise<void>;
