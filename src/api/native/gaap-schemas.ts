@@ -38,6 +38,13 @@ export const RegionPut = Type.Object({
   ext: Type.Optional(Ext),
 }, Strict);
 
+export const StatsQuery = Type.Object({
+  from: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 date-time (default: an hour before `to`)' })),
+  to: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 date-time (default: now)' })),
+  granularity: Type.Optional(Type.Integer({ description: 'seconds per bucket: 60, 300, 3600 or 86400 (default 60)' })),
+  metrics: Type.Optional(Type.String({ maxLength: 200, description: 'comma-separated GAAP metric names (default: InBandwidth,OutBandwidth,Concurrent,InPackets,OutPackets)' })),
+}, Strict);
+
 export const GaapPaging = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 20 })),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: INT_MAX, default: 0 })),
@@ -189,6 +196,7 @@ export const BindingList = Type.Object({ items: Type.Array(BindingOut), total: T
 
 export type TRegionPut = Static<typeof RegionPut>;
 export type TGaapPaging = Static<typeof GaapPaging>;
+export type TStatsQuery = Static<typeof StatsQuery>;
 export type TGroupCreate = Static<typeof GroupCreate>;
 export type TProxyCreate = Static<typeof ProxyCreate>;
 export type TProxyPatch = Static<typeof ProxyPatch>;

@@ -61,11 +61,11 @@ function checkQuery(q: StatsQuery, rules: Rules): void {
   if (!rules.granularities.includes(q.granularity)) {
     throw new ModelError('not_in_options', 'granularity', `granularity ${q.granularity} is not one of ${rules.granularities.join(', ')}`, { value: q.granularity, reason: `is not one of ${rules.granularities.join(', ')} (seconds)` });
   }
-  if (q.toS <= q.fromS) throw new ModelError('out_of_range', 'endTime', 'the end time is not after the start time', { reason: 'must be after StartTime' });
+  if (q.toS <= q.fromS) throw new ModelError('out_of_range', 'to', 'the end time is not after the start time', { reason: 'must be after StartTime' });
   const days = (q.toS - q.fromS) / DAY_S;
   const step = rules.finest.find(([maxDays]) => days <= maxDays);
   const longest = rules.finest[rules.finest.length - 1]![0];
-  if (!step) throw new ModelError('out_of_range', 'endTime', `the range is longer than ${longest} days`, { reason: `is more than ${longest} days after StartTime` });
+  if (!step) throw new ModelError('out_of_range', 'to', `the range is longer than ${longest} days`, { reason: `is more than ${longest} days after StartTime` });
   if (q.granularity < step[1]) {
     throw new ModelError('not_in_options', 'granularity', `granularity ${q.granularity} is too fine for the range`, { value: q.granularity, reason: `is too fine for a range of up to ${step[0]} day(s): ${step[1]} seconds at least` });
   }

@@ -22,7 +22,7 @@ const RANGED: Record<string, Spec> = {
   MetricNames: METRICS, Granularity: { type: 'int', required: true },
 };
 
-const RENAME = { startTime: 'StartTime', endTime: 'EndTime', granularity: 'Granularity', metrics: 'MetricNames', withinTime: 'WithinTime', originId: 'RealServerId' };
+const RENAME = { from: 'StartTime', to: 'EndTime', granularity: 'Granularity', metrics: 'MetricNames', withinTime: 'WithinTime', originId: 'RealServerId' };
 
 /** Unix seconds of a GAAP time, or InvalidParameterValue naming the parameter. */
 export function gaapTime(value: unknown, param: string): number {
@@ -32,7 +32,7 @@ export function gaapTime(value: unknown, param: string): number {
   const back = new Date(ms);
   // Date.UTC rolls 2024-02-31 over into March: a date that does not round-trip does not exist.
   if (!m || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
-    throw new TencentError('InvalidParameterValue', `the parameter \`${param}\` ${JSON.stringify(String(value).slice(0, 32))} is not a time of the form YYYY-MM-DD hh:mm:ss`);
+    throw new TencentError('InvalidParameter.FormatError', `the parameter \`${param}\` ${JSON.stringify(String(value).slice(0, 32))} is not a time of the form YYYY-MM-DD hh:mm:ss`);
   }
   return ms / 1000 - GAAP_TZ_OFFSET_S;
 }
