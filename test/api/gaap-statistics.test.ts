@@ -92,6 +92,16 @@ describe('GAAP statistics after real L4 traffic, through tencentcloud-sdk-nodejs
     assert.equal(native.status, 200, JSON.stringify(native.body));
     assert.equal(Math.max(...native.body.metrics.Concurrent.map((x: { value: number }) => x.value)), N);
     assert.equal(Math.max(...native.body.metrics.InBandwidth.map((x: { value: number }) => x.value)), maxOf(inPoints));
+    const bad = await gw.api('GET', `/v1/proxies/${p.id}/stats?granularity=7`);
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.message, /granularity/);
+    const badTime = await gw.api('GET', `/v1/proxies/${p.id}/stats?from=yesterday`);
+    assert.equal(badTime.status, 400);
+    assert.match(badTime.body.message, /query\.from/);
+    assert.equal((await gw.api('GET', '/v1/proxies/link-nothere/stats')).status, 404);
+    const doc = (await gw.api('GET', '/v1/openapi.json')).body.paths['/v1/proxies/{id}/stats'].get;
+    assert.deepEqual(doc.parameters.filter((x: { in: string }) => x.in === 'query').map((x: { name: string }) => x.name).sort(), ['from', 'granularity', 'metrics', 'to']);
+    assert.ok(JSON.stringify(doc.responses['200']).includes('granularity'), 'the answer is described');
 
     // The group-less proxy is its tenant's alone.
     await fails(mallory.DescribeProxyStatistics!(q), 'ResourceNotFound', 'ProxyId');

@@ -30,7 +30,7 @@ export const gaapProxyRoutes: FastifyPluginAsync<NativeDeps> = async (app, { sto
   app.get('/v1/proxies/:id', { schema: { tags: ['proxies'], ...withId(), description: BUDGET } }, async (req) => proxyView(await gaap.getProxy(store, OPERATOR, (req.params as Id).id)));
   app.get('/v1/proxies/:id/stats', {
     schema: {
-      tags: ['proxies'], ...withId({ querystring: G.StatsQuery }),
+      tags: ['proxies'], ...withId({ querystring: G.StatsQuery, response: { ...err, 200: G.StatsAnswer } }),
       description: 'GAAP statistics of the proxy, summed over every node: per bucket of `granularity` seconds, the max of its minutes (InBandwidth/OutBandwidth in Mbps, a minute\'s average; Concurrent: the most connections plus UDP sessions open at once; InPackets/OutPackets: UDP datagrams per second, TCP packets are not measured). A point is null where nothing is kept (older than 24 h) or the metric is not measured.',
     },
   }, async (req) => {

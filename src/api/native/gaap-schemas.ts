@@ -45,6 +45,12 @@ export const StatsQuery = Type.Object({
   metrics: Type.Optional(Type.String({ maxLength: 200, description: 'comma-separated GAAP metric names (default: InBandwidth,OutBandwidth,Concurrent,InPackets,OutPackets)' })),
 }, Strict);
 
+const StatsPoint = Type.Object({ time: Type.Integer({ description: 'bucket start, Unix seconds' }), value: Nullable(Type.Number(), 'null: no data kept, or not measured') });
+export const StatsAnswer = Type.Object({
+  proxyId: Type.String(), from: Type.String(), to: Type.String(), granularity: Type.Integer(),
+  metrics: Type.Record(Type.String(), Type.Array(StatsPoint), { description: 'per metric name, one point per bucket up to now' }),
+});
+
 export const GaapPaging = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 20 })),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: INT_MAX, default: 0 })),
