@@ -7,7 +7,7 @@ import { newMemberState, type HealthUpdate } from '../runtime/member-state.js';
 import { L4Plane } from './plane.js';
 import { buildL4Snapshot, type L4Snapshot } from './plan.js';
 import { statsFlushMs } from './stats.js';
-import { emptyFigures, minuteOf, realServerSubject, StatsBook, type StatRow } from '../model/l4-stats.js';
+import { emptyFigures, MINUTE_MS, minuteOf, realServerSubject, StatsBook, type StatRow } from '../model/l4-stats.js';
 
 export interface L4NodeOptions {
   /** The access region this node serves. */
@@ -57,6 +57,9 @@ export function l4Reporter(listener: (id: string) => ListenerReport | null, heal
   };
 }
 
+/** How often each binding's health is read into its minute. */
+const HEALTH_READ_MS = 10_000;
+
 /**
  * Each binding's health for the minute: 1 normal, 0 abnormal (a minute keeps the worse of its
  * readings). Checks off: normal, as GAAP reports such origins.
@@ -90,9 +93,13 @@ export function startL4Node(opts: L4NodeOptions): L4Node {
     // An origin going down marks its minute at once, however short the outage.
     if (u.state === 'unhealthy') recordHealth();
   });
-  // Every binding's state, each flush period (on the minute by default), and the book pruned to its window.
-  const flushMs = statsFlushMs();
-  const healthTimer = setInterval(() => { recordHealth(); book.prune(); }, flushMs);
+  // Every binding's state several times a minute (so that no minute goes unread), and the
+  // book pruned to its window once a minute.
+  let pruned = 0;
+  const healthTimer = setInterval(() => {
+    recordHealth();
+    if (Date.now() - pruned >= MINUTE_MS) { pruned = Date.now(); book.prune(); }
+  }, Math.min(statsFlushMs(), HEALTH_READ_MS));
   healthTimer.unref();
   plane?.onSnapshot((s) => health.sync(s));
   return {
