@@ -349,6 +349,13 @@ export class PostgresStore implements Store {
         this.lastNotified = rev;
         this.subs.notify(rev, list);
       }
+      // The feed may have been pruned past revisions this process never announced (it was
+      // paused, or cut off): their rows are gone, but the revision still moved, and the
+      // subscriber reads what changed (or reloads) by itself.
+      if (byRev.size === 0) {
+        const rev = await this.revision();
+        if (rev > this.lastNotified) { this.lastNotified = rev; this.subs.notify(rev, []); }
+      }
     }).catch(() => {
       if (this.closed || this.catchUpRetry) return;
       this.catchUpRetry = setTimeout(() => { this.catchUpRetry = null; this.catchUp(); }, CATCH_UP_RETRY_MS);

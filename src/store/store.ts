@@ -125,7 +125,12 @@ export interface Store {
   stats(subjects: readonly string[], fromMs: number, toMs: number): Promise<NodeStatRow[]>;
   /** Deletes every node's minutes before `beforeMs`. */
   pruneStats(beforeMs: number): Promise<void>;
-  /** Called after commit, once per committed write, in revision order. Returns an unsubscribe function. */
+  /**
+   * Called after commit, once per committed write, in revision order. Revisions whose change
+   * rows were pruned before this process announced them are told once, as the latest of
+   * them with no changes: the subscriber reads what changed by itself. Returns an
+   * unsubscribe function.
+   */
   subscribe(fn: Subscriber): () => void;
   close(): Promise<void>;
 }

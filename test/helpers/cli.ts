@@ -15,6 +15,8 @@ export interface SluiceProcess {
   cleanup(): Promise<void>;
 }
 
+const START_MS = 30_000;
+
 /** `env`: more environment for the child (SLUICE_HEARTBEAT_MS, say). */
 export async function startSluiceProcess(extraArgs: string[] = [], env: Record<string, string> = {}): Promise<SluiceProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));
@@ -26,11 +28,17 @@ export async function startSluiceProcess(extraArgs: string[] = [], env: Record<s
   });
   const lines = createInterface({ input: child.stdout! });
   let started: { admin: string; proxy: string } | null = null;
-  for await (const line of lines) {
-    const rec = JSON.parse(line) as { msg: string; admin: string; proxy: string };
-    if (rec.msg === 'sluice started') { started = rec; break; }
+  // Bounded: a start that failed but left the process running (a pool still open) ends here.
+  const deadline = setTimeout(() => child.kill('SIGKILL'), START_MS);
+  try {
+    for await (const line of lines) {
+      const rec = JSON.parse(line) as { msg: string; admin: string; proxy: string };
+      if (rec.msg === 'sluice started') { started = rec; break; }
+    }
+  } finally {
+    clearTimeout(deadline);
   }
-  if (!started) throw new Error('sluice exited before it started');
+  if (!started) throw new Error(`sluice exited, or had not started within ${START_MS} ms`);
   return {
     child, lines, token, adminUrl: `http://${started.admin}`, proxyUrl: `http://${started.proxy}`,
     async cleanup() {

@@ -23,6 +23,17 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
+/** Calls of the operator API at `adminUrl` with `token`: the status and the parsed body. */
+export function operatorApi(adminUrl: string, token: string): <T = any>(method: string, path: string, body?: unknown) => Promise<ApiResult<T>> {
+  return async (method, path, body) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(adminUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+}
+
 export async function startTestGateway(extra: Partial<SluiceOptions> = {}): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-gw-'));
   const sluice = await startSluice({
@@ -30,13 +41,7 @@ export async function startTestGateway(extra: Partial<SluiceOptions> = {}): Prom
     logger: createLogger('silent'), adminToken: OPERATOR_TOKEN, shutdownGraceMs: 1000, ...extra,
   });
   const adminUrl = `http://127.0.0.1:${sluice.adminPort}`;
-  const api = async (method: string, path: string, body?: unknown): Promise<ApiResult> => {
-    const headers: Record<string, string> = { authorization: `Bearer ${OPERATOR_TOKEN}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(adminUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  };
+  const api = operatorApi(adminUrl, OPERATOR_TOKEN);
   const tenant = await api('POST', '/v1/tenants', { name: 'proxy-tests' });
   if (tenant.status !== 201) throw new Error(`tenant: ${JSON.stringify(tenant.body)}`);
   const settled = async () => {
