@@ -28,6 +28,8 @@ import { OPERATOR } from './control/scope.js';
 import { nodeCache, startHeartbeat } from './store/nodes.js';
 import { startHealthPublisher } from './health/publish.js';
 import { clusterHealth } from './health/cluster.js';
+import { startStatsPublisher } from './store/stats.js';
+import { statsFlushMs } from './l4/stats.js';
 import { DEFAULT_HEARTBEAT_MS, nodeLabels, type L7Scope } from './model/node.js';
 import { VERSION } from './version.js';
 import { hostname } from 'node:os';
@@ -190,6 +192,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
       l7Regions: l7Scope === null ? null : [...l7Scope],
       onL4Applied: settle,
       onL4Listener: (id, report) => l4?.workerListener(id, report),
+      onL4Stats: (rows) => l4?.workerStats(rows),
     });
     proxy = workers;
   } else {
@@ -225,6 +228,8 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   self = { id: node.id, name: nodeName };
   publisher?.start(node.id);
   if (store.kind === 'postgres') reporter.start();
+  l4?.setNodeId(node.id);
+  const stats = l4 ? startStatsPublisher(store, l4.book, node.id, statsFlushMs(), log) : null;
   const adminPort = (admin.server.address() as AddressInfo).port;
   log.info({ admin: `${opts.admin.host}:${adminPort}`, adminTls: opts.adminTls !== undefined, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind, workers: count, node: node.id }, 'sluice started');
 
@@ -238,6 +243,9 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
         // The last batch lands before the node's rows are forgotten with it, not after.
         const leave = (async () => { await publisher?.stop(); await node.stop(); })();
         await Promise.allSettled([proxy.close(grace), l4?.close(grace), admin.close(), leave]);
+        // The minutes counted up to the end stay readable from the other nodes.
+        await stats?.flush();
+        await stats?.stop();
         await rates?.close();
         follower.stop();
         health.close();

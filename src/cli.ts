@@ -84,6 +84,8 @@ Environment:
                             sluice nodes sends it.
   SLUICE_HEARTBEAT_MS       for tests: how often the node beats to the registry (default 5000;
                             a node is shown down after 3 missed beats)
+  SLUICE_STATS_FLUSH_MS     for tests: how often the L4 counters are folded into GAAP statistics
+                            minutes and published (default 60000, on the minute)
 
 When the store does not answer within its deadline, the admin API answers at once: operator
 API 503 store_unavailable, Tencent ServiceUnavailable, Huawei APIG.9999; the proxy keeps

@@ -5,4 +5,5 @@ export * from './gaap/regions.js';
 export * from './gaap/proxies.js';
 export * from './gaap/listeners.js';
 export * from './gaap/origins.js';
+export * from './gaap/statistics.js';
 export { allocateAddress } from './gaap/addresses.js';

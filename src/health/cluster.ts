@@ -5,6 +5,7 @@ import {
 } from '../model/health.js';
 import type { BindingHealthReport, L4Reporter } from '../model/l4-report.js';
 import type { Upstream } from '../model/types.js';
+import { NO_STATS } from '../model/l4-stats.js';
 import { memberStateKey } from '../runtime/member-state.js';
 import type { NodeCache } from '../store/nodes.js';
 import type { StoreLog } from '../store/postgres.js';
@@ -112,6 +113,8 @@ export function clusterHealth(opts: ClusterHealthOptions): ClusterHealth {
     problem: (u) => opts.local.problem(u),
     report: (u) => opts.local.report(u).map((r) => member(u, r)),
     listener: (id) => opts.localL4?.listener(id) ?? null,
+    // The statistics sum over nodes in control/gaap/statistics.ts, from the store's rows.
+    stats: opts.localL4?.stats ?? NO_STATS,
     binding(listenerId, bindingId): BindingHealthReport | null {
       const mine = opts.localL4?.binding(listenerId, bindingId) ?? null;
       const remote = bindings.get(bindingKey(listenerId, bindingId));

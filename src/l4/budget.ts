@@ -14,6 +14,8 @@ export class ProxyBudget {
   private cap: number;
   /** Connections and sessions refused at the cap since start. */
   refused = 0;
+  /** The most open at once since the last takePeak. */
+  private peak = 0;
 
   constructor(byteRate: number, connectionCap: number) {
     this.up = new TokenBucket(byteRate);
@@ -32,7 +34,15 @@ export class ProxyBudget {
   tryOpen(): boolean {
     if (this.open >= this.cap) { this.refused++; return false; }
     this.open++;
+    if (this.open > this.peak) this.peak = this.open;
     return true;
+  }
+
+  /** The most connections and sessions open at once since the last call (GAAP's Concurrent). */
+  takePeak(): number {
+    const p = this.peak;
+    this.peak = this.open;
+    return p;
   }
 
   /** Gives back a slot taken by tryOpen (exactly once per slot). */

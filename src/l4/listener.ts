@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ProxyBudget } from './budget.js';
+import type { ListenerTotals } from './counters.js';
 import type { OriginPicker } from './pick.js';
 import type { ListenerPlan } from './plan.js';
 
@@ -36,6 +37,10 @@ export interface L4Listener {
   drain(deadlineMs: number, spreadMs: number): Promise<void>;
   /** Open TCP connections or live UDP sessions. */
   readonly open: number;
+  /** What it carried since it was created (counters.ts). */
+  totals(): ListenerTotals;
+  /** The most connections or sessions open at once since the last call (then: as many as are open now). */
+  takePeak(): number;
 }
 
 /**

@@ -4,12 +4,15 @@ import type { ListenerReport } from '../model/l4-report.js';
 import type { RuntimeConfig } from '../runtime/config.js';
 import { applyUpdate, newMemberState, type HealthUpdate, type MemberState } from '../runtime/member-state.js';
 import { ProxyBudget } from './budget.js';
+import type { CounterView } from './counters.js';
 import { RateLimitedLog, type L4Listener, type ListenerContext } from './listener.js';
 import { OriginPicker } from './pick.js';
 import { buildL4Snapshot, type L4Snapshot, type ListenerPlan, type ProxyPlan } from './plan.js';
 import { TcpListener } from './tcp.js';
 import { UdpListener } from './udp.js';
+import { StatsSampler } from './stats.js';
 import { messageOf } from '../model/errors.js';
+import type { StatRow } from '../model/l4-stats.js';
 
 export interface L4PlaneOptions {
   /** The access region this node serves. */
@@ -28,6 +31,8 @@ export interface L4PlaneOptions {
   onApplied?: (proxyId: string, status: ProxyStatus) => Promise<boolean>;
   /** A listener's report changed (null: no longer served here); workers relay it to the primary. */
   onListenerReport?: (listenerId: string, report: ListenerReport | null) => void;
+  /** Per-minute statistics deltas of the proxies and listeners served here (stats.ts). */
+  onStats?: (rows: StatRow[]) => void;
 }
 
 /** How often a listener whose port could not be bound tries again. */
@@ -80,9 +85,11 @@ export class L4Plane {
   private closed = false;
   private readonly log: Logger;
   private readonly spreadMs: number;
+  private readonly sampler: StatsSampler;
 
   constructor(private readonly opts: L4PlaneOptions) {
     this.log = opts.logger;
+    this.sampler = new StatsSampler(opts.onStats ?? (() => undefined));
     this.spreadMs = opts.spreadMs ?? Math.min(10_000, Math.max(1000, opts.drainMs / 10));
   }
 
@@ -145,6 +152,16 @@ export class L4Plane {
     return this.proxies.get(proxyId)?.budget ?? null;
   }
 
+  /** Every proxy's and listener's counters now: the read interface for metrics collectors. */
+  counters(): CounterView[] {
+    return this.sampler.views();
+  }
+
+  /** Hands on the statistics counted since the last flush at once (tests). */
+  flushStats(): void {
+    this.sampler.flush();
+  }
+
   /** Stops accepting everywhere, lets connections go on for `graceMs`, then resets the rest. */
   async close(graceMs: number): Promise<void> {
     this.closed = true;
@@ -155,6 +172,7 @@ export class L4Plane {
       this.proxies.delete(id);
     }
     await Promise.allSettled([...this.drains]);
+    this.sampler.close();
   }
 
   private state(key: string): MemberState {
@@ -172,7 +190,7 @@ export class L4Plane {
       for (const [lid, l] of live.listeners) {
         if (wanted.get(lid) !== l.bindKey) this.drainListener(live, lid, l, this.opts.drainMs, this.spreadMs);
       }
-      if (!plan) this.proxies.delete(id);
+      if (!plan) { this.proxies.delete(id); this.sampler.untrackProxy(id); }
     }
     const binds: Promise<void>[] = [];
     for (const plan of s.proxies.values()) {
@@ -180,6 +198,7 @@ export class L4Plane {
       if (!live) {
         live = { plan, budget: new ProxyBudget(plan.byteRate, plan.connectionCap), listeners: new Map(), refusalLog: new RateLimitedLog(this.log), draining: 0 };
         this.proxies.set(plan.id, live);
+        this.sampler.trackProxy(plan.id, live.budget);
       }
       live.plan = plan;
       live.budget.retune(plan.byteRate, plan.connectionCap);
@@ -204,6 +223,7 @@ export class L4Plane {
     const listener: L4Listener = lp.protocol === 'tcp' ? new TcpListener(lp, ctx) : new UdpListener(lp, ctx);
     const l: LiveListener = { listener, bindKey: bindKey(lp), report: { bound: false, error: null, healthNote: null }, rebind: null };
     live.listeners.set(lp.id, l);
+    this.sampler.track(lp.proxyId, lp.id, listener);
     if (!live.plan.accepting) {
       // A closed proxy's listeners exist but hold no socket until it opens again.
       await this.setAccepting(live, lp.id, l, false);
@@ -257,6 +277,7 @@ export class L4Plane {
       .catch((err: unknown) => this.log.error({ err, listener: id }, 'L4 listener drain failed'))
       .finally(() => {
         this.drains.delete(done);
+        this.sampler.untrack(live.plan.id, id, l.listener);
         live.draining--;
         if (live.draining === 0 && live.listeners.size === 0 && this.proxies.get(live.plan.id) !== live) live.budget.close();
       });

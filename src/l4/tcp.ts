@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { TokenBucket } from './bucket.js';
+import type { ListenerTotals, Tally } from './counters.js';
 import { endSpread, type L4Listener, type ListenerContext } from './listener.js';
 import type { ListenerPlan, OriginTarget } from './plan.js';
 import { proxyV1, proxyV2 } from './proxy-protocol.js';
@@ -27,8 +28,8 @@ class Flow {
     if (!this.blockedByDst) this.src.resume();
   };
 
-  /** `reads`: the origin leg, whose chunks come through its onread buffers rather than 'data'. */
-  constructor(private readonly src: net.Socket, private readonly dst: net.Socket, private readonly bucket: TokenBucket, private readonly conn: Connection, reads: OriginReads | null) {
+  /** `reads`: the origin leg, whose chunks come through its onread buffers rather than 'data'. `tally`: the listener's bytes this way. */
+  constructor(private readonly src: net.Socket, private readonly dst: net.Socket, private readonly bucket: TokenBucket, private readonly conn: Connection, reads: OriginReads | null, private readonly tally: Tally) {
     if (reads) reads.flow = this;
     else src.on('data', (chunk: Buffer) => this.onData(chunk));
     dst.on('drain', () => {
@@ -42,6 +43,7 @@ class Flow {
   onData(chunk: Buffer): void {
     // Idle either way: any chunk in either direction counts (the listener's sweep reads it).
     this.conn.active = true;
+    this.tally.bytes += chunk.length;
     if (!this.dst.write(chunk)) { this.blockedByDst = true; this.src.pause(); }
     if (!this.bucket.spend(chunk.length)) {
       this.blockedByBucket = true;
@@ -141,15 +143,31 @@ export class TcpListener implements L4Listener {
   private drained: (() => void) | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweepMs = SWEEP_MAX_MS;
-  /** Counters for the metrics to come: connections accepted, failed to reach any origin (refusals at the cap: the proxy's budget). */
+  /** Connections accepted, failed to reach any origin, refused at the proxy's cap (its budget counts those too, proxy-wide). */
   accepted = 0;
   unreachable = 0;
+  refused = 0;
+  /** Bytes relayed each way: the flows add to these. */
+  private readonly bytesIn: Tally = { bytes: 0 };
+  private readonly bytesOut: Tally = { bytes: 0 };
+  /** The most connections open at once since the last takePeak. */
+  private peak = 0;
 
   constructor(plan: ListenerPlan, private readonly ctx: ListenerContext) {
     this.plan = plan;
   }
 
   get open(): number { return this.conns.size; }
+
+  totals(): ListenerTotals {
+    return { bytesIn: this.bytesIn.bytes, bytesOut: this.bytesOut.bytes, packetsIn: 0, packetsOut: 0, packets: false, opened: this.accepted, refused: this.refused, dropped: 0 };
+  }
+
+  takePeak(): number {
+    const p = this.peak;
+    this.peak = this.conns.size;
+    return p;
+  }
 
   start(): Promise<void> {
     return this.bind();
@@ -235,12 +253,14 @@ export class TcpListener implements L4Listener {
     const budget = this.ctx.budget;
     if (!budget.tryOpen()) {
       client.resetAndDestroy();
+      this.refused++;
       if (this.ctx.refusalLog.due()) this.ctx.refusalLog.write({ proxy: this.plan.proxyId, listener: this.plan.id, cap: budget.connectionCap }, 'connection refused: the proxy is at its concurrency cap');
       return;
     }
     this.accepted++;
     const c = new Connection(client, this);
     this.conns.add(c);
+    if (this.conns.size > this.peak) this.peak = this.conns.size;
     client.on('error', () => { if (c.upstream && !c.upstream.destroyed) c.upstream.resetAndDestroy(); });
     client.on('close', () => {
       const up = c.upstream;
@@ -310,8 +330,8 @@ export class TcpListener implements L4Listener {
       else if (!finishedBothWays(client)) client.destroy();
     });
     const budget = this.ctx.budget;
-    const toOrigin = new Flow(client, up, budget.up, c, null);
-    const toClient = new Flow(up, client, budget.down, c, reads);
+    const toOrigin = new Flow(client, up, budget.up, c, null, this.bytesIn);
+    const toClient = new Flow(up, client, budget.down, c, reads, this.bytesOut);
     toOrigin.start();
     toClient.start();
   }

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import type { Balancer } from '../balance/index.js';
 import type { ProxyBudget } from './budget.js';
 import type { TokenBucket } from './bucket.js';
+import type { ListenerTotals } from './counters.js';
 import { endSpread, RateLimitedLog, type L4Listener, type ListenerContext } from './listener.js';
 import type { ListenerPlan, OriginTarget } from './plan.js';
 import { codeOf } from '../model/errors.js';
@@ -138,6 +139,8 @@ export class UdpListener implements L4Listener {
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweepMs = SWEEP_MAX_MS;
   private readonly counters: UdpStats = emptyStats();
+  /** The most sessions live at once since the last takePeak. */
+  private peak = 0;
   /** Counters since creation; read-only to everyone but the listener. */
   readonly stats: Readonly<UdpStats> = this.counters;
 
@@ -152,6 +155,20 @@ export class UdpListener implements L4Listener {
 
   get plan(): ListenerPlan { return this.current; }
   get open(): number { return this.count; }
+
+  totals(): ListenerTotals {
+    const c = this.counters;
+    return {
+      bytesIn: c.bytesIn, bytesOut: c.bytesOut, packetsIn: c.datagramsIn, packetsOut: c.datagramsOut, packets: true,
+      opened: c.sessionsOpened, refused: c.droppedAtCap, dropped: c.droppedBudgetIn + c.droppedBudgetOut,
+    };
+  }
+
+  takePeak(): number {
+    const p = this.peak;
+    this.peak = this.count;
+    return p;
+  }
 
   start(): Promise<void> {
     if (this.drained) return Promise.reject(new Error(`UDP listener ${this.current.id} was drained`));
@@ -334,6 +351,7 @@ export class UdpListener implements L4Listener {
     if (!byPort) this.sessions.set(rinfo.address, (byPort = new Map()));
     byPort.set(rinfo.port, s);
     this.count++;
+    if (this.count > this.peak) this.peak = this.count;
     this.counters.sessionsOpened++;
     s.pending!.push(msg);
     s.pendingBytes = msg.length;

@@ -1,3 +1,5 @@
+import { NO_STATS, type StatsReader } from './l4-stats.js';
+
 /**
  * What the APIs read of the L4 data plane on this node: whether a listener's sockets are up,
  * and what health checks say of each bound origin. The data plane and its health checker
@@ -27,7 +29,9 @@ export interface L4Reporter {
   listener(listenerId: string): ListenerReport | null;
   /** null: no verdict (checks off, or not probed yet): GAAP reads that as normal. */
   binding(listenerId: string, bindingId: string): BindingHealthReport | null;
+  /** This node's per-minute statistics (model/l4-stats.ts). */
+  stats: StatsReader;
 }
 
 /** Before a data plane is attached (control-plane tests): nothing is served here. */
-export const NO_L4: L4Reporter = { listener: () => null, binding: () => null };
+export const NO_L4: L4Reporter = { listener: () => null, binding: () => null, stats: NO_STATS };

@@ -35,6 +35,7 @@ const l4 = setup.l4 === null ? null : new L4Plane({
     send({ type: 'l4-applied', seq: n, proxyId, status });
   }),
   onListenerReport: (id, report) => send({ type: 'l4-listener', id, report }),
+  onStats: (rows) => send({ type: 'l4-stats', rows }),
 });
 
 // Passive health input goes to the primary, for upstreams with passive checks only. Plain

@@ -4,6 +4,7 @@ import type { Outcome } from '../model/health.js';
 import type { ListenerLimits } from './limits.js';
 import type { ProxyStatus } from '../model/gaap.js';
 import type { ListenerReport } from '../model/l4-report.js';
+import type { StatRow } from '../model/l4-stats.js';
 
 /** Messages between the primary and its proxy workers over the cluster IPC channel. */
 export type ToWorker =
@@ -29,7 +30,9 @@ export type FromWorker =
   /** A proxy this worker serves has its transitional state applied (the primary settles it). */
   | { type: 'l4-applied'; seq: number; proxyId: string; status: ProxyStatus }
   /** A listener's report changed (null: no longer served by this worker). */
-  | { type: 'l4-listener'; id: string; report: ListenerReport | null };
+  | { type: 'l4-listener'; id: string; report: ListenerReport | null }
+  /** Statistics deltas of this worker's proxies and listeners (the primary's book adds them up). */
+  | { type: 'l4-stats'; rows: StatRow[] };
 
 /** A worker's start parameters (in its environment); `limits` is already this worker's share. */
 export interface WorkerSetup {

@@ -10,6 +10,7 @@ import type { ProxyServer } from './server.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 import type { ProxyStatus } from '../model/gaap.js';
 import type { ListenerReport } from '../model/l4-report.js';
+import type { StatRow } from '../model/l4-stats.js';
 
 export interface WorkerPoolOptions {
   count: number;
@@ -35,6 +36,8 @@ export interface WorkerPoolOptions {
   onL4Applied(proxyId: string, status: ProxyStatus): Promise<boolean>;
   /** A worker's listener report (null: it no longer serves the listener). */
   onL4Listener(id: string, report: ListenerReport | null): void;
+  /** A worker's L4 statistics deltas. */
+  onL4Stats?(rows: StatRow[]): void;
 }
 
 export interface ProxyWorkers extends ProxyServer {
@@ -91,6 +94,7 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
         } else if (m.type === 'outcome') opts.onOutcome(m.key, m.outcome, m.status);
         else if (m.type === 'l4-applied') void opts.onL4Applied(m.proxyId, m.status).then((ok) => send(w, { type: 'l4-ack', seq: m.seq, ok }));
         else if (m.type === 'l4-listener') opts.onL4Listener(m.id, m.report);
+        else if (m.type === 'l4-stats') opts.onL4Stats?.(m.rows);
         else if (m.type === 'listening') resolve(m.port);
       });
       w.once('exit', (code) => reject(new Error(`proxy worker exited with code ${code} before listening`)));

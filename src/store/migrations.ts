@@ -75,6 +75,14 @@ const HEALTH_DDL = `CREATE TABLE health (
      reason TEXT NOT NULL, since_ms BIGINT NOT NULL, down_ips TEXT NOT NULL DEFAULT '[]', PRIMARY KEY (node_id, key));
    CREATE INDEX health_subject ON health (subject);`;
 
+// 7: GAAP statistics per node and minute (outside the revisioned feed): each node replaces its
+// own rows of the minutes that changed, about once a minute, and prunes past the window. A new
+// table, unseen by older nodes.
+const STATS_DDL = (json: string) => `CREATE TABLE l4_stats (
+     node_id TEXT NOT NULL, subject TEXT NOT NULL, minute_ms BIGINT NOT NULL, doc ${json} NOT NULL,
+     PRIMARY KEY (node_id, subject, minute_ms));
+   CREATE INDEX l4_stats_subject ON l4_stats (subject, minute_ms);`;
+
 const SQLITE: SqliteStep[] = [
   `CREATE TABLE objects (
      kind TEXT NOT NULL, id TEXT NOT NULL, tenant_id TEXT, upstream_id TEXT, unique_key TEXT,
@@ -94,6 +102,7 @@ const SQLITE: SqliteStep[] = [
   NODES_DDL('TEXT'),
   FEED_DDL,
   HEALTH_DDL,
+  STATS_DDL('TEXT'),
 ];
 
 const POSTGRES: PgStep[] = [
@@ -113,6 +122,7 @@ const POSTGRES: PgStep[] = [
   NODES_DDL('JSONB'),
   FEED_DDL,
   HEALTH_DDL,
+  STATS_DDL('JSONB'),
 ];
 
 /** `upTo`: stop after that version (tests build a data directory as an older release left it). */

@@ -1,13 +1,14 @@
 import pg from 'pg';
 import { messageOf } from '../model/errors.js';
 import type { KindRegistry } from '../model/kinds.js';
+import type { MinuteFigures, StatRow } from '../model/l4-stats.js';
 import type { Kind } from '../model/types.js';
 import { Subscribers } from './base.js';
 import * as core from './core.js';
 import { DEFAULT_KINDS, type SqlReader, type SqlWriter } from './core.js';
 import { fromPgError, StoreUnavailableError } from './errors.js';
 import { migratePostgres, type PgQueryable } from './migrations.js';
-import { DEFAULT_STORE_TIMEOUTS, type Change, type FeedObject, type FeedRead, type HealthRow, type HealthVerdict, type ListQuery, type NodeBeat, type NodeRow, type Store, type StoreTimeouts, type Subscriber, type Tx } from './store.js';
+import { DEFAULT_STORE_TIMEOUTS, type Change, type FeedObject, type FeedRead, type HealthRow, type HealthVerdict, type ListQuery, type NodeBeat, type NodeRow, type NodeStatRow, type Store, type StoreTimeouts, type Subscriber, type Tx } from './store.js';
 import { healthRowOf, type HealthSqlRow } from './health-rows.js';
 
 /** What the readers need: the pool, or one checked-out client behind a deadline. */
@@ -499,6 +500,30 @@ export class PostgresStore implements Store {
         : await this.pool.query<HealthSqlRow>('SELECT * FROM health WHERE subject = $1 ORDER BY node_id, key', [subject]);
       return r.rows.map(healthRowOf);
     });
+  }
+
+  // One statement, no meta lock, like the heartbeat.
+  putStats(nodeId: string, rows: readonly StatRow[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    return this.read(async () => {
+      await this.pool.query(`INSERT INTO l4_stats (node_id, subject, minute_ms, doc)
+        SELECT $1, s, m, d FROM unnest($2::text[], $3::bigint[], $4::jsonb[]) AS u(s, m, d)
+        ON CONFLICT (node_id, subject, minute_ms) DO UPDATE SET doc = EXCLUDED.doc`,
+      [nodeId, rows.map((r) => r.subject), rows.map((r) => r.minuteMs), rows.map((r) => JSON.stringify(r.figures))]);
+    });
+  }
+
+  stats(subjects: readonly string[], fromMs: number, toMs: number): Promise<NodeStatRow[]> {
+    if (subjects.length === 0) return Promise.resolve([]);
+    return this.read(async () => {
+      const r = await this.pool.query<{ node_id: string; subject: string; minute_ms: string; doc: MinuteFigures }>(
+        'SELECT node_id, subject, minute_ms, doc FROM l4_stats WHERE subject = ANY($1::text[]) AND minute_ms >= $2 AND minute_ms < $3', [subjects, fromMs, toMs]);
+      return r.rows.map((x) => ({ nodeId: x.node_id, subject: x.subject, minuteMs: Number(x.minute_ms), figures: x.doc }));
+    });
+  }
+
+  pruneStats(beforeMs: number): Promise<void> {
+    return this.read(async () => { await this.pool.query('DELETE FROM l4_stats WHERE minute_ms < $1', [beforeMs]); });
   }
 
   subscribe(fn: Subscriber): () => void { return this.subs.add(fn); }

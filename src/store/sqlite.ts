@@ -1,12 +1,13 @@
 import Database from 'better-sqlite3';
 import type { KindRegistry } from '../model/kinds.js';
+import type { MinuteFigures, StatRow } from '../model/l4-stats.js';
 import type { Kind } from '../model/types.js';
 import { Mutex, Subscribers } from './base.js';
 import * as core from './core.js';
 import { DEFAULT_KINDS, type SqlReader, type SqlWriter } from './core.js';
 import { fromSqliteError } from './errors.js';
 import { migrateSqlite } from './migrations.js';
-import { DEFAULT_STORE_TIMEOUTS, type Change, type HealthRow, type HealthVerdict, type ListQuery, type NodeBeat, type NodeRow, type Store, type Subscriber, type Tx } from './store.js';
+import { DEFAULT_STORE_TIMEOUTS, type Change, type HealthRow, type HealthVerdict, type ListQuery, type NodeBeat, type NodeRow, type NodeStatRow, type Store, type Subscriber, type Tx } from './store.js';
 import { healthRowOf, type HealthSqlRow } from './health-rows.js';
 
 type Db = Database.Database;
@@ -264,6 +265,25 @@ export class SqliteStore implements Store {
       ? this.db.prepare('SELECT * FROM health ORDER BY node_id, key').all()
       : this.db.prepare('SELECT * FROM health WHERE subject = ? ORDER BY node_id, key').all(subject)) as HealthSqlRow[]);
     return rows.map(healthRowOf);
+  }
+
+  // In the writers' queue, as the heartbeat: one statement batch on the shared connection.
+  putStats(nodeId: string, rows: readonly StatRow[]): Promise<void> {
+    return this.mutex.run(async () => this.guard(() => {
+      const put = this.db.prepare('INSERT INTO l4_stats (node_id, subject, minute_ms, doc) VALUES (?, ?, ?, ?) ON CONFLICT (node_id, subject, minute_ms) DO UPDATE SET doc = excluded.doc');
+      this.db.transaction(() => { for (const r of rows) put.run(nodeId, r.subject, r.minuteMs, JSON.stringify(r.figures)); })();
+    }));
+  }
+
+  async stats(subjects: readonly string[], fromMs: number, toMs: number): Promise<NodeStatRow[]> {
+    if (subjects.length === 0) return [];
+    const rows = this.guard(() => this.db.prepare(`SELECT node_id, subject, minute_ms, doc FROM l4_stats WHERE subject IN (SELECT value FROM json_each(?)) AND minute_ms >= ? AND minute_ms < ?`)
+      .all(JSON.stringify(subjects), fromMs, toMs) as { node_id: string; subject: string; minute_ms: number; doc: string }[]);
+    return rows.map((r) => ({ nodeId: r.node_id, subject: r.subject, minuteMs: Number(r.minute_ms), figures: JSON.parse(r.doc) as MinuteFigures }));
+  }
+
+  pruneStats(beforeMs: number): Promise<void> {
+    return this.mutex.run(async () => this.guard(() => { this.db.prepare('DELETE FROM l4_stats WHERE minute_ms < ?').run(beforeMs); }));
   }
 
   subscribe(fn: Subscriber): () => void { return this.subs.add(fn); }

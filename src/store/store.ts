@@ -1,4 +1,5 @@
 import type { HealthRow, HealthVerdict } from '../model/health.js';
+import type { StatRow } from '../model/l4-stats.js';
 import type { NodeBeat, NodeRow } from '../model/node.js';
 import type { Kind, ObjectKinds } from '../model/types.js';
 
@@ -71,6 +72,9 @@ export interface FeedRead {
   objects: FeedObject[];
 }
 
+/** A statistics row as stored: whose minute it is. */
+export interface NodeStatRow extends StatRow { nodeId: string }
+
 export type Subscriber = (revision: number, changes: Change[]) => void;
 
 /**
@@ -122,6 +126,15 @@ export interface Store {
   putHealth(nodeId: string, put: readonly HealthVerdict[], drop: readonly string[]): Promise<void>;
   /** Every node's health verdicts, or only those about `subject`; by node, then key. */
   healthRows(subject?: string): Promise<HealthRow[]>;
+  /**
+   * Inserts or replaces this node's statistics minutes (GAAP's, model/l4-stats.ts); outside
+   * the revisioned feed, like the registry: no revision, no writers' lock.
+   */
+  putStats(nodeId: string, rows: readonly StatRow[]): Promise<void>;
+  /** Every node's minutes of `subjects` from `fromMs` (inclusive) to `toMs` (exclusive). */
+  stats(subjects: readonly string[], fromMs: number, toMs: number): Promise<NodeStatRow[]>;
+  /** Deletes every node's minutes before `beforeMs`. */
+  pruneStats(beforeMs: number): Promise<void>;
   /**
    * Called after commit, once per committed write, in revision order. Revisions whose change
    * rows were pruned before this process announced them are told once, as the latest of

@@ -14,14 +14,35 @@ function refused(p: Proxy, task: string): ApiError {
 
 const BUDGET = 'connectionCap and byteRate show the operator\'s overrides (null: none); budget shows what the data plane enforces (byteRate in payload bytes per second per direction, connectionCap in open connections plus UDP sessions).';
 
+function isoSeconds(v: string, field: string): number {
+  const ms = Date.parse(v);
+  if (!Number.isFinite(ms)) throw new ApiError(400, 'bad_format', `query.${field}: ${JSON.stringify(v.slice(0, 40))} is not an ISO 8601 date-time`);
+  return Math.floor(ms / 1000);
+}
+
 /** /v1/proxies: L4 proxies, standalone or in a group, and their lifecycle. */
-export const gaapProxyRoutes: FastifyPluginAsync<NativeDeps> = async (app, { store, gaap: s }) => {
+export const gaapProxyRoutes: FastifyPluginAsync<NativeDeps> = async (app, { store, gaap: s, l4 }) => {
   app.get('/v1/proxies', { schema: { tags: ['proxies'], querystring: G.GaapPaging, response: err } }, async (req) => {
     const q = req.query as G.TGaapPaging;
     const r = slice(await gaap.listProxies(store, OPERATOR, q.groupId === undefined ? {} : { groupId: q.groupId }), q);
     return { items: r.items.map(proxyView), total: r.total };
   });
   app.get('/v1/proxies/:id', { schema: { tags: ['proxies'], ...withId(), description: BUDGET } }, async (req) => proxyView(await gaap.getProxy(store, OPERATOR, (req.params as Id).id)));
+  app.get('/v1/proxies/:id/stats', {
+    schema: {
+      tags: ['proxies'], ...withId({ querystring: G.StatsQuery, response: { ...err, 200: G.StatsAnswer } }),
+      description: 'GAAP statistics of the proxy, summed over every node: per bucket of `granularity` seconds, the max of its minutes (InBandwidth/OutBandwidth in Mbps, a minute\'s average; Concurrent: the most connections plus UDP sessions open at once; InPackets/OutPackets: UDP datagrams per second, TCP packets are not measured). A point is null where nothing is kept (older than 24 h) or the metric is not measured.',
+    },
+  }, async (req) => {
+    const id = (req.params as Id).id;
+    const q = req.query as G.TStatsQuery;
+    const now = Date.now();
+    const toS = q.to === undefined ? Math.floor(now / 1000) : isoSeconds(q.to, 'to');
+    const fromS = q.from === undefined ? toS - 3600 : isoSeconds(q.from, 'from');
+    const metrics = q.metrics === undefined ? ['InBandwidth', 'OutBandwidth', 'Concurrent', 'InPackets', 'OutPackets'] : q.metrics.split(',');
+    const series = await gaap.proxyStatistics(store, OPERATOR, l4.stats, id, { fromS, toS, granularity: q.granularity ?? 60 }, metrics, now);
+    return { proxyId: id, from: new Date(fromS * 1000).toISOString(), to: new Date(toS * 1000).toISOString(), granularity: q.granularity ?? 60, metrics: Object.fromEntries(series.map((x) => [x.metric, x.points])) };
+  });
   app.post('/v1/proxies', { schema: { tags: ['proxies'], body: G.ProxyCreate, response: err, description: `Standalone (originRegion required) or in a group (groupId). The proxy is CREATING until a node applies it. ${BUDGET}` } }, async (req, reply) =>
     reply.status(201).send(proxyView(await gaap.createProxy(store, OPERATOR, s, req.body as G.TProxyCreate))));
   app.patch('/v1/proxies/:id', {

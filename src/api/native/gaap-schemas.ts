@@ -38,6 +38,19 @@ export const RegionPut = Type.Object({
   ext: Type.Optional(Ext),
 }, Strict);
 
+export const StatsQuery = Type.Object({
+  from: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 date-time (default: an hour before `to`)' })),
+  to: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 date-time (default: now)' })),
+  granularity: Type.Optional(Type.Integer({ description: 'seconds per bucket: 60, 300, 3600 or 86400 (default 60)' })),
+  metrics: Type.Optional(Type.String({ maxLength: 200, description: 'comma-separated GAAP metric names (default: InBandwidth,OutBandwidth,Concurrent,InPackets,OutPackets)' })),
+}, Strict);
+
+const StatsPoint = Type.Object({ time: Type.Integer({ description: 'bucket start, Unix seconds' }), value: Nullable(Type.Number(), 'null: no data kept, or not measured') });
+export const StatsAnswer = Type.Object({
+  proxyId: Type.String(), from: Type.String(), to: Type.String(), granularity: Type.Integer(),
+  metrics: Type.Record(Type.String(), Type.Array(StatsPoint), { description: 'per metric name, one point per bucket up to now' }),
+});
+
 export const GaapPaging = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 20 })),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: INT_MAX, default: 0 })),
@@ -189,6 +202,7 @@ export const BindingList = Type.Object({ items: Type.Array(BindingOut), total: T
 
 export type TRegionPut = Static<typeof RegionPut>;
 export type TGaapPaging = Static<typeof GaapPaging>;
+export type TStatsQuery = Static<typeof StatsQuery>;
 export type TGroupCreate = Static<typeof GroupCreate>;
 export type TProxyCreate = Static<typeof ProxyCreate>;
 export type TProxyPatch = Static<typeof ProxyPatch>;

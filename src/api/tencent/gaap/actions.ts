@@ -17,6 +17,7 @@ import { L7_ACTIONS } from './l7.js';
 import { LISTENER_ACTIONS } from './listeners.js';
 import { accessRegionDetail, cloudOnly, groupDetail, groupInfo, proxyInfo, regionDetail, tagsIn } from './map.js';
 import { ORIGIN_ACTIONS } from './origins.js';
+import { STATISTICS_ACTIONS } from './statistics.js';
 import * as P from './params.js';
 
 /** GAAP is global: a tenant's objects are its own in every region, so X-TC-Region narrows nothing. */
@@ -336,4 +337,4 @@ const ACTIONS: Record<string, Action> = {
  * listeners (listeners.ts) and real servers with their bindings (origins.ts). HTTP/HTTPS
  * listeners, domains and rules answer UnsupportedOperation (l7.ts).
  */
-export const GAAP_ACTIONS: ReadonlyMap<string, Action> = new Map(Object.entries({ ...ACTIONS, ...LISTENER_ACTIONS, ...ORIGIN_ACTIONS, ...L7_ACTIONS }));
+export const GAAP_ACTIONS: ReadonlyMap<string, Action> = new Map(Object.entries({ ...ACTIONS, ...LISTENER_ACTIONS, ...ORIGIN_ACTIONS, ...STATISTICS_ACTIONS, ...L7_ACTIONS }));
