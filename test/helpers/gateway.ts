@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSluice, type Sluice, type SluiceOptions } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
-import { startHeartbeat } from '../../src/store/nodes.js';
+import { NODE_CACHE_MS, startHeartbeat } from '../../src/store/nodes.js';
 import type { Store } from '../../src/store/store.js';
 
 export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';
@@ -76,5 +76,8 @@ export async function standInNodes(store: Store, regions: readonly string[]): Pr
   const quiet = { warn: () => undefined, info: () => undefined };
   const beats = await Promise.all(regions.map((region) =>
     startHeartbeat(store, { name: `stand-in-${region}`, labels: { region }, version: 'test' }, 60_000, () => 0, quiet)));
+  // What the gateway read of the registry before these beats is cached for up to NODE_CACHE_MS:
+  // wait it out, so that the stand-ins count from the first call of the test on.
+  await new Promise((r) => setTimeout(r, NODE_CACHE_MS + 50));
   return async () => { for (const b of beats) await b.stop(); };
 }
