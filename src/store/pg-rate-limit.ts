@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { messageOf } from '../model/errors.js';
 import type { RateLimiterFactory, TenantRateLimiter } from '../model/rate-limit.js';
 import type { StoreLog } from './postgres.js';
 import { DEFAULT_STORE_TIMEOUTS, type StoreTimeouts } from './store.js';
@@ -10,6 +11,12 @@ const TABLE = 'rate_limits';
 const DEFAULT_RETRY_MS = 1000;
 /** How often rows whose window ended long ago are deleted (the library's own sweep is off: it outlives close). */
 const SWEEP_MS = 5 * 60_000;
+
+/** PostgreSQL's duplicate_table, or the unique violation on its catalogue a racing CREATE TABLE IF NOT EXISTS gets. */
+function createdMeanwhile(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === '42P07' || (code === '23505' && /pg_type_typname_nsp_index|already exists/.test(messageOf(err)));
+}
 
 export interface PgRateLimitOptions extends Partial<StoreTimeouts> {
   /** Told once when the database stops answering the limiter, and when it answers again. */
@@ -57,11 +64,13 @@ export async function openPgRateLimits(url: string, opts: PgRateLimitOptions = {
   });
   pool.on('error', ignore);
 
-  // The table is made once, at start, and the faces' limiters are told it exists.
+  // The table is made once, at start, and the faces' limiters are told it exists. Nodes that
+  // start together race on CREATE TABLE IF NOT EXISTS, which PostgreSQL does not serialise:
+  // the loser's "already exists" means the table is there.
   try {
     await withDeadline(new Promise<void>((resolve, reject) => {
       void new RateLimiterPostgres({ storeClient: pool, storeType: 'pool', tableName: TABLE, keyPrefix: 'sluice', points: 1, duration: 1, clearExpiredByTimeout: false },
-        (err?: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
+        (err?: unknown) => (!err || createdMeanwhile(err) ? resolve() : reject(err instanceof Error ? err : new Error(String(err)))));
     }), callDeadline + timeouts.connectTimeoutMs, 'creating the rate limit table');
   } catch (err) {
     await pool.end().catch(ignore);

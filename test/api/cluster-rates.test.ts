@@ -183,3 +183,20 @@ describe('PostgreSQL rate limits on a database that stops answering (frozen rela
     assert.ok(shared, 'the database counts for every limiter again after the thaw');
   });
 });
+
+test('PostgreSQL: nodes starting together all open the shared rate table (their CREATE TABLE IF NOT EXISTS race)', async (t) => {
+  if (!(await pgAvailable())) return t.skip('PostgreSQL not reachable');
+  const schemas = await Promise.all(Array.from({ length: 6 }, () => pgTestSchema()));
+  const opened: PgRateLimits[] = [];
+  try {
+    for (const { schema } of schemas) {
+      const url = pgUrlVia(pgTarget().port, schema);
+      const all = await Promise.allSettled(Array.from({ length: 6 }, () => openPgRateLimits(url)));
+      for (const r of all) if (r.status === 'fulfilled') opened.push(r.value);
+      assert.ok(all.every((r) => r.status === 'fulfilled'), JSON.stringify(all.map((r) => r.status === 'rejected' ? String(r.reason) : 'ok')));
+    }
+  } finally {
+    for (const r of opened) await r.close();
+    for (const s of schemas) await s.drop();
+  }
+});
