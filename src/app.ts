@@ -28,6 +28,12 @@ import { startHeartbeat } from './store/nodes.js';
 import { DEFAULT_HEARTBEAT_MS, nodeLabels, type L7Scope } from './model/node.js';
 import { VERSION } from './version.js';
 import { hostname } from 'node:os';
+import { METRICS_CONTENT_TYPE, metricsSource, ProcessMetrics, WORKER_SCRAPE_MS, type MetricsSource } from './metrics/registry.js';
+import { HealthMetrics } from './metrics/health.js';
+import { ControlMetrics } from './metrics/control.js';
+import { statsReader } from './metrics/stats.js';
+import { startMetricsServer, type MetricsServer } from './metrics/serve.js';
+import type { L7Metrics } from './metrics/l7.js';
 
 export interface HostPort { host: string; port: number }
 
@@ -84,6 +90,8 @@ export interface SluiceOptions {
   nodeName?: string;
   /** How often the node beats to the registry (default 5000 ms; tests shorten it). */
   heartbeatMs?: number;
+  /** GET /metrics on its own listener, without a token (default: none; the admin listener serves it with the token). */
+  metricsListen?: HostPort;
 }
 
 export interface Sluice {
@@ -103,6 +111,10 @@ export interface Sluice {
   generatedAdminToken: string | null;
   /** This process's id in the node registry. */
   nodeId: string;
+  /** The node's metrics (the workers' merged in). */
+  metrics: MetricsSource;
+  /** The --metrics-listen port, or null. */
+  metricsPort: number | null;
   close(): Promise<void>;
 }
 
@@ -110,10 +122,16 @@ export interface Sluice {
  * Passive health hears every attempt (it ignores members it does not check passively); an
  * extra subscriber is chained only when there is one, so the usual hook is one call.
  */
-function attemptSubscribers(health: HealthChecker, extra: ProxyHooks['onAttempt'] | undefined): ProxyHooks['onAttempt'] {
-  if (!extra) return (t, outcome, status) => health.outcome(t.stateKey, outcome, status);
+function attemptSubscribers(health: HealthChecker, l7: L7Metrics, extra: ProxyHooks['onAttempt'] | undefined): ProxyHooks['onAttempt'] {
+  if (!extra) {
+    return (t, outcome, status) => {
+      health.outcome(t.stateKey, outcome, status);
+      l7.attempt(t, outcome, status);
+    };
+  }
   return (t, outcome, status, start) => {
     health.outcome(t.stateKey, outcome, status);
+    l7.attempt(t, outcome, status);
     extra(t, outcome, status, start);
   };
 }
@@ -133,6 +151,12 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   });
   const count = opts.workers ?? 1;
   const nodeRegion = opts.nodeRegion === undefined ? defaultRegion : opts.nodeRegion;
+  const nodeName = opts.nodeName ?? hostname();
+  // With workers the L7 series live in them; health and control are the primary's alone.
+  const own = new ProcessMetrics(count === 1);
+  const control = new ControlMetrics(own.registry, { version: VERSION, name: nodeName, region: nodeRegion ?? '' });
+  const l7 = own.l7;
+  if (l7) runtime.onSnapshot((s) => l7.sync(s));
   const drainMs = opts.l4DrainMs ?? 30_000;
   let workers: ProxyWorkers | null = null;
   const l4 = nodeRegion === null ? null : startL4Node({
@@ -143,7 +167,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const health = new HealthChecker(log, (u) => {
     runtime.setHealth(u);
     workers?.broadcastHealth(u);
-  }, opts.upstreamClientCert ?? null);
+  }, opts.upstreamClientCert ?? null, new HealthMetrics(own.registry));
   runtime.onSnapshot((s) => health.sync(s));
   let heartbeat: { poke(): void } | null = null;
   const feed = new DataPlaneFeed(runtime, l4);
@@ -159,7 +183,10 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
       heartbeat?.poke();
       return ok;
     },
-  }, (err) => log.error({ err }, 'could not load config; serving the last snapshot'), { logger: log });
+  }, (err) => {
+    control.followerError();
+    log.error({ err }, 'could not load config; serving the last snapshot');
+  }, { logger: log, onApplied: (a) => control.applied(a) });
   await follower.ready;
   const listener: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, ...opts.listenerLimits };
   let proxy: ProxyServer;
@@ -180,9 +207,11 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   } else {
     proxy = await startProxy({
       host: opts.proxy.host, port: opts.proxy.port, runtime, logger: log, limits: listener,
-      hooks: { onAttempt: attemptSubscribers(health, opts.onAttempt), failOpen: failOpenLogger(log) },
+      hooks: { onAttempt: attemptSubscribers(health, l7!, opts.onAttempt), failOpen: failOpenLogger(log), exchanges: l7 },
     });
   }
+  const pool = workers;
+  const metrics = metricsSource(own.registry, pool === null ? null : () => pool.metrics(WORKER_SCRAPE_MS));
 
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
   // Until the operator stores a catalogue, GAAP offers one region (the gateway's) whose
@@ -197,26 +226,29 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const huaweiRate = opts.huaweiRatePerSecond ?? HUAWEI_DEFAULT_RATE;
   const admin = await buildAdminServer({
     store, logger: log, defaultRegion, health, limits, gaap, tls: opts.adminTls, l4: l4?.reporter,
-    dialects: [tencentDialect({ store, limits, health, defaultRegion, gaap, ratePerSecond: tencentRate, rateLimiter: rates?.limiter('tencent', tencentRate), l4: l4?.reporter }),
-      huaweiDialect({ store, limits, health, ratePerSecond: huaweiRate, rateLimiter: rates?.limiter('huawei', huaweiRate) })],
+    metrics: { contentType: METRICS_CONTENT_TYPE, text: () => metrics.text() }, stats: statsReader(metrics), observer: control,
+    dialects: [tencentDialect({ store, limits, health, defaultRegion, gaap, ratePerSecond: tencentRate, rateLimiter: rates?.limiter('tencent', tencentRate), l4: l4?.reporter, observer: control }),
+      huaweiDialect({ store, limits, health, ratePerSecond: huaweiRate, rateLimiter: rates?.limiter('huawei', huaweiRate), observer: control })],
   });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });
+  const metricsServer: MetricsServer | null = opts.metricsListen ? await startMetricsServer(opts.metricsListen.host, opts.metricsListen.port, metrics, log) : null;
   // The revision every copy of the data plane runs: this process's and each live worker's.
   const appliedRevision = (): number => Math.min(runtime.snapshot.revision, workers?.appliedRevision() ?? Infinity);
   const node = await startHeartbeat(store, {
-    name: opts.nodeName ?? hostname(), version: VERSION, labels: nodeLabels(nodeRegion, l7Scope),
+    name: nodeName, version: VERSION, labels: nodeLabels(nodeRegion, l7Scope),
   }, opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, appliedRevision, log);
   heartbeat = node;
   const adminPort = (admin.server.address() as AddressInfo).port;
-  log.info({ admin: `${opts.admin.host}:${adminPort}`, adminTls: opts.adminTls !== undefined, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind, workers: count, node: node.id }, 'sluice started');
+  log.info({ admin: `${opts.admin.host}:${adminPort}`, metrics: metricsServer ? `${opts.metricsListen!.host}:${metricsServer.port}` : null, adminTls: opts.adminTls !== undefined, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind, workers: count, node: node.id }, 'sluice started');
 
   let closing: Promise<void> | null = null;
   return {
     store, gaap, runtime, health, l4, admin, adminPort, proxyPort: proxy.port, generatedAdminToken, nodeId: node.id,
+    metrics, metricsPort: metricsServer?.port ?? null,
     close() {
       closing ??= (async () => {
         const grace = opts.shutdownGraceMs ?? 10_000;
-        await Promise.allSettled([proxy.close(grace), l4?.close(grace), admin.close(), node.stop()]);
+        await Promise.allSettled([proxy.close(grace), l4?.close(grace), admin.close(), node.stop(), metricsServer?.close()]);
         await rates?.close();
         follower.stop();
         health.close();

@@ -14,7 +14,9 @@ export type ToWorker =
   | { type: 'health'; updates: HealthUpdate[] }
   | { type: 'shutdown'; graceMs: number }
   /** The primary's answer to an l4-applied report: whether it landed in the store. */
-  | { type: 'l4-ack'; seq: number; ok: boolean };
+  | { type: 'l4-ack'; seq: number; ok: boolean }
+  /** A scrape: the worker answers with its registry's metrics (prom-client JSON). */
+  | { type: 'metrics'; seq: number };
 
 export type FromWorker =
   /** The worker's message handler is in place (messages sent before that are lost). */
@@ -29,7 +31,9 @@ export type FromWorker =
   /** A proxy this worker serves has its transitional state applied (the primary settles it). */
   | { type: 'l4-applied'; seq: number; proxyId: string; status: ProxyStatus }
   /** A listener's report changed (null: no longer served by this worker). */
-  | { type: 'l4-listener'; id: string; report: ListenerReport | null };
+  | { type: 'l4-listener'; id: string; report: ListenerReport | null }
+  /** The answer to a scrape. */
+  | { type: 'metrics'; seq: number; metrics: object[] };
 
 /** A worker's start parameters (in its environment); `limits` is already this worker's share. */
 export interface WorkerSetup {
