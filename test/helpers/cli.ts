@@ -9,6 +9,8 @@ export interface SluiceProcess {
   child: ChildProcess;
   adminUrl: string;
   proxyUrl: string;
+  /** The --metrics-listen address's /metrics, when the process was given one. */
+  metricsUrl: string | null;
   token: string;
   /** Log lines after the start line. */
   lines: Interface;
@@ -25,14 +27,15 @@ export async function startSluiceProcess(extraArgs: string[] = [], env: Record<s
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
-  let started: { admin: string; proxy: string } | null = null;
+  let started: { admin: string; proxy: string; metrics?: string | null } | null = null;
   for await (const line of lines) {
-    const rec = JSON.parse(line) as { msg: string; admin: string; proxy: string };
+    const rec = JSON.parse(line) as { msg: string; admin: string; proxy: string; metrics?: string | null };
     if (rec.msg === 'sluice started') { started = rec; break; }
   }
   if (!started) throw new Error('sluice exited before it started');
   return {
     child, lines, token, adminUrl: `http://${started.admin}`, proxyUrl: `http://${started.proxy}`,
+    metricsUrl: started.metrics ? `http://${started.metrics}/metrics` : null,
     async cleanup() {
       child.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });
