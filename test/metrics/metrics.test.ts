@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { request } from 'undici';
 import { echo, startBackend, type Backend } from '../helpers/backends.js';
@@ -92,7 +93,7 @@ describe('metrics', () => {
     assert.equal(stats.body.attempts[mb].ok, 20);
     assert.equal(stats.body.retries, 0);
     assert.equal(stats.body.latency.request.count, 30);
-    assert.ok(stats.body.latency.upstream.p50 > 0 && stats.body.latency.upstream.p50 <= stats.body.latency.upstream.p99);
+    assert.ok(stats.body.latency.upstream.p50 > 0 && stats.body.latency.upstream.p50 <= stats.body.latency.upstream.p99, 'quantiles from the buckets');
     assert.equal((await gw.api('GET', '/v1/upstreams/0123456789abcdef0123456789abcdef/stats')).status, 404);
   });
 
@@ -127,7 +128,7 @@ describe('metrics', () => {
     const v = await expose('five.test', { members: [{ host: '127.0.0.1', port: five.port }] });
     assert.equal((await get('five.test', '/')).status, 503);
     const m = await s();
-    assert.ok(m.value('sluice_http_gateway_errors_total', { code: 'upstream_connect_failed' }) >= 1);
+    assert.ok(m.value('sluice_http_gateway_errors_total', { code: 'upstream_connect_failed' }) >= 1, 'the 502 counted by its code');
     assert.equal(m.value('sluice_http_requests_total', { upstream: u.id, class: '5xx' }), 1);
     assert.equal(m.value('sluice_upstream_attempts_total', { upstream: v.id, outcome: 'http_error' }), 1);
     assert.equal(m.value('sluice_upstream_attempts_total', { upstream: v.id, outcome: 'ok' }), 0);
@@ -160,9 +161,9 @@ describe('metrics', () => {
     });
     assert.equal(m.value('sluice_member_health', { upstream: u.id, member: good }), 1, 'one state at 1, the others 0');
     assert.equal(m.value('sluice_member_health', { upstream: u.id, member: good, state: 'unknown' }), 0);
-    assert.ok(m.value('sluice_health_probes_total', { upstream: u.id, member: good }) >= 1);
+    assert.ok(m.value('sluice_health_probes_total', { upstream: u.id, member: good }) >= 1, 'probes counted');
     assert.equal(m.value('sluice_health_probe_failures_total', { upstream: u.id, member: good }), 0);
-    assert.ok(m.value('sluice_health_probe_failures_total', { upstream: u.id, member: bad }) >= 1);
+    assert.ok(m.value('sluice_health_probe_failures_total', { upstream: u.id, member: bad }) >= 1, 'failed probes counted');
     const changed = m.value('sluice_member_health_changed_timestamp_seconds', { upstream: u.id, member: bad });
     assert.ok(Math.abs(changed - Date.now() / 1000) < 60, 'a Unix time of a moment ago');
 
@@ -196,8 +197,8 @@ describe('metrics', () => {
     assert.equal(bad.status, 400);
     const m = await s();
     assert.equal(m.value('sluice_config_revision'), await gw.sluice.store.revision());
-    assert.ok(m.histogram('sluice_config_apply_seconds', { kind: 'full' }).count >= 1);
-    assert.ok(m.histogram('sluice_config_apply_seconds', { kind: 'delta' }).count >= 1);
+    assert.ok(m.histogram('sluice_config_apply_seconds', { kind: 'full' }).count >= 1, 'the full load at start');
+    assert.ok(m.histogram('sluice_config_apply_seconds', { kind: 'delta' }).count >= 1, 'the deltas since');
     assert.ok(m.value('sluice_admin_requests_total', { face: 'native', action: 'POST /v1/upstreams', code: 'ok' }) >= 1);
     assert.equal(m.value('sluice_admin_requests_total', { face: 'native', action: 'POST /v1/upstreams', code: bad.body.code }), 1);
     assert.equal(m.value('sluice_store_errors_total', { source: 'follower' }), 0);
@@ -208,6 +209,18 @@ describe('metrics', () => {
     assert.ok(m.value('sluice_process_resident_memory_bytes') > 0 || m.value('sluice_nodejs_heap_size_used_bytes') > 0, 'process metrics, prefixed');
   });
 
+  test('the README lists every metric sluice serves, and the Grafana dashboard asks only for metrics that exist', async () => {
+    const m = await s();
+    const readme = readFileSync('README.md', 'utf8');
+    const ours = [...m.families.keys()].filter((n) => !/^sluice_(process|nodejs)_/.test(n));
+    assert.ok(ours.length >= 18, `at least the 18 metrics of the README (${ours.length})`);
+    for (const name of ours) assert.ok(readme.includes(`| \`${name}\` |`), `README lists ${name}`);
+    const dashboard = readFileSync('examples/grafana/sluice-dashboard.json', 'utf8');
+    const used = new Set([...dashboard.matchAll(/\bsluice_[a-z_]+/g)].map((x) => x[0].replace(/_bucket$/, '')));
+    assert.ok(used.size >= 15, 'the dashboard shows the main series');
+    for (const name of used) assert.ok(m.families.has(name), `the dashboard's ${name} is served`);
+  });
+
   test('the metrics listener answers GET /metrics without a token; the admin listener\'s /metrics asks for the operator token', async () => {
     assert.equal((await fetch(metricsUrl)).status, 200);
     assert.equal((await fetch(metricsUrl.replace('/metrics', '/other'))).status, 404);
@@ -216,6 +229,6 @@ describe('metrics', () => {
     assert.equal((await fetch(admin)).status, 401);
     assert.equal((await fetch(admin, { headers: { authorization: 'Bearer not-the-token-0123456789' } })).status, 401);
     const m = await scrape(admin, OPERATOR_TOKEN);
-    assert.ok(m.families.has('sluice_http_requests_total'));
+    assert.ok(m.families.has('sluice_http_requests_total'), 'the same metrics');
   });
 });

@@ -70,11 +70,11 @@ test('--workers 2: one scrape returns the whole node; health and node info are c
     assert.equal(Number(info[0]!.value), 1);
     // Four writes so far (tenant, two upstreams, route), applied once: the primary's, not a sum.
     assert.equal(healthy.samples('sluice_config_revision').length, 1);
-    assert.ok(healthy.value('sluice_config_revision') >= 4 && healthy.value('sluice_config_revision') < 8);
+    assert.ok(healthy.value('sluice_config_revision') >= 4 && healthy.value('sluice_config_revision') < 8, 'the revision of four writes');
 
     // The admin listener's /metrics is the same merged scrape, behind the token.
     const admin = await scrape(`${p.adminUrl}/metrics`, p.token);
-    assert.ok(admin.value('sluice_http_requests_total', { upstream: u.id }) >= 32);
+    assert.ok(admin.value('sluice_http_requests_total', { upstream: u.id }) >= 32, 'the 30 requests and the 2 before them');
     const stats = await fetch(`${p.adminUrl}/v1/upstreams/${u.id}/stats`, { headers: { authorization: `Bearer ${p.token}` } });
     const body = (await stats.json()) as { requests: Record<string, number>; attempts: Record<string, Record<string, number>> };
     assert.equal(body.requests['2xx'], admin.value('sluice_http_requests_total', { upstream: u.id, class: '2xx' }));
