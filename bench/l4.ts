@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { cpuSeconds, freePort, has, load, median, pinned, rssMiB, stop, writeResults } from './lib.js';
+import { cpuSeconds, freePort, has, load, median, pct, pinned, rssMiB, stop, writeResults } from './lib.js';
 import { FAST_BUDGET, l4Specs, NODE_FLAGS, sluiceProxy, sluiceTenant, type L4Origins, type L4Running, type L4Spec } from './l4-peers.js';
 import { LOAD_CPU, PROXY_CPU, startBackends } from './proxies.js';
 import { startSluice } from './sluice.js';
@@ -170,11 +170,6 @@ async function budgets(o: L4Origins): Promise<Budgets> {
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-function pct(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-}
 
 function roundRatios(s: Sample[] | undefined, ref: Sample[] | undefined): number[] {
   if (!s || !ref) return [];

@@ -144,6 +144,13 @@ export async function load(url: string, connections: number, seconds: number, cp
   return { rps, p50, p99, errors, non2xx };
 }
 
+/** The nearest-rank `p`th percentile (NaN of none). */
+export function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -11,6 +11,7 @@ import type { Store, StoreTimeouts } from './store/store.js';
 import { Runtime } from './runtime/runtime.js';
 import { followStore } from './runtime/follow.js';
 import { HealthChecker } from './health/checker.js';
+import { probeAgent } from './health/probe.js';
 import { TENCENT_DEFAULT_RATE, tencentDialect } from './api/tencent/plugin.js';
 import { HUAWEI_DEFAULT_RATE, huaweiDialect } from './api/huawei/plugin.js';
 import { DEFAULT_LIMITS, type Limits } from './control/upstreams.js';
@@ -24,7 +25,9 @@ import { startProxyWorkers, type ProxyWorkers } from './proxy/workers.js';
 import { DataPlaneFeed } from './runtime/feed.js';
 import { markApplied } from './control/gaap.js';
 import { OPERATOR } from './control/scope.js';
-import { startHeartbeat } from './store/nodes.js';
+import { nodeCache, startHeartbeat } from './store/nodes.js';
+import { startHealthPublisher } from './health/publish.js';
+import { clusterHealth } from './health/cluster.js';
 import { DEFAULT_HEARTBEAT_MS, nodeLabels, type L7Scope } from './model/node.js';
 import { VERSION } from './version.js';
 import { hostname } from 'node:os';
@@ -167,8 +170,19 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const health = new HealthChecker(log, (u) => {
     runtime.setHealth(u);
     workers?.broadcastHealth(u);
-  }, opts.upstreamClientCert ?? null, new HealthMetrics(own.registry));
+  }, opts.upstreamClientCert ?? null, probeAgent(nodeName), new HealthMetrics(own.registry));
   runtime.onSnapshot((s) => health.sync(s));
+  // In a cluster (PostgreSQL) this node's verdicts go to the health table as they change, for
+  // the other nodes' APIs; with workers they are the primary's, whose checkers decide. A
+  // SQLite store has one node: nothing to tell.
+  const publisher = store.kind === 'postgres' ? startHealthPublisher(store, log) : null;
+  if (publisher) {
+    health.onChange((key) => publisher.mark(key, health));
+    const l4Health = l4?.health;
+    l4Health?.onChange((key) => publisher.mark(key, l4Health));
+  }
+  let self: { id: string; name: string } | null = null;
+  const reporter = clusterHealth({ store, nodes: nodeCache(store), local: health, localL4: l4?.reporter ?? null, self: () => self, log });
   let heartbeat: { poke(): void } | null = null;
   const feed = new DataPlaneFeed(runtime, l4);
   const follower = followStore(store, {
@@ -225,10 +239,10 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const tencentRate = opts.tencentRatePerSecond ?? TENCENT_DEFAULT_RATE;
   const huaweiRate = opts.huaweiRatePerSecond ?? HUAWEI_DEFAULT_RATE;
   const admin = await buildAdminServer({
-    store, logger: log, defaultRegion, health, limits, gaap, tls: opts.adminTls, l4: l4?.reporter,
+    store, logger: log, defaultRegion, health: reporter, limits, gaap, tls: opts.adminTls, l4: reporter,
     metrics: { contentType: METRICS_CONTENT_TYPE, text: () => metrics.text() }, stats: statsReader(metrics), observer: control,
-    dialects: [tencentDialect({ store, limits, health, defaultRegion, gaap, ratePerSecond: tencentRate, rateLimiter: rates?.limiter('tencent', tencentRate), l4: l4?.reporter, observer: control }),
-      huaweiDialect({ store, limits, health, ratePerSecond: huaweiRate, rateLimiter: rates?.limiter('huawei', huaweiRate), observer: control })],
+    dialects: [tencentDialect({ store, limits, health: reporter, defaultRegion, gaap, ratePerSecond: tencentRate, rateLimiter: rates?.limiter('tencent', tencentRate), l4: reporter, observer: control }),
+      huaweiDialect({ store, limits, health: reporter, ratePerSecond: huaweiRate, rateLimiter: rates?.limiter('huawei', huaweiRate), observer: control })],
   });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });
   const metricsServer: MetricsServer | null = opts.metricsListen ? await startMetricsServer(opts.metricsListen.host, opts.metricsListen.port, metrics, log) : null;
@@ -238,6 +252,9 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     name: nodeName, version: VERSION, labels: nodeLabels(nodeRegion, l7Scope),
   }, opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, appliedRevision, log);
   heartbeat = node;
+  self = { id: node.id, name: nodeName };
+  publisher?.start(node.id);
+  if (store.kind === 'postgres') reporter.start();
   const adminPort = (admin.server.address() as AddressInfo).port;
   log.info({ admin: `${opts.admin.host}:${adminPort}`, metrics: metricsServer ? `${opts.metricsListen!.host}:${metricsServer.port}` : null, adminTls: opts.adminTls !== undefined, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind, workers: count, node: node.id }, 'sluice started');
 
@@ -248,7 +265,10 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     close() {
       closing ??= (async () => {
         const grace = opts.shutdownGraceMs ?? 10_000;
-        await Promise.allSettled([proxy.close(grace), l4?.close(grace), admin.close(), node.stop(), metricsServer?.close()]);
+        reporter.stop();
+        // The last batch lands before the node's rows are forgotten with it, not after.
+        const leave = (async () => { await publisher?.stop(); await node.stop(); })();
+        await Promise.allSettled([proxy.close(grace), l4?.close(grace), admin.close(), leave, metricsServer?.close()]);
         await rates?.close();
         follower.stop();
         health.close();

@@ -254,5 +254,7 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
   process.stderr.write(`sluice: ${messageOf(err)}\n`);
-  process.exitCode = 1;
+  // A start that failed half-way may leave a store pool or a listener open: they must not
+  // keep a process that will never serve alive (a supervisor restarts it instead).
+  process.exit(1);
 });

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { ModelError } from '../model/errors.js';
 import type { Store } from '../store/store.js';
 import { OPERATOR } from './scope.js';
 import { createToken, hashToken } from './tenants.js';
@@ -12,8 +13,13 @@ export async function bootstrapOperatorToken(store: Store, fromEnv: string | und
   if (fromEnv) {
     if (fromEnv.length < 16) throw new Error('SLUICE_ADMIN_TOKEN must be at least 16 characters');
     if (!(await store.findUnique('token', hashToken(fromEnv)))) {
-      await createToken(store, OPERATOR, null, 'from SLUICE_ADMIN_TOKEN', null, fromEnv);
-      log.info('operator token from SLUICE_ADMIN_TOKEN registered');
+      try {
+        await createToken(store, OPERATOR, null, 'from SLUICE_ADMIN_TOKEN', null, fromEnv);
+        log.info('operator token from SLUICE_ADMIN_TOKEN registered');
+      } catch (err) {
+        // Nodes of a cluster starting together with the same token: one of them registered it.
+        if (!(err instanceof ModelError && err.code === 'duplicate')) throw err;
+      }
     }
     return null;
   }

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import type { HealthReporter, HealthState, MemberHealthReport, Outcome } from '../model/health.js';
+import type { HealthReporter, HealthState, HealthVerdict, MemberHealthReport, Outcome } from '../model/health.js';
 import { memberPort } from '../model/defaults.js';
 import { parseStatusSet } from '../model/status-set.js';
 import type { HealthCheck, Upstream } from '../model/types.js';
 import { memberStateKey, type HealthUpdate } from '../runtime/member-state.js';
 import type { Snapshot, UpstreamPlan } from '../runtime/snapshot.js';
-import { probe, type ClientCert, type ProbeSpec } from './probe.js';
+import { probe, probeAgent, type ClientCert, type ProbeSpec } from './probe.js';
 import { messageOf } from '../model/errors.js';
 
 
@@ -71,11 +71,16 @@ export class HealthChecker implements HealthReporter {
   /** Upstreams already told that they ask for client TLS the gateway cannot give. */
   private readonly warnedNoCert = new Set<string>();
 
+  /** Told the key of every verdict that changed or went away (the node's publisher to the store). */
+  private changed: (key: string) => void = () => undefined;
+
   constructor(
     private readonly log: Logger,
     private readonly publish: (u: HealthUpdate) => void,
     /** The gateway's client certificate, presented on HTTPS probes of checks that ask for it. */
     private readonly clientCert: ClientCert | null = null,
+    /** The User-Agent of HTTP(S) probes (probeAgent). */
+    private readonly userAgent = probeAgent(null),
     private readonly observer: HealthObserver | null = null,
   ) {}
 
@@ -140,7 +145,7 @@ export class HealthChecker implements HealthReporter {
         protocol: check.protocol, host, port: probePort, timeoutMs: check.timeout * 1000, method: check.method, path: check.path,
         headers: check.requestHeaders, hostHeader: u.upstreamHost ?? (probePort === 80 || probePort === 443 ? host : `${host}:${probePort}`),
         servername, tlsVerify: u.tlsVerify, healthy: parseStatusSet(check.healthyStatuses, 'healthyStatuses'),
-        clientCert: wantsCert ? this.clientCert : null,
+        clientCert: wantsCert ? this.clientCert : null, userAgent: this.userAgent,
       } : null,
       unhealthyStatuses: parseStatusSet(check.unhealthyStatuses, 'unhealthyStatuses'),
       state: 'unknown', reason: 'no verdict yet', since: Date.now(),
@@ -150,6 +155,7 @@ export class HealthChecker implements HealthReporter {
     this.watched.set(key, w);
     this.observer?.watched(key, u.id, memberId, w.state, w.since);
     this.publish({ key, state: w.state, reason: w.reason, since: w.since });
+    this.changed(key);
     // The first probe at once (a little jitter spreads a big config over the first 100 ms).
     if (w.spec) this.schedule(w, Math.random() * 100);
   }
@@ -161,6 +167,7 @@ export class HealthChecker implements HealthReporter {
     w.timer = w.recovery = null;
     this.watched.delete(w.key);
     this.observer?.unwatched(w.key);
+    this.changed(w.key);
     this.log.debug({ upstream: w.upstreamId, member: w.memberId, why }, 'health: member no longer watched');
   }
 
@@ -248,6 +255,16 @@ export class HealthChecker implements HealthReporter {
     (state === 'unhealthy' ? this.log.warn : this.log.info).call(this.log, { upstream: w.upstreamId, member: w.memberId, address: `${w.host}:${w.port}`, from, to: state, reason }, `member ${state}`);
     this.observer?.verdict(w.key, state, w.since);
     this.publish({ key: w.key, state, reason, since: w.since });
+    this.changed(w.key);
+  }
+
+  /** One listener for changed keys (set once, by whoever publishes this node's verdicts). */
+  onChange(fn: (key: string) => void): void { this.changed = fn; }
+
+  /** The current verdict of one state key as the health table keeps it, or null when it is not watched. */
+  verdictOf(key: string): HealthVerdict | null {
+    const w = this.watched.get(key);
+    return w ? { key, subject: w.upstreamId, state: w.state, reason: w.reason, sinceMs: w.since, downIps: [] } : null;
   }
 
   /** Every current verdict, for a worker that starts late. */

@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { L4CheckSpec, L4Snapshot, ListenerPlan, OriginTarget } from '../l4/plan.js';
-import type { HealthState } from '../model/health.js';
+import type { HealthState, HealthVerdict } from '../model/health.js';
 import type { BindingHealthReport } from '../model/l4-report.js';
 import type { HealthUpdate } from '../runtime/member-state.js';
 import { detectPing, probePing, probeTcpConnect, probeUdpPort, type PingSupport, type ProbeResult } from './l4-probe.js';
@@ -83,6 +83,8 @@ export class L4HealthChecker {
   private closed = false;
   private ping: Promise<PingSupport> | null = null;
   private pingKnown: PingSupport | null = null;
+  /** Told the key of every binding whose verdict (or down addresses) changed or went away. */
+  private changed: (key: string) => void = () => undefined;
 
   private readonly lookup: NonNullable<L4CheckerOptions['lookup']>;
 
@@ -124,6 +126,7 @@ export class L4HealthChecker {
     for (const t of l.targets) {
       if (t.state.state === 'unknown') continue;
       this.publish({ key: t.stateKey, state: 'unknown', reason: 'health checks are off', since: Date.now() });
+      this.changed(t.stateKey);
     }
   }
 
@@ -141,6 +144,7 @@ export class L4HealthChecker {
     this.watched.set(w.key, w);
     // Counters start over, and so does the verdict: a new check owes nothing to the old one.
     if (t.state.state !== 'unknown') this.publish({ key: w.key, state: w.state, reason: w.reason, since: w.since });
+    this.changed(w.key);
     // The first probe at once, give or take: a big config is spread over its first second
     // (at most an interval), so that origins shared by many bindings see no burst of connects.
     this.schedule(w, Math.random() * Math.min(1000, spec.intervalMs));
@@ -151,6 +155,7 @@ export class L4HealthChecker {
     if (w.timer) clearTimeout(w.timer);
     w.timer = null;
     this.watched.delete(w.key);
+    this.changed(w.key);
     this.log.debug({ listener: w.listenerId, binding: w.bindingId, why }, 'l4 health: binding no longer watched');
   }
 
@@ -204,8 +209,11 @@ export class L4HealthChecker {
       }
       const results = await Promise.all(ips.map((ip) => this.limited(() => this.probeOne(w, ip))));
       if (w.removed) return;
+      const downBefore = this.downIps(w).join();
       ips.forEach((ip, i) => this.count(w, w.addresses.get(ip)!, results[i]!));
       this.judge(w);
+      // A domain's failing addresses can change with no change of verdict (one of two down).
+      if (this.downIps(w).join() !== downBefore) this.changed(w.key);
     } catch (err) {
       // Probes never throw; this is a bug, and the binding keeps its verdict until the next round.
       this.log.error({ err, listener: w.listenerId, binding: w.bindingId }, 'l4 health: probe round failed');
@@ -292,6 +300,21 @@ export class L4HealthChecker {
       listener: w.listenerId, binding: w.bindingId, address: `${w.host}:${w.probePort}`, check: w.spec.kind, from, to: state, reason,
     }, `l4 origin ${state}`);
     this.publish({ key: w.key, state, reason, since: w.since });
+    this.changed(w.key);
+  }
+
+  private downIps(w: Watched): string[] {
+    return [...w.addresses.values()].filter((a) => a.state === 'unhealthy').map((a) => a.ip);
+  }
+
+  /** One listener for changed keys (set once, by whoever publishes this node's verdicts). */
+  onChange(fn: (key: string) => void): void { this.changed = fn; }
+
+  /** The current verdict of one binding's state key as the health table keeps it; null when not watched or never probed here. */
+  verdictOf(key: string): HealthVerdict | null {
+    const w = this.watched.get(key);
+    if (!w || w.unprobeable) return null;
+    return { key, subject: w.listenerId, state: w.state, reason: w.reason, sinceMs: w.since, downIps: this.downIps(w) };
   }
 
   /** Every current verdict, for a worker that starts late. */
@@ -304,7 +327,7 @@ export class L4HealthChecker {
     const key = this.byBinding.get(bindingKey(listenerId, bindingId));
     const w = key === undefined ? undefined : this.watched.get(key);
     if (!w || w.unprobeable) return null;
-    const downIps = [...w.addresses.values()].filter((a) => a.state === 'unhealthy').map((a) => a.ip);
+    const downIps = this.downIps(w);
     if (w.state === 'unknown' && downIps.length === 0) return null;
     return { healthy: w.state !== 'unhealthy', downIps };
   }

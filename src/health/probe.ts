@@ -19,6 +19,13 @@ export interface ProbeSpec {
   healthy: Uint8Array;
   /** Client certificate to present on HTTPS probes (two-way TLS), PEM. */
   clientCert: ClientCert | null;
+  /** The User-Agent: it names the probing node, so a member (and its logs) can tell the nodes of a cluster apart. */
+  userAgent: string;
+}
+
+/** A probe's User-Agent; `node`: the node's registry name. */
+export function probeAgent(node: string | null): string {
+  return node === null ? 'sluice-health-check' : `sluice-health-check (node ${node})`;
 }
 
 export interface ClientCert { cert: string; key: string }
@@ -51,7 +58,7 @@ function probeHttp(spec: ProbeSpec): Promise<ProbeResult> {
     const tls = spec.protocol === 'https';
     const req = (tls ? httpsRequest : httpRequest)({
       host: spec.host, port: spec.port, method: spec.method, path: spec.path, agent: false,
-      headers: { ...spec.headers, host: spec.hostHeader, 'user-agent': 'sluice-health-check', connection: 'close' },
+      headers: { ...spec.headers, host: spec.hostHeader, 'user-agent': spec.userAgent, connection: 'close' },
       ...(tls ? { servername: spec.servername ?? undefined, rejectUnauthorized: spec.tlsVerify, ...(spec.clientCert ?? {}) } : {}),
     }, (res) => {
       const status = res.statusCode ?? 0;

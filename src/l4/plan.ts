@@ -104,6 +104,13 @@ export function isL4StateKey(key: string): boolean {
   return key.startsWith('l4:');
 }
 
+/** The listener and binding a state key names (ids hold no '/'), or null for another key. */
+export function l4BindingOfKey(key: string): { listenerId: string; bindingId: string } | null {
+  if (!isL4StateKey(key)) return null;
+  const [listenerId, bindingId] = key.slice(3).split('/');
+  return listenerId && bindingId ? { listenerId, bindingId } : null;
+}
+
 function strategyOf(s: L4Scheduler): Strategy {
   switch (s) {
     case 'rr': case 'wrr': return 'wrr';

@@ -21,6 +21,10 @@ let proxy: ProxyServer | null = null;
 const metrics = new ProcessMetrics(true);
 const l7 = metrics.l7!;
 runtime.onSnapshot((s) => l7.sync(s));
+// Set by the first config: a second one may come before the listener is up (a delta that
+// reached the worker before its first config asks for the whole config again), and a
+// second listen in one worker would bind anew (EADDRINUSE on a fixed port).
+let listening = false;
 
 function send(m: FromWorker): void { process.send?.(m); }
 
@@ -66,7 +70,8 @@ process.on('message', (m: ToWorker) => {
     feed.full(m.config);
     send({ type: 'applied', revision: runtime.snapshot.revision });
     // Listen only once there is a config to serve: no window of 404s at start.
-    if (!proxy) {
+    if (!listening) {
+      listening = true;
       void startProxy({ host: setup.host, port: setup.port, runtime, logger, hooks, exclusive: false, limits: setup.limits }).then((p) => {
         proxy = p;
         send({ type: 'listening', port: p.port });

@@ -68,10 +68,11 @@ const FEED_DDL = `CREATE TABLE feed (pruned_through BIGINT NOT NULL);
 // 6: health verdicts per node (outside the revisioned feed, as the registry is): one row per
 // node and member state key, written when the verdict changes. `subject` is the object the
 // key belongs to (an upstream's id, a GAAP listener's id) so that one object's rows are read
-// together; since_ms is when the node's verdict last changed (the node's clock).
+// together; since_ms is when the node's verdict last changed (the node's clock); down_ips a
+// JSON array (an L4 domain origin's failing addresses, GAAP's DownIPList).
 const HEALTH_DDL = `CREATE TABLE health (
      node_id TEXT NOT NULL, key TEXT NOT NULL, subject TEXT NOT NULL, state TEXT NOT NULL,
-     reason TEXT NOT NULL, since_ms BIGINT NOT NULL, PRIMARY KEY (node_id, key));
+     reason TEXT NOT NULL, since_ms BIGINT NOT NULL, down_ips TEXT NOT NULL DEFAULT '[]', PRIMARY KEY (node_id, key));
    CREATE INDEX health_subject ON health (subject);`;
 
 const SQLITE: SqliteStep[] = [

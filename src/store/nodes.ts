@@ -107,3 +107,41 @@ export async function listNodes(store: Store): Promise<{ items: NodeView[]; tota
   const items = (await store.nodes()).map(nodeView);
   return { items, total: items.length };
 }
+
+/** How long a read of the registry serves its readers (a Describe call does not query it per proxy). */
+export const NODE_CACHE_MS = 1000;
+
+/**
+ * The registry as read at most once per `ttlMs`, shared by every reader of one store in this
+ * process (GAAP liveness, the cluster health view); concurrent readers share one query.
+ */
+export class NodeCache {
+  private last: { at: number; nodes: NodeView[] } | null = null;
+  private pending: Promise<NodeView[]> | null = null;
+
+  constructor(private readonly store: Store, private readonly ttlMs = NODE_CACHE_MS) {}
+
+  /** Every registry row with its status, at most `ttlMs` old. Rejects when the store does not answer. */
+  nodes(): Promise<NodeView[]> {
+    if (this.last && Date.now() - this.last.at < this.ttlMs) return Promise.resolve(this.last.nodes);
+    this.pending ??= (async () => {
+      try {
+        const nodes = (await this.store.nodes()).map(nodeView);
+        this.last = { at: Date.now(), nodes };
+        return nodes;
+      } finally {
+        this.pending = null;
+      }
+    })();
+    return this.pending;
+  }
+}
+
+const caches = new WeakMap<Store, NodeCache>();
+
+/** The one NodeCache of `store` in this process. */
+export function nodeCache(store: Store): NodeCache {
+  let c = caches.get(store);
+  if (!c) { c = new NodeCache(store); caches.set(store, c); }
+  return c;
+}

@@ -7,7 +7,8 @@ import * as core from './core.js';
 import { DEFAULT_KINDS, type SqlReader, type SqlWriter } from './core.js';
 import { fromPgError, StoreUnavailableError } from './errors.js';
 import { migratePostgres, type PgQueryable } from './migrations.js';
-import { DEFAULT_STORE_TIMEOUTS, type Change, type FeedObject, type FeedRead, type ListQuery, type NodeBeat, type NodeRow, type Store, type StoreTimeouts, type Subscriber, type Tx } from './store.js';
+import { DEFAULT_STORE_TIMEOUTS, type Change, type FeedObject, type FeedRead, type HealthRow, type HealthVerdict, type ListQuery, type NodeBeat, type NodeRow, type Store, type StoreTimeouts, type Subscriber, type Tx } from './store.js';
+import { healthRowOf, type HealthSqlRow } from './health-rows.js';
 
 /** What the readers need: the pool, or one checked-out client behind a deadline. */
 type Q = PgQueryable;
@@ -348,6 +349,13 @@ export class PostgresStore implements Store {
         this.lastNotified = rev;
         this.subs.notify(rev, list);
       }
+      // The feed may have been pruned past revisions this process never announced (it was
+      // paused, or cut off): their rows are gone, but the revision still moved, and the
+      // subscriber reads what changed (or reloads) by itself.
+      if (byRev.size === 0) {
+        const rev = await this.revision();
+        if (rev > this.lastNotified) { this.lastNotified = rev; this.subs.notify(rev, []); }
+      }
     }).catch(() => {
       if (this.closed || this.catchUpRetry) return;
       this.catchUpRetry = setTimeout(() => { this.catchUpRetry = null; this.catchUp(); }, CATCH_UP_RETRY_MS);
@@ -464,7 +472,33 @@ export class PostgresStore implements Store {
   }
 
   forgetNode(id: string): Promise<boolean> {
-    return this.read(async () => ((await this.pool.query('DELETE FROM nodes WHERE id = $1', [id])).rowCount ?? 0) > 0);
+    // One statement: the registry row and the node's verdicts go together.
+    return this.read(async () => ((await this.pool.query(
+      'WITH h AS (DELETE FROM health WHERE node_id = $1) DELETE FROM nodes WHERE id = $1', [id])).rowCount ?? 0) > 0);
+  }
+
+  // One statement (so all or nothing), no meta lock and no revision, like a heartbeat: a node
+  // publishing its verdicts never waits on the cluster's writers.
+  putHealth(nodeId: string, put: readonly HealthVerdict[], drop: readonly string[]): Promise<void> {
+    if (put.length === 0 && drop.length === 0) return Promise.resolve();
+    return this.read(async () => {
+      await this.pool.query(`WITH d AS (DELETE FROM health WHERE node_id = $1 AND key = ANY($2::text[]))
+        INSERT INTO health (node_id, key, subject, state, reason, since_ms, down_ips)
+        SELECT $1, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[])
+        ON CONFLICT (node_id, key) DO UPDATE SET subject = EXCLUDED.subject, state = EXCLUDED.state, reason = EXCLUDED.reason,
+        since_ms = EXCLUDED.since_ms, down_ips = EXCLUDED.down_ips`,
+      [nodeId, drop, put.map((v) => v.key), put.map((v) => v.subject), put.map((v) => v.state), put.map((v) => v.reason),
+        put.map((v) => v.sinceMs), put.map((v) => JSON.stringify(v.downIps))]);
+    });
+  }
+
+  healthRows(subject?: string): Promise<HealthRow[]> {
+    return this.read(async () => {
+      const r = subject === undefined
+        ? await this.pool.query<HealthSqlRow>('SELECT * FROM health ORDER BY node_id, key')
+        : await this.pool.query<HealthSqlRow>('SELECT * FROM health WHERE subject = $1 ORDER BY node_id, key', [subject]);
+      return r.rows.map(healthRowOf);
+    });
   }
 
   subscribe(fn: Subscriber): () => void { return this.subs.add(fn); }

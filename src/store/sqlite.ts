@@ -6,7 +6,8 @@ import * as core from './core.js';
 import { DEFAULT_KINDS, type SqlReader, type SqlWriter } from './core.js';
 import { fromSqliteError } from './errors.js';
 import { migrateSqlite } from './migrations.js';
-import { DEFAULT_STORE_TIMEOUTS, type Change, type ListQuery, type NodeBeat, type NodeRow, type Store, type Subscriber, type Tx } from './store.js';
+import { DEFAULT_STORE_TIMEOUTS, type Change, type HealthRow, type HealthVerdict, type ListQuery, type NodeBeat, type NodeRow, type Store, type Subscriber, type Tx } from './store.js';
+import { healthRowOf, type HealthSqlRow } from './health-rows.js';
 
 type Db = Database.Database;
 
@@ -238,7 +239,31 @@ export class SqliteStore implements Store {
   }
 
   forgetNode(id: string): Promise<boolean> {
-    return this.mutex.run(async () => this.guard(() => this.db.prepare('DELETE FROM nodes WHERE id = ?').run(id).changes > 0));
+    return this.mutex.run(async () => this.guard(() => this.db.transaction(() => {
+      this.db.prepare('DELETE FROM health WHERE node_id = ?').run(id);
+      return this.db.prepare('DELETE FROM nodes WHERE id = ?').run(id).changes > 0;
+    })()));
+  }
+
+  // In the writers' queue for the same reason as heartbeat; one SQLite transaction of its own.
+  putHealth(nodeId: string, put: readonly HealthVerdict[], drop: readonly string[]): Promise<void> {
+    return this.mutex.run(async () => this.guard(() => {
+      const up = this.db.prepare(`INSERT INTO health (node_id, key, subject, state, reason, since_ms, down_ips) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (node_id, key) DO UPDATE SET subject = excluded.subject, state = excluded.state, reason = excluded.reason,
+        since_ms = excluded.since_ms, down_ips = excluded.down_ips`);
+      const del = this.db.prepare('DELETE FROM health WHERE node_id = ? AND key = ?');
+      this.db.transaction(() => {
+        for (const v of put) up.run(nodeId, v.key, v.subject, v.state, v.reason, v.sinceMs, JSON.stringify(v.downIps));
+        for (const k of drop) del.run(nodeId, k);
+      }).immediate();
+    }));
+  }
+
+  async healthRows(subject?: string): Promise<HealthRow[]> {
+    const rows = this.guard(() => (subject === undefined
+      ? this.db.prepare('SELECT * FROM health ORDER BY node_id, key').all()
+      : this.db.prepare('SELECT * FROM health WHERE subject = ? ORDER BY node_id, key').all(subject)) as HealthSqlRow[]);
+    return rows.map(healthRowOf);
   }
 
   subscribe(fn: Subscriber): () => void { return this.subs.add(fn); }

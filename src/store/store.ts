@@ -1,7 +1,9 @@
+import type { HealthRow, HealthVerdict } from '../model/health.js';
 import type { NodeBeat, NodeRow } from '../model/node.js';
 import type { Kind, ObjectKinds } from '../model/types.js';
 
 export type { NodeBeat, NodeRow } from '../model/node.js';
+export type { HealthRow, HealthVerdict } from '../model/health.js';
 
 /**
  * One row of the change feed: what a committed write touched. `op` is 'put' for create
@@ -110,9 +112,22 @@ export interface Store {
   heartbeat(node: NodeBeat): Promise<void>;
   /** Every registry row, by name then id. */
   nodes(): Promise<NodeRow[]>;
-  /** Drops a node's row (a clean shutdown); false when there was none. */
+  /** Drops a node's row and its health verdicts (a clean shutdown); false when there was no row. */
   forgetNode(id: string): Promise<boolean>;
-  /** Called after commit, once per committed write, in revision order. Returns an unsubscribe function. */
+  /**
+   * Writes one node's health verdicts: upserts `put`, deletes the keys in `drop` (verdicts it no
+   * longer holds), as one statement. Outside the revisioned feed like the registry: no revision,
+   * no change row, never behind the writers' lock. `put` and `drop` must not share a key.
+   */
+  putHealth(nodeId: string, put: readonly HealthVerdict[], drop: readonly string[]): Promise<void>;
+  /** Every node's health verdicts, or only those about `subject`; by node, then key. */
+  healthRows(subject?: string): Promise<HealthRow[]>;
+  /**
+   * Called after commit, once per committed write, in revision order. Revisions whose change
+   * rows were pruned before this process announced them are told once, as the latest of
+   * them with no changes: the subscriber reads what changed by itself. Returns an
+   * unsubscribe function.
+   */
   subscribe(fn: Subscriber): () => void;
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@ import gaapModule from 'tencentcloud-sdk-nodejs/tencentcloud/services/gaap/v2018
 import { markApplied, putRegion } from '../../src/control/gaap.js';
 import { OPERATOR } from '../../src/control/scope.js';
 import type { ProxyStatus } from '../../src/model/gaap.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { standInNodes, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { PG_URL, pgAvailable, pgTestSchema } from '../helpers/pg.js';
 
 // TCP/UDP listeners, real servers and bindings through the official SDK client, unmodified.
@@ -63,12 +63,15 @@ for (const [storeName, pgStore] of STORES) describe(`GAAP TCP/UDP listeners and 
   const bound = async (c: Gaap, ListenerId: string) => (await call(c, 'DescribeListenerRealServers', { ListenerId })).BindRealServerSet
     .map((b: any) => [b.RealServerId, b.RealServerPort, b.RealServerWeight, b.RealServerFailoverRole]).sort();
 
+  let standIns: () => Promise<void> = async () => undefined;
   before(async () => {
     const pg = pgStore ? await pgStore() : null;
     if (pg) drop = pg.drop;
     // No node of this gateway serves REGION's proxies: the test reports them applied as that
     // node would (markApplied), so every transitional state can be seen.
     gw = await startTestGateway({ defaultRegion: REGION, nodeRegion: null, tencentRatePerSecond: 10_000, ...(pg ? { storeUrl: pg.storeUrl } : {}) });
+    // ... and stands in for their registry rows: RUNNING reads as such only while a node serves the region.
+    standIns = await standInNodes(gw.sluice.store, [REGION, WIDE]);
     await putRegion(gw.sluice.store, OPERATOR, gw.sluice.gaap, { id: WIDE, name: 'Wide', access: true, origin: false, bandwidths: [10], concurrencies: [2], pool: ['127.0.2.0/26'] });
     for (const who of ['alice', 'mallory']) {
       const t = await gw.api('POST', '/v1/tenants', { name: who });
@@ -79,7 +82,7 @@ for (const [storeName, pgStore] of STORES) describe(`GAAP TCP/UDP listeners and 
       });
     }
   });
-  after(async () => { await gw.close(); await drop(); });
+  after(async () => { await standIns(); await gw.close(); await drop(); });
 
   test('a proxy\'s TCP and UDP listeners: every field, origins bound and replaced, modified, deleted', async () => {
     const c = clients.alice!;

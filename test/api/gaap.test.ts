@@ -5,7 +5,7 @@ import { markApplied, putRegion } from '../../src/control/gaap.js';
 import { OPERATOR } from '../../src/control/scope.js';
 import type { ProxyStatus } from '../../src/model/gaap.js';
 import { startSluiceProcess } from '../helpers/cli.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { standInNodes, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { pgAvailable, pgTarget, pgTestSchema, pgUrlVia } from '../helpers/pg.js';
 
 // The official SDK client is pointed at sluice; it honours http_proxy, so that goes.
@@ -38,6 +38,7 @@ for (const storeName of ['sqlite', 'postgres'] as const) describe(`Tencent GAAP 
   /** What the node serving REGION does once it has applied the proxy in `seen`. */
   const applied = (id: string, seen: ProxyStatus) => markApplied(gw.sluice.store, OPERATOR, id, seen);
 
+  let standIns: () => Promise<void> = async () => undefined;
   before(async () => {
     // The default catalogue is the gateway's region; its pool is the proxy listener's host.
     // Tencent's 20 requests per second per action would throttle the table of bad requests.
@@ -50,6 +51,8 @@ for (const storeName of ['sqlite', 'postgres'] as const) describe(`Tencent GAAP 
     // No node of this gateway serves REGION's proxies: the test reports them applied as that
     // node would (markApplied), so every transitional state can be seen.
     gw = await startTestGateway({ defaultRegion: REGION, nodeRegion: null, tencentRatePerSecond: 10_000, storeUrl });
+    // ... and stands in for their registry rows: RUNNING reads as such only while a node serves the region.
+    standIns = await standInNodes(gw.sluice.store, [REGION, 'edge']);
     for (const who of ['alice', 'mallory', 'pager']) {
       const t = await gw.api('POST', '/v1/tenants', { name: who });
       const k = await gw.api('POST', `/v1/tenants/${t.body.id}/keys`);
@@ -59,7 +62,7 @@ for (const storeName of ['sqlite', 'postgres'] as const) describe(`Tencent GAAP 
       });
     }
   });
-  after(async () => { await gw.close(); await dropSchema?.(); });
+  after(async () => { await standIns(); await gw.close(); await dropSchema?.(); });
 
   test('a fresh gateway offers one region, its own, with GAAP\'s sizes, and proxies there take the proxy listener\'s address', async () => {
     const c = clients.alice!;

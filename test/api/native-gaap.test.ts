@@ -4,7 +4,7 @@ import gaapModule from 'tencentcloud-sdk-nodejs/tencentcloud/services/gaap/v2018
 import { markApplied } from '../../src/control/gaap.js';
 import { OPERATOR } from '../../src/control/scope.js';
 import type { ProxyStatus } from '../../src/model/gaap.js';
-import { startTestGateway, type ApiResult, type TestGateway } from '../helpers/gateway.js';
+import { standInNodes, startTestGateway, type ApiResult, type TestGateway } from '../helpers/gateway.js';
 
 // The official SDK client is pointed at sluice; it honours http_proxy, so that goes.
 for (const v of ['http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY']) delete process.env[v];
@@ -35,10 +35,13 @@ describe('operator API: L4 (GAAP) objects under /v1', () => {
     return r.body;
   }
 
+  let standIns: () => Promise<void> = async () => undefined;
   before(async () => {
     // No node of this gateway serves REGION's proxies: the test reports them applied as that
     // node would (markApplied), so every transitional state can be seen.
     gw = await startTestGateway({ defaultRegion: REGION, nodeRegion: null, tencentRatePerSecond: 10_000 });
+    // ... and stands in for their registry rows: RUNNING reads as such only while a node serves the region.
+    standIns = await standInNodes(gw.sluice.store, [REGION, 'edge-1', 'far', 'l4-ops']);
     const t = await gw.api('POST', '/v1/tenants', { name: 'l4-owner' });
     tenant = t.body.id;
     const k = await gw.api('POST', `/v1/tenants/${tenant}/keys`);
@@ -47,7 +50,7 @@ describe('operator API: L4 (GAAP) objects under /v1', () => {
       profile: { httpProfile: { protocol: 'http://', endpoint: gw.adminUrl.replace('http://', ''), reqTimeout: 10 } },
     });
   });
-  after(async () => { await gw.close(); });
+  after(async () => { await standIns(); await gw.close(); });
 
   test('the OpenAPI document lists the L4 paths', async () => {
     const r = await gw.api('GET', '/v1/openapi.json');

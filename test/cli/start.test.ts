@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import selfsigned from 'selfsigned';
 import { Agent, request } from 'undici';
 import { startSluiceProcess } from '../helpers/cli.js';
+import { PG_URL, pgAvailable, pgTestSchema } from '../helpers/pg.js';
 
 // `sluice start` as a real child process: starts on SQLite, serves, and stops cleanly on SIGTERM.
 test('sluice start serves the admin API and stops gracefully on SIGTERM', { timeout: 60_000 }, async () => {
@@ -103,5 +104,27 @@ test('--admin-tls-cert/--admin-tls-key serve the admin API over HTTPS only', { t
     await agent.close();
     await p.cleanup();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a start that fails once the store is open exits 1 naming the cause, not left running on the open pool', { timeout: 60_000 }, async (t) => {
+  if (!(await pgAvailable())) return t.skip('PostgreSQL not reachable');
+  const s = await pgTestSchema();
+  try {
+    const u = new URL(PG_URL);
+    u.searchParams.set('options', `-c search_path=${s.schema}`);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start', '--store', u.toString(), '--admin-listen', '127.0.0.1:0', '--proxy-listen', '127.0.0.1:0'], {
+      stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SLUICE_ADMIN_TOKEN: 'too-short' },
+    });
+    let err = '';
+    child.stderr!.on('data', (d) => { err += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const [code, signal] = await once(child, 'exit');
+    clearTimeout(timer);
+    assert.equal(signal, null, 'it exited by itself');
+    assert.equal(code, 1);
+    assert.match(err, /SLUICE_ADMIN_TOKEN/);
+  } finally {
+    await s.drop();
   }
 });

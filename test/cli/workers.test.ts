@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { echo, startBackend, type Backend } from '../helpers/backends.js';
-import { startSluiceProcess, type SluiceProcess } from '../helpers/cli.js';
+import { adminApi, startSluiceProcess } from '../helpers/cli.js';
 
 /** One request on a fresh client connection, so the cluster spreads them over the workers. */
 function fresh(url: string): Promise<{ status: number; name: string }> {
@@ -17,14 +17,6 @@ function fresh(url: string): Promise<{ status: number; name: string }> {
     req.on('error', reject);
     req.end();
   });
-}
-
-/** The operator API of a sluice process. */
-function adminApi(p: SluiceProcess) {
-  return async (method: string, path: string, body: unknown) => {
-    const res = await fetch(p.adminUrl + path, { method, headers: { authorization: `Bearer ${p.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  };
 }
 
 test('--workers 2: both workers serve traffic and a config change reaches both', { timeout: 60_000 }, async () => {

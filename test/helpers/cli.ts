@@ -17,6 +17,8 @@ export interface SluiceProcess {
   cleanup(): Promise<void>;
 }
 
+const START_MS = 30_000;
+
 /** `env`: more environment for the child (SLUICE_HEARTBEAT_MS, say). */
 export async function startSluiceProcess(extraArgs: string[] = [], env: Record<string, string> = {}): Promise<SluiceProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-cli-'));
@@ -28,11 +30,17 @@ export async function startSluiceProcess(extraArgs: string[] = [], env: Record<s
   });
   const lines = createInterface({ input: child.stdout! });
   let started: { admin: string; proxy: string; metrics?: string | null } | null = null;
-  for await (const line of lines) {
-    const rec = JSON.parse(line) as { msg: string; admin: string; proxy: string; metrics?: string | null };
-    if (rec.msg === 'sluice started') { started = rec; break; }
+  // Bounded: a start that failed but left the process running (a pool still open) ends here.
+  const deadline = setTimeout(() => child.kill('SIGKILL'), START_MS);
+  try {
+    for await (const line of lines) {
+      const rec = JSON.parse(line) as { msg: string; admin: string; proxy: string; metrics?: string | null };
+      if (rec.msg === 'sluice started') { started = rec; break; }
+    }
+  } finally {
+    clearTimeout(deadline);
   }
-  if (!started) throw new Error('sluice exited before it started');
+  if (!started) throw new Error(`sluice exited, or had not started within ${START_MS} ms`);
   return {
     child, lines, token, adminUrl: `http://${started.admin}`, proxyUrl: `http://${started.proxy}`,
     metricsUrl: started.metrics ? `http://${started.metrics}/metrics` : null,
@@ -40,5 +48,17 @@ export async function startSluiceProcess(extraArgs: string[] = [], env: Record<s
       child.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** The operator API of a sluice process: one call, its status and JSON body ({} when it has none). */
+export function adminApi(p: SluiceProcess) {
+  return async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(p.adminUrl + path, {
+      method, headers: { authorization: `Bearer ${p.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text === '' ? {} : JSON.parse(text)) as Record<string, any> };
   };
 }

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSluice, type Sluice, type SluiceOptions } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
+import { startHeartbeat } from '../../src/store/nodes.js';
+import type { Store } from '../../src/store/store.js';
 
 export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';
 
@@ -23,6 +25,17 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
+/** Calls of the operator API at `adminUrl` with `token`: the status and the parsed body. */
+export function operatorApi(adminUrl: string, token: string): <T = any>(method: string, path: string, body?: unknown) => Promise<ApiResult<T>> {
+  return async (method, path, body) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(adminUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+}
+
 export async function startTestGateway(extra: Partial<SluiceOptions> = {}): Promise<TestGateway> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-gw-'));
   const sluice = await startSluice({
@@ -30,13 +43,7 @@ export async function startTestGateway(extra: Partial<SluiceOptions> = {}): Prom
     logger: createLogger('silent'), adminToken: OPERATOR_TOKEN, shutdownGraceMs: 1000, ...extra,
   });
   const adminUrl = `http://127.0.0.1:${sluice.adminPort}`;
-  const api = async (method: string, path: string, body?: unknown): Promise<ApiResult> => {
-    const headers: Record<string, string> = { authorization: `Bearer ${OPERATOR_TOKEN}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(adminUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  };
+  const api = operatorApi(adminUrl, OPERATOR_TOKEN);
   const tenant = await api('POST', '/v1/tenants', { name: 'proxy-tests' });
   if (tenant.status !== 201) throw new Error(`tenant: ${JSON.stringify(tenant.body)}`);
   const settled = async () => {
@@ -58,4 +65,16 @@ export async function startTestGateway(extra: Partial<SluiceOptions> = {}): Prom
     },
     async close() { await sluice.close(); await rm(dir, { recursive: true, force: true }); },
   };
+}
+
+/**
+ * Registry rows for the nodes of `regions`, for a test that plays those nodes itself (it
+ * reports their proxies applied with markApplied): a RUNNING proxy reads as not running while
+ * no live node serves its access region. Real heartbeats; the stop removes the rows.
+ */
+export async function standInNodes(store: Store, regions: readonly string[]): Promise<() => Promise<void>> {
+  const quiet = { warn: () => undefined, info: () => undefined };
+  const beats = await Promise.all(regions.map((region) =>
+    startHeartbeat(store, { name: `stand-in-${region}`, labels: { region }, version: 'test' }, 60_000, () => 0, quiet)));
+  return async () => { for (const b of beats) await b.stop(); };
 }

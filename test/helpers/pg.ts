@@ -85,3 +85,14 @@ export const BOTH_STORES: [string, () => Promise<TestStore<SqliteStore | Postgre
   ['sqlite', () => sqliteTestStore()],
   ['postgres', async () => ((await pgAvailable()) ? pgTestStore() : null)],
 ];
+
+/** One query on a connection of its own, closed after: its rows. */
+export async function pgQuery<T extends pg.QueryResultRow>(url: string, text: string, args: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  await c.connect();
+  try { return (await c.query<T>(text, args)).rows; } finally { await c.end(); }
+}
+
+/** The backends of every node's change-feed connection (application_name 'sluice listener'). */
+export const listenerPids = async (url: string): Promise<number[]> =>
+  (await pgQuery<{ pid: number }>(url, "SELECT pid FROM pg_stat_activity WHERE application_name = 'sluice listener'")).map((r) => r.pid);

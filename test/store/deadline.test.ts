@@ -72,16 +72,23 @@ function lockWait(name: string, open: () => Promise<{ store: Store; locker: Lock
     });
 
     test(name === 'sqlite'
-      ? 'a heartbeat blocked by another process\'s lock on the file is StoreUnavailableError; the registry is still readable'
-      : 'a heartbeat does not wait on another node\'s write (no meta lock): it lands while the writer holds it', { timeout: 30_000 }, async (t) => {
+      ? 'a heartbeat or health verdicts blocked by another process\'s lock on the file are StoreUnavailableError; the registry and verdicts are still readable'
+      : 'a heartbeat and health verdicts do not wait on another node\'s write (no meta lock): they land while the writer holds it', { timeout: 30_000 }, async (t) => {
       if (!s) return t.skip('PostgreSQL not reachable');
       const { store, locker } = s;
       const n = node();
       await locker.hold();
       try {
-        if (name === 'sqlite') await unavailable('a blocked heartbeat', store.heartbeat(n));
-        else await within('a heartbeat beside a writer', store.heartbeat(n));
+        const v = { key: 'u/m/10.0.0.1:80', subject: 'u', state: 'healthy' as const, reason: 'ok', sinceMs: 1, downIps: [] };
+        if (name === 'sqlite') {
+          await unavailable('a blocked heartbeat', store.heartbeat(n));
+          await unavailable('blocked health verdicts', store.putHealth(n.id, [v], []));
+        } else {
+          await within('a heartbeat beside a writer', store.heartbeat(n));
+          await within('health verdicts beside a writer', store.putHealth(n.id, [v], []));
+        }
         await within('nodes() beside a writer', store.nodes());
+        await within('healthRows() beside a writer', store.healthRows());
       } finally {
         await locker.release();
       }
@@ -168,6 +175,8 @@ describe('PostgreSQL that stops answering (a frozen relay in front of it)', () =
       unavailable('heartbeat', store.heartbeat(node())),
       unavailable('nodes', store.nodes()),
       unavailable('forgetNode', store.forgetNode('x')),
+      unavailable('putHealth', store.putHealth('x', [{ key: 'k', subject: 's', state: 'healthy', reason: 'ok', sinceMs: 1, downIps: [] }], [])),
+      unavailable('healthRows', store.healthRows()),
     ]);
     // Twice the pool's size at once: each gets its answer, none waits behind a wedged client.
     await Promise.all(Array.from({ length: 20 }, (_, i) => unavailable(`get #${i}`, store.get('tenant', 'x'))));

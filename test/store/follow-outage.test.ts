@@ -1,12 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { newId, nowIso } from '../../src/model/ids.js';
 import { followStore } from '../../src/runtime/follow.js';
 import { PostgresStore, type StoreLog } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { pgClusterUnavailable, startPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
-import { sqliteTestStore } from '../helpers/pg.js';
+import { listenerPids, pgQuery as sql, sqliteTestStore } from '../helpers/pg.js';
 import { until } from '../helpers/wait.js';
 
 // Generous: a node reconnects within its backoff (at most 10 s); what these catch is one that never does.
@@ -24,15 +23,6 @@ function node() {
   };
   return { events, revisions, log, warns: () => events.filter((e) => e.startsWith('warn')).length, infos: () => events.filter((e) => e.startsWith('info')).length };
 }
-
-async function sql<T extends pg.QueryResultRow>(url: string, text: string, args: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-  await c.connect();
-  try { return (await c.query<T>(text, args)).rows; } finally { await c.end(); }
-}
-
-const listenerPids = async (url: string) =>
-  (await sql<{ pid: number }>(url, "SELECT pid FROM pg_stat_activity WHERE application_name = 'sluice listener'")).map((r) => r.pid);
 
 /** A write through `store` that may meet a pool connection the restart killed: tried again, bounded. */
 async function writeEventually(store: PostgresStore): Promise<number> {

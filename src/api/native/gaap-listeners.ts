@@ -48,7 +48,7 @@ export const gaapListenerRoutes: FastifyPluginAsync<NativeDeps> = async (app, { 
     return reply.status(204).send();
   });
 
-  app.get('/v1/listeners/:id/bindings', { schema: { tags: ['listeners'], ...withId(), response: ok(G.BindingList), description: '`health`: what this node\'s checks say of each binding.' } }, async (req) => {
+  app.get('/v1/listeners/:id/bindings', { schema: { tags: ['listeners'], ...withId(), response: ok(G.BindingList), description: '`health`: what the checks of the live nodes serving the proxy\'s region say of each binding (unhealthy only when every one of them fails it).' } }, async (req) => {
     const id = (req.params as Id).id;
     const l = await gaap.getListener(store, OPERATOR, id);
     const items = await gaap.listBindings(store, OPERATOR, id);

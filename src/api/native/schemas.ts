@@ -119,6 +119,25 @@ export const Paging = Type.Object({
   tenantId: Type.Optional(Type.String({ maxLength: 64 })),
 }, Strict);
 
+const HealthStateOut = Type.Union(['healthy', 'unhealthy', 'unknown', 'off'].map((v) => Type.Literal(v)));
+const NodeVerdictOut = Type.Object({
+  nodeId: Type.String(), nodeName: Type.String(), state: HealthStateOut, reason: Type.String(),
+  since: Type.String({ description: 'when this node\'s verdict last changed' }),
+});
+export const UpstreamHealth = Type.Object({
+  upstreamId: Type.String(),
+  error: Nullable(Type.String({ description: 'what keeps the upstream from being served or checked on this node' })),
+  members: Type.Array(Type.Object({
+    memberId: Type.String(), host: Type.String(), port: Type.Integer(),
+    state: HealthStateOut,
+    reason: Type.String(),
+    since: Nullable(Type.String({ description: 'null: no verdict (checks off, member disabled, not served, or none yet)' })),
+    nodes: Type.Array(NodeVerdictOut, {
+      description: 'the verdict of every live node that has one (this node\'s own included). The member is unhealthy only when every one of them says so, healthy when any does, unknown when none has a verdict',
+    }),
+  })),
+});
+
 export const IdParam = Type.Object({ id: Type.String({ maxLength: 64 }) });
 export const SubIdParam = Type.Object({ id: Type.String({ maxLength: 64 }), sub: Type.String({ maxLength: 64 }) });
 

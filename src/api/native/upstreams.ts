@@ -23,9 +23,11 @@ export const upstreamRoutes: FastifyPluginAsync<NativeDeps> = async (app, { stor
     await ups.deleteUpstream(store, OPERATOR, (req.params as Id).id);
     return reply.status(204).send();
   });
-  app.get('/v1/upstreams/:id/health', { schema: { tags: ['upstreams'], ...withId() } }, async (req) => {
+  app.get('/v1/upstreams/:id/health', {
+    schema: { tags: ['upstreams'], ...withId(), response: { ...err, 200: S.UpstreamHealth }, description: 'Each member\'s health across the live nodes, and each node\'s verdict.' },
+  }, async (req) => {
     const u = await ups.getUpstream(store, OPERATOR, (req.params as Id).id);
-    return { upstreamId: u.id, error: health.problem(u), members: health.report(u) };
+    return { upstreamId: u.id, error: health.problem(u), members: health.report(u).map((m) => ({ ...m, nodes: m.nodes ?? [] })) };
   });
   app.get('/v1/upstreams/:id/stats', {
     schema: { tags: ['upstreams'], ...withId({ response: { ...err, 200: S.UpstreamStatsBody } }), description: 'Requests, attempts, retries and latency this node counted for the upstream (GET /metrics has the same series).' },

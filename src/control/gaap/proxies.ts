@@ -6,6 +6,7 @@ import type { Store, Tx } from '../../store/store.js';
 import { requireOperator, tenantFor, type Scope } from '../scope.js';
 import { requireTenant } from '../tenants.js';
 import { allocateAddress, keysOf } from './addresses.js';
+import { asServed } from './liveness.js';
 import {
   fetchOwned, freshId, groupProxies, listenersOf, regionFor, requireGroupActive, requireOperatorFields, requireProxyState, sees, stamp, type GaapSettings,
 } from './common.js';
@@ -230,11 +231,15 @@ export async function createProxy(store: Store, scope: Scope, s: GaapSettings, i
   });
 }
 
-export const getProxy = (store: Store, scope: Scope, id: string) => fetchOwned(store, scope, 'proxy', id);
+/** One proxy as the faces show it (its status as served, liveness.ts). `field` names the id in a refusal. */
+export async function getProxy(store: Store, scope: Scope, id: string, field?: string): Promise<Proxy> {
+  return (await asServed(store, [await fetchOwned(store, scope, 'proxy', id, field)]))[0]!;
+}
 
+/** The scope's proxies as the faces show them (their status as served, liveness.ts). */
 export async function listProxies(store: Store, scope: Scope, filter: { groupId?: string } = {}): Promise<Proxy[]> {
   const q = { ...(scope.kind === 'tenant' ? { tenantId: scope.tenantId } : {}), ...(filter.groupId !== undefined ? { parentId: filter.groupId } : {}) };
-  return (await store.list('proxy', q)).items.filter((p) => sees(scope, p));
+  return asServed(store, (await store.list('proxy', q)).items.filter((p) => sees(scope, p)));
 }
 
 /** Every id must be the scope's proxy (one unknown id refuses the whole call). */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
-  createGroup, createProxy, deleteGroup, destroyProxies, fetchOwned, getGroup, getProxy, listGroups, listProxies, listRegions,
+  createGroup, createProxy, deleteGroup, destroyProxies, getGroup, getProxy, listGroups, listProxies, listRegions,
   modifyGroup, modifyProxyConfiguration, regionFor, renameProxies, setGroupOpen, setProxiesOpen, type BatchResult,
 } from '../../../control/gaap.js';
 import { tenantScope, type TenantScope } from '../../../control/scope.js';
@@ -272,7 +272,7 @@ const ACTIONS: Record<string, Action> = {
       return gaapCall(rename, async () => {
         const set = [];
         for (const [i, id] of ids.entries()) {
-          const x = await fetchOwned(ctx.store, scopeOf(ctx), 'proxy', id, `proxyIds[${i}]`);
+          const x = await getProxy(ctx.store, scopeOf(ctx), id, `proxyIds[${i}]`);
           set.push({ InstanceId: x.id, Status: x.status });
         }
         return { InstanceStatusSet: set };
