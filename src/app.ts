@@ -33,6 +33,12 @@ import { statsFlushMs } from './l4/stats.js';
 import { DEFAULT_HEARTBEAT_MS, nodeLabels, type L7Scope } from './model/node.js';
 import { VERSION } from './version.js';
 import { hostname } from 'node:os';
+import { METRICS_CONTENT_TYPE, metricsSource, ProcessMetrics, WORKER_SCRAPE_MS, type MetricsSource } from './metrics/registry.js';
+import { HealthMetrics } from './metrics/health.js';
+import { ControlMetrics } from './metrics/control.js';
+import { statsReader } from './metrics/stats.js';
+import { startMetricsServer, type MetricsServer } from './metrics/serve.js';
+import type { L7Metrics } from './metrics/l7.js';
 
 export interface HostPort { host: string; port: number }
 
@@ -89,6 +95,8 @@ export interface SluiceOptions {
   nodeName?: string;
   /** How often the node beats to the registry (default 5000 ms; tests shorten it). */
   heartbeatMs?: number;
+  /** GET /metrics on its own listener, without a token (default: none; the admin listener serves it with the token). */
+  metricsListen?: HostPort;
 }
 
 export interface Sluice {
@@ -108,6 +116,10 @@ export interface Sluice {
   generatedAdminToken: string | null;
   /** This process's id in the node registry. */
   nodeId: string;
+  /** The node's metrics (the workers' merged in). */
+  metrics: MetricsSource;
+  /** The --metrics-listen port, or null. */
+  metricsPort: number | null;
   close(): Promise<void>;
 }
 
@@ -115,10 +127,16 @@ export interface Sluice {
  * Passive health hears every attempt (it ignores members it does not check passively); an
  * extra subscriber is chained only when there is one, so the usual hook is one call.
  */
-function attemptSubscribers(health: HealthChecker, extra: ProxyHooks['onAttempt'] | undefined): ProxyHooks['onAttempt'] {
-  if (!extra) return (t, outcome, status) => health.outcome(t.stateKey, outcome, status);
+function attemptSubscribers(health: HealthChecker, l7: L7Metrics, extra: ProxyHooks['onAttempt'] | undefined): ProxyHooks['onAttempt'] {
+  if (!extra) {
+    return (t, outcome, status) => {
+      health.outcome(t.stateKey, outcome, status);
+      l7.attempt(t, outcome, status);
+    };
+  }
   return (t, outcome, status, start) => {
     health.outcome(t.stateKey, outcome, status);
+    l7.attempt(t, outcome, status);
     extra(t, outcome, status, start);
   };
 }
@@ -138,6 +156,12 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   });
   const count = opts.workers ?? 1;
   const nodeRegion = opts.nodeRegion === undefined ? defaultRegion : opts.nodeRegion;
+  const nodeName = opts.nodeName ?? hostname();
+  // With workers the L7 series live in them; health and control are the primary's alone.
+  const own = new ProcessMetrics(count === 1);
+  const control = new ControlMetrics(own.registry, { version: VERSION, name: nodeName, region: nodeRegion ?? '' });
+  const l7 = own.l7;
+  if (l7) runtime.onSnapshot((s) => l7.sync(s));
   const drainMs = opts.l4DrainMs ?? 30_000;
   let workers: ProxyWorkers | null = null;
   const l4 = nodeRegion === null ? null : startL4Node({
@@ -145,11 +169,10 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   });
   // One health authority per node: it follows the primary's snapshots, and its verdicts go
   // to this process's data plane and to every worker.
-  const nodeName = opts.nodeName ?? hostname();
   const health = new HealthChecker(log, (u) => {
     runtime.setHealth(u);
     workers?.broadcastHealth(u);
-  }, opts.upstreamClientCert ?? null, probeAgent(nodeName));
+  }, opts.upstreamClientCert ?? null, probeAgent(nodeName), new HealthMetrics(own.registry));
   runtime.onSnapshot((s) => health.sync(s));
   // In a cluster (PostgreSQL) this node's verdicts go to the health table as they change, for
   // the other nodes' APIs; with workers they are the primary's, whose checkers decide. A
@@ -176,7 +199,10 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
       heartbeat?.poke();
       return ok;
     },
-  }, (err) => log.error({ err }, 'could not load config; serving the last snapshot'), { logger: log });
+  }, (err) => {
+    control.followerError();
+    log.error({ err }, 'could not load config; serving the last snapshot');
+  }, { logger: log, onApplied: (a) => control.applied(a) });
   await follower.ready;
   const listener: ListenerLimits = { ...DEFAULT_LISTENER_LIMITS, ...opts.listenerLimits };
   let proxy: ProxyServer;
@@ -198,9 +224,11 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   } else {
     proxy = await startProxy({
       host: opts.proxy.host, port: opts.proxy.port, runtime, logger: log, limits: listener,
-      hooks: { onAttempt: attemptSubscribers(health, opts.onAttempt), failOpen: failOpenLogger(log) },
+      hooks: { onAttempt: attemptSubscribers(health, l7!, opts.onAttempt), failOpen: failOpenLogger(log), exchanges: l7 },
     });
   }
+  const pool = workers;
+  const metrics = metricsSource(own.registry, pool === null ? null : () => pool.metrics(WORKER_SCRAPE_MS));
 
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
   // Until the operator stores a catalogue, GAAP offers one region (the gateway's) whose
@@ -215,10 +243,12 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const huaweiRate = opts.huaweiRatePerSecond ?? HUAWEI_DEFAULT_RATE;
   const admin = await buildAdminServer({
     store, logger: log, defaultRegion, health: reporter, limits, gaap, tls: opts.adminTls, l4: reporter,
-    dialects: [tencentDialect({ store, limits, health: reporter, defaultRegion, gaap, ratePerSecond: tencentRate, rateLimiter: rates?.limiter('tencent', tencentRate), l4: reporter }),
-      huaweiDialect({ store, limits, health: reporter, ratePerSecond: huaweiRate, rateLimiter: rates?.limiter('huawei', huaweiRate) })],
+    metrics: { contentType: METRICS_CONTENT_TYPE, text: () => metrics.text() }, stats: statsReader(metrics), observer: control,
+    dialects: [tencentDialect({ store, limits, health: reporter, defaultRegion, gaap, ratePerSecond: tencentRate, rateLimiter: rates?.limiter('tencent', tencentRate), l4: reporter, observer: control }),
+      huaweiDialect({ store, limits, health: reporter, ratePerSecond: huaweiRate, rateLimiter: rates?.limiter('huawei', huaweiRate), observer: control })],
   });
   await admin.listen({ host: opts.admin.host, port: opts.admin.port });
+  const metricsServer: MetricsServer | null = opts.metricsListen ? await startMetricsServer(opts.metricsListen.host, opts.metricsListen.port, metrics, log) : null;
   // The revision every copy of the data plane runs: this process's and each live worker's.
   const appliedRevision = (): number => Math.min(runtime.snapshot.revision, workers?.appliedRevision() ?? Infinity);
   const node = await startHeartbeat(store, {
@@ -231,18 +261,19 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   l4?.setNodeId(node.id);
   const stats = l4 ? startStatsPublisher(store, l4.book, node.id, statsFlushMs(), log) : null;
   const adminPort = (admin.server.address() as AddressInfo).port;
-  log.info({ admin: `${opts.admin.host}:${adminPort}`, adminTls: opts.adminTls !== undefined, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind, workers: count, node: node.id }, 'sluice started');
+  log.info({ admin: `${opts.admin.host}:${adminPort}`, metrics: metricsServer ? `${opts.metricsListen!.host}:${metricsServer.port}` : null, adminTls: opts.adminTls !== undefined, proxy: `${opts.proxy.host}:${proxy.port}`, store: store.kind, workers: count, node: node.id }, 'sluice started');
 
   let closing: Promise<void> | null = null;
   return {
     store, gaap, runtime, health, l4, admin, adminPort, proxyPort: proxy.port, generatedAdminToken, nodeId: node.id,
+    metrics, metricsPort: metricsServer?.port ?? null,
     close() {
       closing ??= (async () => {
         const grace = opts.shutdownGraceMs ?? 10_000;
         reporter.stop();
         // The last batch lands before the node's rows are forgotten with it, not after.
         const leave = (async () => { await publisher?.stop(); await node.stop(); })();
-        await Promise.allSettled([proxy.close(grace), l4?.close(grace), admin.close(), leave]);
+        await Promise.allSettled([proxy.close(grace), l4?.close(grace), admin.close(), leave, metricsServer?.close()]);
         // The minutes counted up to the end stay readable from the other nodes.
         await stats?.flush();
         await stats?.stop();

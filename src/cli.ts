@@ -21,6 +21,10 @@ Options for start:
   --data-dir DIR            where the embedded SQLite store lives (default ./data)
   --admin-listen HOST:PORT  admin API listener: operator API and cloud dialects (default 127.0.0.1:9180)
   --proxy-listen HOST:PORT  proxy listener for client traffic (default 0.0.0.0:9080)
+  --metrics-listen HOST:PORT
+                            serve GET /metrics (Prometheus text format) on its own listener,
+                            without the operator token (default: off; the admin listener
+                            always serves GET /metrics with the token)
   --store URL               postgres://user@host:port/db to use PostgreSQL (default: SQLite in --data-dir)
   --store-timeout MS        deadline of one store call: a query, a lock wait, a whole write
                             transaction (PostgreSQL statement_timeout, lock_timeout and a client
@@ -132,6 +136,7 @@ async function main(argv: string[]): Promise<number> {
       'data-dir': { type: 'string', default: './data' },
       'admin-listen': { type: 'string', default: '127.0.0.1:9180' },
       'proxy-listen': { type: 'string', default: '0.0.0.0:9080' },
+      'metrics-listen': { type: 'string' },
       store: { type: 'string' },
       'store-timeout': { type: 'string', default: '5000' },
       'store-connect-timeout': { type: 'string', default: '3000' },
@@ -209,6 +214,7 @@ async function main(argv: string[]): Promise<number> {
     },
     admin: hostPort('--admin-listen', values['admin-listen']!),
     proxy: hostPort('--proxy-listen', values['proxy-listen']!),
+    metricsListen: values['metrics-listen'] === undefined ? undefined : hostPort('--metrics-listen', values['metrics-listen']),
     logger,
     adminToken: process.env.SLUICE_ADMIN_TOKEN,
     defaultRegion: values.region,

@@ -14,6 +14,7 @@ import { registerNativeRoutes } from './native/routes.js';
 import { noHealth, type HealthReporter } from './health-reporter.js';
 import { apig } from './huawei/errors.js';
 import { keepRawBodies } from './kit/raw-body.js';
+import { NO_STATS, type AdminObserver, type StatsReader } from '../model/stats.js';
 
 export interface AdminServerOptions {
   store: Store;
@@ -31,6 +32,23 @@ export interface AdminServerOptions {
   tls?: { cert: string; key: string };
   /** Further API faces (the cloud dialects) mounted on the same listener. */
   dialects?: FastifyPluginAsync[];
+  /** GET /metrics (operator token): the node's metrics in the Prometheus text format. */
+  metrics?: { contentType: string; text(): Promise<string> };
+  /** This node's numbers per upstream (GET /v1/upstreams/{id}/stats). */
+  stats?: StatsReader;
+  /** Counts the operator API's requests (the dialects count theirs). */
+  observer?: AdminObserver;
+}
+
+/** The operator API's error code in an answer body, or 'ok'. */
+function nativeCode(status: number, payload: unknown): string {
+  if (status < 400) return 'ok';
+  try {
+    const code = typeof payload === 'string' ? (JSON.parse(payload) as { code?: unknown }).code : undefined;
+    return typeof code === 'string' ? code : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 // Bodies are validated strictly (a string is not a number, an unknown field is an error);
@@ -57,7 +75,9 @@ export async function buildAdminServer(opts: AdminServerOptions): Promise<Fastif
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(compilers());
   app.setErrorHandler(errorHandler);
+  const observer = opts.observer;
   app.setNotFoundHandler((req, reply) => {
+    observer?.request('native', 'unmatched', 'not_found');
     void reply.status(404).send({ code: 'not_found', message: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` });
   });
   // Huawei's clients read APIG error bodies: an unknown path under /v2 is answered their way,
@@ -67,6 +87,7 @@ export async function buildAdminServer(opts: AdminServerOptions): Promise<Fastif
     keepRawBodies(v2);
     v2.setNotFoundHandler((req, reply) => {
       const e = apig('notPublished', { detail: ` (${req.method} ${req.url.split('?')[0]})` });
+      observer?.request('huawei', 'unmatched', e.code);
       void reply.status(e.status).header('X-Request-Id', newId()).send({ error_code: e.code, error_msg: e.message });
     });
   }, { prefix: '/v2' });
@@ -100,6 +121,15 @@ export async function buildAdminServer(opts: AdminServerOptions): Promise<Fastif
   // raw URL: whatever spelling of a path the router resolved to one of them (percent-encoded
   // segments, a trailing slash), the request went through this check first.
   await app.register(async (operator) => {
+    // Counted by the route pattern the router matched (bounded by the API), never the raw path.
+    if (observer) {
+      operator.addHook('onSend', async (req, reply, payload) => {
+        const code = nativeCode(reply.statusCode, payload);
+        if (code === 'store_unavailable') observer.storeError();
+        observer.request('native', `${req.method} ${req.routeOptions.url ?? 'unmatched'}`, code);
+        return payload;
+      });
+    }
     operator.addHook('onRequest', async (req) => {
       const h = req.headers.authorization;
       const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null;
@@ -114,7 +144,12 @@ export async function buildAdminServer(opts: AdminServerOptions): Promise<Fastif
       health: opts.health ?? noHealth,
       gaap: opts.gaap ?? gaapSettings({ defaultRegion: opts.defaultRegion ?? 'default' }),
       l4: opts.l4 ?? NO_L4,
+      stats: opts.stats ?? NO_STATS,
     });
+    const metrics = opts.metrics;
+    if (metrics) {
+      operator.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.header('content-type', metrics.contentType).send(await metrics.text()));
+    }
   });
   // Each dialect is an encapsulated plugin: its own body parsers (raw bytes for signing)
   // and error handler stay inside it.

@@ -38,6 +38,14 @@ interface Watched {
   removed: boolean;
 }
 
+/** Hears what the checker does (metrics): members watched and let go, verdicts, probes. */
+export interface HealthObserver {
+  watched(key: string, upstreamId: string, memberId: string, state: HealthState, since: number): void;
+  verdict(key: string, state: HealthState, since: number): void;
+  unwatched(key: string): void;
+  probed(key: string, ok: boolean): void;
+}
+
 export interface CheckerStats { members: number; timers: number; probesInFlight: number; probesQueued: number }
 
 /**
@@ -73,6 +81,7 @@ export class HealthChecker implements HealthReporter {
     private readonly clientCert: ClientCert | null = null,
     /** The User-Agent of HTTP(S) probes (probeAgent). */
     private readonly userAgent = probeAgent(null),
+    private readonly observer: HealthObserver | null = null,
   ) {}
 
   /**
@@ -144,6 +153,7 @@ export class HealthChecker implements HealthReporter {
       timer: null, recovery: null, probing: false, removed: false,
     };
     this.watched.set(key, w);
+    this.observer?.watched(key, u.id, memberId, w.state, w.since);
     this.publish({ key, state: w.state, reason: w.reason, since: w.since });
     this.changed(key);
     // The first probe at once (a little jitter spreads a big config over the first 100 ms).
@@ -156,6 +166,7 @@ export class HealthChecker implements HealthReporter {
     if (w.recovery) clearTimeout(w.recovery);
     w.timer = w.recovery = null;
     this.watched.delete(w.key);
+    this.observer?.unwatched(w.key);
     this.changed(w.key);
     this.log.debug({ upstream: w.upstreamId, member: w.memberId, why }, 'health: member no longer watched');
   }
@@ -175,7 +186,10 @@ export class HealthChecker implements HealthReporter {
     w.probing = true;
     try {
       const r = await probe(w.spec!);
-      if (!w.removed) this.activeResult(w, r.ok, r.reason);
+      if (!w.removed) {
+        this.observer?.probed(w.key, r.ok);
+        this.activeResult(w, r.ok, r.reason);
+      }
     } finally {
       w.probing = false;
       this.inFlight--;
@@ -239,6 +253,7 @@ export class HealthChecker implements HealthReporter {
     w.passiveTcp = w.passiveHttp = w.passiveTimeouts = 0;
     if (state === 'healthy' && w.recovery) { clearTimeout(w.recovery); w.recovery = null; }
     (state === 'unhealthy' ? this.log.warn : this.log.info).call(this.log, { upstream: w.upstreamId, member: w.memberId, address: `${w.host}:${w.port}`, from, to: state, reason }, `member ${state}`);
+    this.observer?.verdict(w.key, state, w.since);
     this.publish({ key: w.key, state, reason, since: w.since });
     this.changed(w.key);
   }

@@ -1,8 +1,11 @@
+import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { PickContext } from '../balance/balancer.js';
+import type { ExchangeObserver, ExchangeRecord } from '../model/exchange.js';
 import type { Outcome } from '../model/health.js';
 import type { Upstream } from '../model/types.js';
+import { unmappedIp } from '../model/host.js';
 import { classify, noMember, type ProxyFailure } from './errors.js';
 import type { ProxyTarget, ProxyUpstreamPlan } from './pools.js';
 
@@ -19,9 +22,58 @@ export interface ProxyHooks {
   onAttempt(target: ProxyTarget, outcome: Outcome, status: number, start: number): void;
   /** No member was healthy and the upstream is fail-open: traffic went to unhealthy members. */
   failOpen(upstream: Upstream): void;
+  /** Every client request, begun and ended (metrics, the access log); absent: no record is kept. */
+  exchanges?: ExchangeObserver | null;
 }
 
-export const NO_HOOKS: ProxyHooks = { onAttempt() {}, failOpen() {} };
+export const NO_HOOKS: ProxyHooks = { onAttempt() {}, failOpen() {}, exchanges: null };
+
+/** The request-side fields of an exchange record, read from the request only when asked. */
+export abstract class RequestRecord implements ExchangeRecord {
+  readonly startMs = performance.now();
+  endMs = 0;
+  status = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  upstreamMs: number | null = null;
+  errorCode: string | null = null;
+
+  constructor(protected readonly req: IncomingMessage, readonly clientIp: string) {}
+
+  abstract readonly routeId: string | null;
+  abstract readonly upstreamId: string | null;
+  abstract readonly memberId: string | null;
+  abstract readonly memberAddress: string | null;
+  abstract readonly attempts: number;
+  abstract readonly upgrade: boolean;
+  get method(): string { return this.req.method ?? 'GET'; }
+  get rawTarget(): string { return this.req.url ?? '/'; }
+  get host(): string { return this.req.headers.host ?? ''; }
+  get httpVersion(): string { return this.req.httpVersion; }
+  get userAgent(): string | null { return this.req.headers['user-agent'] ?? null; }
+  get referer(): string | null { return this.req.headers.referer ?? null; }
+}
+
+/** An answer the gateway made before any upstream was involved (no route, a bad request). */
+export class GatewayAnswer extends RequestRecord {
+  readonly routeId = null;
+  readonly upstreamId = null;
+  readonly memberId = null;
+  readonly memberAddress = null;
+  readonly attempts = 0;
+  constructor(req: IncomingMessage, clientIp: string, readonly upgrade: boolean) { super(req, clientIp); }
+}
+
+/** Tells `observer` of an answer the gateway made at once: `code` with its status and body size. */
+export function gatewayAnswered(observer: ExchangeObserver, req: IncomingMessage, upgrade: boolean, code: string, status: number, bytes: number): void {
+  const r = new GatewayAnswer(req, unmappedIp(req.socket.remoteAddress ?? ''), upgrade);
+  observer.started();
+  r.errorCode = code;
+  r.status = status;
+  r.bytesOut = bytes;
+  r.endMs = performance.now();
+  observer.ended(r);
+}
 
 const healthy = (t: ProxyTarget): boolean => t.state.healthy;
 const anyMember = (): boolean => true;
@@ -35,12 +87,14 @@ const anyMember = (): boolean => true;
  * It is the exchange's undici handler and its own pick context, so that an attempt allocates
  * nothing; subclasses dispatch, answer the client, and say what the member's answer means.
  */
-export abstract class AttemptLoop implements Dispatcher.DispatchHandler, PickContext<ProxyTarget> {
+export abstract class AttemptLoop extends RequestRecord implements Dispatcher.DispatchHandler, PickContext<ProxyTarget> {
   // PickContext: what the balancer hashes on, and which members it may pick.
-  readonly clientIp: string;
   readonly path: string;
   eligible: (t: ProxyTarget) => boolean = healthy;
-  protected attempts = 0;
+  attempts = 0;
+  /** The member of the last attempt (kept past its end, for the record). */
+  private last: ProxyTarget | null = null;
+  private readonly observer: ExchangeObserver | null;
   /** The first member tried; later ones go in `retried` (most requests never retry). */
   private firstTry: ProxyTarget | null = null;
   private retried: ProxyTarget[] | null = null;
@@ -54,9 +108,24 @@ export abstract class AttemptLoop implements Dispatcher.DispatchHandler, PickCon
   protected sent = false;
   protected lastFailure: ProxyFailure | null = null;
 
-  constructor(protected readonly upstream: ProxyUpstreamPlan, protected readonly hooks: ProxyHooks, clientIp: string, hashPath: string) {
-    this.clientIp = clientIp;
+  constructor(protected readonly upstream: ProxyUpstreamPlan, protected readonly hooks: ProxyHooks, clientIp: string, hashPath: string, req: IncomingMessage, readonly routeId: string) {
+    super(req, clientIp);
     this.path = hashPath;
+    this.observer = hooks.exchanges ?? null;
+    this.observer?.started();
+  }
+
+  get upstreamId(): string { return this.upstream.upstream.id; }
+  get memberId(): string | null { return this.last?.id ?? null; }
+  get memberAddress(): string | null { return this.last === null ? null : `${this.last.host}:${this.last.port}`; }
+
+  /** The exchange is over for the client: `status` is what it got (0: nothing). Once; later calls do nothing. */
+  protected ended(status: number, errorCode: string | null): void {
+    if (this.endMs !== 0) return;
+    this.endMs = performance.now();
+    this.status = status;
+    this.errorCode = errorCode;
+    this.observer?.ended(this);
   }
 
   /** Sends the attempt to `t` (on `t.pool`, with this as the handler). */
@@ -91,6 +160,7 @@ export abstract class AttemptLoop implements Dispatcher.DispatchHandler, PickCon
     if (first) this.firstTry = t;
     else (this.retried ??= []).push(t);
     this.target = t;
+    this.last = t;
     this.sent = false;
     this.abort = null;
     this.started = performance.now();
@@ -105,6 +175,7 @@ export abstract class AttemptLoop implements Dispatcher.DispatchHandler, PickCon
 
   /** The member answered the attempt with this status. */
   protected answered(status: number): void {
+    this.upstreamMs = performance.now() - this.started;
     this.hooks.onAttempt(this.target!, 'ok', status, this.started);
   }
 

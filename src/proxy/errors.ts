@@ -40,24 +40,35 @@ export function noMember(plan: UpstreamPlan): ProxyFailure {
 
 export function statusOf(code: ProxyErrorCode): number { return STATUS[code]; }
 
-/** The gateway's own error answer: JSON body, stable code header, connection kept unless told. */
-export function sendProxyError(res: ServerResponse, f: ProxyFailure): void {
-  if (res.headersSent) { res.destroy(); return; }
+/**
+ * The gateway's own error answer: JSON body, stable code header, connection kept unless told.
+ * Returns the body's size (0 when an answer had already begun: the connection is cut).
+ */
+export function sendProxyError(res: ServerResponse, f: ProxyFailure): number {
+  if (res.headersSent) { res.destroy(); return 0; }
   const body = JSON.stringify({ code: f.code, message: f.message });
+  const length = Buffer.byteLength(body);
   res.writeHead(STATUS[f.code], {
     'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
+    'content-length': length,
     'x-sluice-error': f.code,
   });
   res.end(body);
+  return length;
 }
 
 /** The same answer written on a raw socket (failed WebSocket upgrades). */
 export function rawProxyError(f: ProxyFailure): string {
+  return rawProxyAnswer(f).text;
+}
+
+/** rawProxyError's text and the size of its body. */
+export function rawProxyAnswer(f: ProxyFailure): { text: string; bytes: number } {
   const body = JSON.stringify({ code: f.code, message: f.message });
+  const bytes = Buffer.byteLength(body);
   const status = STATUS[f.code];
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n`
-    + `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-sluice-error: ${f.code}\r\nconnection: close\r\n\r\n${body}`;
+  return { bytes, text: `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n`
+    + `content-type: application/json\r\ncontent-length: ${bytes}\r\nx-sluice-error: ${f.code}\r\nconnection: close\r\n\r\n${body}` };
 }
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'ClientClosedError', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);

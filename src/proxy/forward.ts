@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import { AttemptLoop, type ProxyHooks } from './attempts.js';
-import { sendProxyError, type ProxyFailure } from './errors.js';
+import { sendProxyError, statusOf, type ProxyFailure } from './errors.js';
 import { enter, leave, type ClientBound } from './client-gone.js';
 import type { ProxyRoutePlan as RoutePlan, ProxyTarget as MemberTarget, ProxyUpstreamPlan } from './pools.js';
 import { clientResponseHeaders, rawTrailers, upstreamRequestHeaders } from './headers.js';
@@ -61,9 +61,12 @@ class Exchange extends AttemptLoop implements ClientBound {
   private linger: NodeJS.Timeout | null = null;
   private readonly headers: string[];
   private readonly socket: Socket;
+  readonly upgrade = false;
 
   constructor(private readonly f: ForwardRequest, private readonly body: Body) {
-    super(f.upstream, f.hooks, f.clientIp, f.hashPath);
+    super(f.upstream, f.hooks, f.clientIp, f.hashPath, f.req, f.plan.route.id);
+    // A buffered body is sent whole by every attempt; a streamed one is counted as it goes.
+    if (Buffer.isBuffer(body)) this.bytesIn = body.length;
     const host = f.upstream.upstream.upstreamHost ?? f.clientHost;
     this.headers = upstreamRequestHeaders(f.req, { clientIp: f.clientIp, clientHost: f.clientHost, host });
     // Kept: Node lets go of req.socket once a streamed request body has been read.
@@ -75,6 +78,7 @@ class Exchange extends AttemptLoop implements ClientBound {
     if (this.finished) return;
     this.finished = true;
     this.left = true;
+    this.ended(this.responded ? this.f.res.statusCode : 0, null);
     // Not on a connection yet: onConnect aborts it. On one: give the answer a moment, reading
     // on if it was waiting for the client to drain.
     if (!this.sent) return;
@@ -109,7 +113,8 @@ class Exchange extends AttemptLoop implements ClientBound {
 
   protected giveUp(f: ProxyFailure): void {
     this.finish();
-    sendProxyError(this.f.res, f);
+    this.bytesOut = sendProxyError(this.f.res, f);
+    this.ended(statusOf(f.code), f.code);
   }
 
   override onConnect(abort: (err?: Error) => void): void {
@@ -127,12 +132,18 @@ class Exchange extends AttemptLoop implements ClientBound {
     return true;
   }
 
+  /** undici 7 hands over each chunk written (its types say a size). */
+  onBodySent(chunk: Buffer | number): void {
+    if (!Buffer.isBuffer(this.body)) this.bytesIn += typeof chunk === 'number' ? chunk : chunk.length;
+  }
+
   onData(chunk: Buffer): boolean {
     if (this.left) {
       this.discarded += chunk.length;
       if (this.discarded > LINGER_BYTES) this.cut();
       return true;
     }
+    this.bytesOut += chunk.length;
     if (this.f.res.write(chunk)) return true;
     this.f.res.once('drain', this.resume!);
     return false;
@@ -145,6 +156,7 @@ class Exchange extends AttemptLoop implements ClientBound {
     const res = this.f.res;
     if (trailers && trailers.length > 0 && res.chunkedEncoding) res.addTrailers(rawTrailers(trailers));
     res.end();
+    this.ended(res.statusCode, null);
   }
 
   onError(err: Error): void {
@@ -157,6 +169,8 @@ class Exchange extends AttemptLoop implements ClientBound {
       this.brokeOff(target, err);
       this.finish();
       this.f.res.destroy(err);
+      // The client got a head and part of the body, then a cut connection.
+      this.ended(this.f.res.statusCode, null);
       return;
     }
     this.failed(target, err);

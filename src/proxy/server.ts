@@ -4,8 +4,8 @@ import type { Logger } from 'pino';
 import type { ProxyRoutePlan as RoutePlan, ProxyRuntime as Runtime, ProxyUpstreamPlan } from './pools.js';
 import type { RouteMatch } from '../runtime/router.js';
 import { clientConnectionClosed } from './client-gone.js';
-import { rawProxyError, sendProxyError, type ProxyFailure } from './errors.js';
-import { NO_HOOKS, type ProxyHooks } from './attempts.js';
+import { rawProxyAnswer, sendProxyError, statusOf, type ProxyFailure } from './errors.js';
+import { gatewayAnswered, NO_HOOKS, type ProxyHooks } from './attempts.js';
 import { forward, REPLAY_BUFFER_LIMIT } from './forward.js';
 import { hasDuplicateHost } from './host-header.js';
 import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './limits.js';
@@ -88,6 +88,17 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const { runtime } = opts;
   const hooks = opts.hooks ?? NO_HOOKS;
   const limits = { ...DEFAULT_LISTENER_LIMITS, ...opts.limits };
+  const observer = hooks.exchanges ?? null;
+  /** An answer the gateway makes before any upstream is involved, told to the observer. */
+  const refuse = (req: IncomingMessage, res: ServerResponse, f: ProxyFailure): void => {
+    const bytes = sendProxyError(res, f);
+    if (observer) gatewayAnswered(observer, req, false, f.code, statusOf(f.code), bytes);
+  };
+  const refuseRaw = (req: IncomingMessage, socket: Socket, f: ProxyFailure): void => {
+    const a = rawProxyAnswer(f);
+    socket.end(a.text);
+    if (observer) gatewayAnswered(observer, req, true, f.code, statusOf(f.code), a.bytes);
+  };
   // Set once close() starts; the one thing the request path checks for shutdown.
   let draining = false;
 
@@ -96,11 +107,11 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     if (hasDuplicateHost(req.rawHeaders)) {
       res.shouldKeepAlive = false;
       req.resume();
-      sendProxyError(res, DUPLICATE_HOST);
+      refuse(req, res, DUPLICATE_HOST);
       return;
     }
     const t = resolve(runtime, req);
-    if (!t.match || !t.upstream) { req.resume(); sendProxyError(res, notFound(t.host, t.hashPath)); return; }
+    if (!t.match || !t.upstream) { req.resume(); refuse(req, res, notFound(t.host, t.hashPath)); return; }
     forward({ req, res, plan: t.match.value, upstream: t.upstream, path: t.path, hashPath: t.hashPath, clientIp: t.clientIp, clientHost: t.host, hooks }, body);
   };
 
@@ -117,7 +128,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     socket.on('error', () => socket.destroy());
     if (!isWebSocketUpgrade(req)) {
       const problem = upgradeBodyProblem(req, REPLAY_BUFFER_LIMIT);
-      if (problem !== null) { socket.end(rawProxyError({ code: 'bad_request', message: problem })); return; }
+      if (problem !== null) { refuseRaw(req, socket, { code: 'bad_request', message: problem }); return; }
       const length = Number(req.headers['content-length'] ?? 0);
       if (length === 0) { onRequest(req, plainResponse(req, socket)); return; }
       readUpgradeBody(socket, head, length, limits.requestTimeoutMs || limits.headerTimeoutMs, (body) => {
@@ -127,9 +138,9 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
       return;
     }
     const problem = hasDuplicateHost(req.rawHeaders) ? DUPLICATE_HOST.message : webSocketRequestProblem(req);
-    if (problem !== null) { socket.end(rawProxyError({ code: 'bad_request', message: problem })); return; }
+    if (problem !== null) { refuseRaw(req, socket, { code: 'bad_request', message: problem }); return; }
     const t = resolve(runtime, req);
-    if (!t.match || !t.upstream) { socket.end(rawProxyError(notFound(t.host, t.hashPath))); return; }
+    if (!t.match || !t.upstream) { refuseRaw(req, socket, notFound(t.host, t.hashPath)); return; }
     forwardUpgrade({ req, socket, head, plan: t.match.value, upstream: t.upstream, path: t.path, hashPath: t.hashPath, clientIp: t.clientIp, clientHost: t.host, hooks });
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {

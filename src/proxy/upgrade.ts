@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { AttemptLoop, type ProxyHooks } from './attempts.js';
-import { rawProxyError, type ProxyFailure } from './errors.js';
+import { rawProxyAnswer, statusOf, type ProxyFailure } from './errors.js';
 import type { ProxyRoutePlan as RoutePlan, ProxyTarget as MemberTarget, ProxyUpstreamPlan } from './pools.js';
 import { DROP_RESPONSE, upstreamRequestHeaders } from './headers.js';
 import { webSocketAccept } from './websocket.js';
@@ -64,9 +64,12 @@ class UpgradeExchange extends AttemptLoop {
   private readonly accept: string;
   /** The member's answer head reached the client: nothing more to retry or answer. */
   private answeredClient = false;
+  readonly upgrade = true;
+  /** The status of a member's refusal relayed to the client. */
+  private refusedWith = 0;
 
   constructor(private readonly u: UpgradeRequest) {
-    super(u.upstream, u.hooks, u.clientIp, u.hashPath);
+    super(u.upstream, u.hooks, u.clientIp, u.hashPath, u.req, u.plan.route.id);
     const host = u.upstream.upstream.upstreamHost ?? u.clientHost;
     this.headers = upstreamRequestHeaders(u.req, { clientIp: u.clientIp, clientHost: u.clientHost, host });
     this.accept = webSocketAccept(u.req.headers['sec-websocket-key']!);
@@ -80,7 +83,10 @@ class UpgradeExchange extends AttemptLoop {
   }
 
   protected giveUp(f: ProxyFailure): void {
-    this.u.socket.end(rawProxyError(f));
+    const a = rawProxyAnswer(f);
+    this.u.socket.end(a.text);
+    this.bytesOut = a.bytes;
+    this.ended(statusOf(f.code), f.code);
   }
 
   protected repeatable(): boolean { return false; }
@@ -96,13 +102,14 @@ class UpgradeExchange extends AttemptLoop {
       // Relaying it would hand the client a raw channel to the member that is no WebSocket.
       member.destroy();
       this.attemptOver();
-      client.end(rawProxyError({ code: 'upstream_bad_upgrade', message: `member ${target.host}:${target.port} refused the WebSocket handshake: ${bad}` }));
+      this.giveUp({ code: 'upstream_bad_upgrade', message: `member ${target.host}:${target.port} refused the WebSocket handshake: ${bad}` });
       return;
     }
     client.write(`HTTP/1.1 ${status} Switching Protocols\r\n${headerLines(headers, null)}\r\n`);
     if (this.u.head.length) member.write(this.u.head);
     member.pipe(client).pipe(member);
-    const end = (): void => { member.destroy(); client.destroy(); };
+    // The tunnel's bytes are not body bytes: the record counts none; it ends with the tunnel.
+    const end = (): void => { member.destroy(); client.destroy(); this.ended(status, null); };
     member.once('close', () => { this.attemptOver(); end(); });
     client.once('close', end);
     member.on('error', end);
@@ -114,11 +121,13 @@ class UpgradeExchange extends AttemptLoop {
     // (undici hands over the body de-chunked, so the member's framing cannot go along).
     this.answeredClient = true;
     this.answered(status);
+    this.refusedWith = status;
     this.u.socket.write(`HTTP/1.1 ${status} ${statusText ?? ''}\r\n${headerLines(raw, DROP_RESPONSE)}connection: close\r\n\r\n`);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
+    this.bytesOut += chunk.length;
     this.u.socket.write(chunk);
     return true;
   }
@@ -126,13 +135,14 @@ class UpgradeExchange extends AttemptLoop {
   onComplete(): void {
     this.attemptOver();
     this.u.socket.end();
+    this.ended(this.refusedWith, null);
   }
 
   onError(err: Error): void {
     const target = this.target;
     this.attemptOver();
     if (target === null) return;
-    if (this.answeredClient) { this.brokeOff(target, err); this.u.socket.destroy(); return; }
+    if (this.answeredClient) { this.brokeOff(target, err); this.u.socket.destroy(); this.ended(this.refusedWith, null); return; }
     this.failed(target, err);
   }
 }

@@ -11,11 +11,16 @@ import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 import { L4Plane } from '../l4/plane.js';
 import { isL4StateKey } from '../l4/plan.js';
 import { workerOf } from '../l4/spread.js';
+import { ProcessMetrics } from '../metrics/registry.js';
 
 const setup = JSON.parse(process.env.SLUICE_WORKER_SETUP ?? '{}') as WorkerSetup;
 const logger = createLogger(setup.logLevel ?? 'info').child({ worker: process.pid });
 const runtime = new Runtime({ logger, pools: new PoolRegistry(), l7Scope: setup.l7Regions === null ? null : new Set(setup.l7Regions) });
 let proxy: ProxyServer | null = null;
+// This worker's series; the primary merges every worker's into one scrape.
+const metrics = new ProcessMetrics(true);
+const l7 = metrics.l7!;
+runtime.onSnapshot((s) => l7.sync(s));
 // Set by the first config: a second one may come before the listener is up (a delta that
 // reached the worker before its first config asks for the whole config again), and a
 // second listen in one worker would bind anew (EADDRINUSE on a fixed port).
@@ -45,6 +50,7 @@ const failing = new Set<string>();
 const passive = (upstreamId: string): boolean => runtime.snapshot.upstreams.get(upstreamId)?.upstream.healthCheck?.passive === true;
 const hooks: ProxyHooks = {
   onAttempt(t, outcome, status) {
+    l7.attempt(t, outcome, status);
     if (outcome === 'ok' && status < 400) {
       if (failing.size === 0 || !failing.delete(t.stateKey)) return;
     } else if (passive(t.upstreamId)) failing.add(t.stateKey);
@@ -52,6 +58,7 @@ const hooks: ProxyHooks = {
     send({ type: 'outcome', key: t.stateKey, outcome, status });
   },
   failOpen: failOpenLogger(logger),
+  exchanges: l7,
 };
 
 const feed = new DataPlaneFeed(runtime, l4);
@@ -79,6 +86,8 @@ process.on('message', (m: ToWorker) => {
       if (isL4StateKey(u.key)) l4?.setHealth(u);
       else runtime.setHealth(u);
     }
+  } else if (m.type === 'metrics') {
+    void metrics.registry.getMetricsAsJSON().then((all) => send({ type: 'metrics', seq: m.seq, metrics: all }));
   } else if (m.type === 'l4-ack') {
     acks.get(m.seq)?.(m.ok);
     acks.delete(m.seq);

@@ -15,7 +15,9 @@ export type ToWorker =
   | { type: 'health'; updates: HealthUpdate[] }
   | { type: 'shutdown'; graceMs: number }
   /** The primary's answer to an l4-applied report: whether it landed in the store. */
-  | { type: 'l4-ack'; seq: number; ok: boolean };
+  | { type: 'l4-ack'; seq: number; ok: boolean }
+  /** A scrape: the worker answers with its registry's metrics (prom-client JSON). */
+  | { type: 'metrics'; seq: number };
 
 export type FromWorker =
   /** The worker's message handler is in place (messages sent before that are lost). */
@@ -32,7 +34,9 @@ export type FromWorker =
   /** A listener's report changed (null: no longer served by this worker). */
   | { type: 'l4-listener'; id: string; report: ListenerReport | null }
   /** Statistics deltas of this worker's proxies and listeners (the primary's book adds them up). */
-  | { type: 'l4-stats'; rows: StatRow[] };
+  | { type: 'l4-stats'; rows: StatRow[] }
+  /** The answer to a scrape. */
+  | { type: 'metrics'; seq: number; metrics: object[] };
 
 /** A worker's start parameters (in its environment); `limits` is already this worker's share. */
 export interface WorkerSetup {

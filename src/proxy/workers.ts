@@ -52,6 +52,8 @@ export interface ProxyWorkers extends ProxyServer {
   appliedRevision(): number | null;
   /** Sends a health verdict to every worker. */
   broadcastHealth(u: HealthUpdate): void;
+  /** Every live worker's metrics (prom-client JSON); one that does not answer within `timeoutMs` is left out. */
+  metrics(timeoutMs: number): Promise<object[][]>;
 }
 
 // Under tsx (tests, development) this module is a .ts file and so is its sibling.
@@ -68,6 +70,8 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
   let started = false;
   const workers = new Set<Worker>();
   const acknowledged = new Map<Worker, number>();
+  let scrapeSeq = 0;
+  const scrapes = new Map<number, (metrics: object[]) => void>();
 
   cluster.setupPrimary({ exec: fileURLToPath(WORKER_ENTRY), silent: false });
 
@@ -95,6 +99,7 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
         else if (m.type === 'l4-applied') void opts.onL4Applied(m.proxyId, m.status).then((ok) => send(w, { type: 'l4-ack', seq: m.seq, ok }));
         else if (m.type === 'l4-listener') opts.onL4Listener(m.id, m.report);
         else if (m.type === 'l4-stats') opts.onL4Stats?.(m.rows);
+        else if (m.type === 'metrics') scrapes.get(m.seq)?.(m.metrics);
         else if (m.type === 'listening') resolve(m.port);
       });
       w.once('exit', (code) => reject(new Error(`proxy worker exited with code ${code} before listening`)));
@@ -139,6 +144,15 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
     },
     broadcastHealth(u) {
       for (const w of workers) send(w, { type: 'health', updates: [u] });
+    },
+    async metrics(timeoutMs) {
+      const answers = await Promise.all([...workers].map((w) => new Promise<object[] | null>((resolve) => {
+        const seq = ++scrapeSeq;
+        const timer = setTimeout(() => { scrapes.delete(seq); log.warn({ worker: w.process.pid }, 'proxy worker did not answer a metrics scrape in time; left out'); resolve(null); }, timeoutMs);
+        scrapes.set(seq, (metrics) => { clearTimeout(timer); scrapes.delete(seq); resolve(metrics); });
+        send(w, { type: 'metrics', seq });
+      })));
+      return answers.filter((a): a is object[] => a !== null);
     },
     async close(graceMs) {
       stopping = true;

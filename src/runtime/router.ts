@@ -52,6 +52,8 @@ export class Router<R> {
   /** Keyed by the suffix with its leading dot: `*.example.com` -> `.example.com`. */
   private readonly wildcard = new Map<string, PathTable<R>>();
   private readonly anyHost = new PathTable<R>();
+  /** The value of every route compiled in, in table order (metrics build their series from it). */
+  readonly values: R[] = [];
 
   /** `onError`: a route that cannot be compiled is left out whole, and told here. */
   constructor(routes: readonly Route[], valueOf: (r: Route) => R | null, onError?: (r: Route, err: unknown) => void) {
@@ -68,6 +70,7 @@ export class Router<R> {
       if (!compiled) continue;
       const { tables, paths, methods, value } = compiled;
       for (const table of tables) for (const p of paths) table.add(p, methods, value);
+      this.values.push(value);
     }
   }
 

@@ -66,7 +66,7 @@ describe('operator API over HTTP', () => {
     const r = await call('GET', '/v1/openapi.json', undefined, { token: null });
     assert.equal(r.status, 200);
     assert.match(r.body.openapi, /^3\./);
-    for (const p of ['/v1/tenants', '/v1/upstreams', '/v1/upstreams/{id}/members', '/v1/routes', '/v1/instances']) {
+    for (const p of ['/v1/tenants', '/v1/upstreams', '/v1/upstreams/{id}/members', '/v1/upstreams/{id}/stats', '/v1/routes', '/v1/instances']) {
       assert.ok(r.body.paths[p], `documents ${p}`);
     }
     assert.ok(r.body.paths['/v1/upstreams'].post.requestBody, 'request body schema documented');

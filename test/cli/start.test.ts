@@ -41,7 +41,7 @@ test('sluice --help documents every flag', async () => {
   child.stdout!.on('data', (d) => { out += d; });
   const [code] = await once(child, 'exit');
   assert.equal(code, 0);
-  for (const flag of ['--data-dir', '--admin-listen', '--proxy-listen', '--store', '--store-timeout', '--store-connect-timeout', '--log-level', '--workers', '--max-upstreams', '--max-members', '--upstream-client-cert', '--upstream-client-key', '--huawei-api-rate', '--tencent-api-rate', '--admin-tls-cert', '--admin-tls-key', '--header-timeout', '--request-timeout', '--max-connections', '--max-connections-per-ip', '--shutdown-grace', '--max-proxies-per-group', '--max-proxies-per-tenant', '--max-listeners-per-proxy', '--max-origins-per-listener', '--max-ports-per-call', '--region', '--l7-regions', '--node-name', '--l4-drain-timeout', 'SLUICE_ADMIN_TOKEN']) {
+  for (const flag of ['--data-dir', '--admin-listen', '--proxy-listen', '--store', '--store-timeout', '--store-connect-timeout', '--log-level', '--workers', '--max-upstreams', '--max-members', '--upstream-client-cert', '--upstream-client-key', '--huawei-api-rate', '--tencent-api-rate', '--admin-tls-cert', '--admin-tls-key', '--header-timeout', '--request-timeout', '--max-connections', '--max-connections-per-ip', '--shutdown-grace', '--max-proxies-per-group', '--max-proxies-per-tenant', '--max-listeners-per-proxy', '--max-origins-per-listener', '--max-ports-per-call', '--region', '--l7-regions', '--node-name', '--l4-drain-timeout', '--metrics-listen', 'SLUICE_ADMIN_TOKEN']) {
     assert.ok(out.includes(flag), `help mentions ${flag}`);
   }
 });
@@ -57,6 +57,7 @@ test('sluice start refuses bad quota, store deadline, certificate, timeout and c
     [['--admin-tls-cert', 'missing-cert.pem', '--admin-tls-key', 'missing-key.pem'], '--admin-tls-cert'],
     [['--region', 'Not A Region'], '--region'],
     [['--node-name', 'no spaces'], '--node-name'],
+    [['--metrics-listen', 'nowhere'], '--metrics-listen'],
     [['--l7-regions', 'r-one,R-TWO'], '--l7-regions'],
     [['--l7-regions', ''], '--l7-regions'],
     [['--l7-regions', 'r-one,,r-two'], '--l7-regions'],

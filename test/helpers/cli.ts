@@ -9,6 +9,8 @@ export interface SluiceProcess {
   child: ChildProcess;
   adminUrl: string;
   proxyUrl: string;
+  /** The --metrics-listen address's /metrics, when the process was given one. */
+  metricsUrl: string | null;
   token: string;
   /** Log lines after the start line. */
   lines: Interface;
@@ -27,12 +29,12 @@ export async function startSluiceProcess(extraArgs: string[] = [], env: Record<s
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
-  let started: { admin: string; proxy: string } | null = null;
+  let started: { admin: string; proxy: string; metrics?: string | null } | null = null;
   // Bounded: a start that failed but left the process running (a pool still open) ends here.
   const deadline = setTimeout(() => child.kill('SIGKILL'), START_MS);
   try {
     for await (const line of lines) {
-      const rec = JSON.parse(line) as { msg: string; admin: string; proxy: string };
+      const rec = JSON.parse(line) as { msg: string; admin: string; proxy: string; metrics?: string | null };
       if (rec.msg === 'sluice started') { started = rec; break; }
     }
   } finally {
@@ -41,6 +43,7 @@ export async function startSluiceProcess(extraArgs: string[] = [], env: Record<s
   if (!started) throw new Error(`sluice exited, or had not started within ${START_MS} ms`);
   return {
     child, lines, token, adminUrl: `http://${started.admin}`, proxyUrl: `http://${started.proxy}`,
+    metricsUrl: started.metrics ? `http://${started.metrics}/metrics` : null,
     async cleanup() {
       child.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });

@@ -12,6 +12,8 @@ import { keepRawBodies, rawBody } from '../kit/raw-body.js';
 import { checkFields, type Params } from '../params.js';
 import { apig, HuaweiError, instanceNotFound, invalid, report, toHuaweiError } from './errors.js';
 import { OPERATIONS, type Operation, type OperationContext } from './operations.js';
+import type { AdminObserver } from '../../model/stats.js';
+import { StoreUnavailableError } from '../../store/errors.js';
 import { badSignature, parseAkSk, verifyAkSk } from './signature.js';
 
 /** Requests per second per tenant and operation before APIG.9008. */
@@ -27,9 +29,13 @@ export interface HuaweiOptions {
   rateLimiter?: TenantRateLimiter;
   /** Clock in epoch milliseconds (tests move it). */
   now?: () => number;
+  /** Counts each request by operation and answer code (metrics). */
+  observer?: AdminObserver;
 }
 
 export const HUAWEI_PREFIX = '/v2/:project_id/apigw/instances/:instance_id';
+
+const OPERATION_BY_ROUTE = new Map(OPERATIONS.map((op) => [`${op.method} ${HUAWEI_PREFIX}${op.path}`, op.name]));
 
 /** The tenant a request speaks for: from an AK/SK signature or an X-Auth-Token. */
 async function authenticate(opts: HuaweiOptions, req: FastifyRequest, body: Buffer, now: number): Promise<string | null> {
@@ -122,13 +128,22 @@ export function huaweiDialect(opts: HuaweiOptions): FastifyPluginAsync {
         handler: async (req, reply) => {
           try {
             const out = await run(op, req);
+            opts.observer?.request('huawei', op.name, 'ok');
             return op.status === 204 ? reply.status(204).send() : reply.status(op.status).send(out);
           } catch (err) {
-            return fail(reply, guard.fromHandler(err, req.log, { operation: op.name }));
+            if (err instanceof StoreUnavailableError) opts.observer?.storeError();
+            const e = guard.fromHandler(err, req.log, { operation: op.name });
+            opts.observer?.request('huawei', op.name, e.code);
+            return fail(reply, e);
           }
         },
       });
     }
-    app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => fail(reply, guard.fromFramework(err, req.log)));
+    app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
+      const e = guard.fromFramework(err, req.log);
+      // Refused before the handler (body too large, say): the route tells the operation.
+      opts.observer?.request('huawei', OPERATION_BY_ROUTE.get(`${req.method} ${req.routeOptions.url}`) ?? 'unknown', e.code);
+      return fail(reply, e);
+    });
   };
 }

@@ -1,3 +1,4 @@
+import type { StatsReader } from '../../model/stats.js';
 import type { FastifyRequest } from 'fastify';
 import type { GaapSettings } from '../../control/gaap.js';
 import type { Limits } from '../../control/upstreams.js';
@@ -15,6 +16,8 @@ export interface NativeDeps {
   gaap: GaapSettings;
   /** The node's L4 data plane and its checks (listeners' sockets, bindings' health). */
   l4: L4Reporter;
+  /** This node's traffic numbers per upstream (its metrics). */
+  stats: StatsReader;
 }
 
 export type Id = { id: string };

@@ -148,3 +148,14 @@ export type TRouteInput = Static<typeof RouteInput>;
 export type TMemberInput = Static<typeof MemberInput>;
 export type TMemberGroupInput = Static<typeof MemberGroupInput>;
 export type TPaging = Static<typeof Paging>;
+
+const Latency = Type.Object({
+  count: Type.Integer(), mean: Nullable(Type.Number()), p50: Nullable(Type.Number()), p90: Nullable(Type.Number()), p99: Nullable(Type.Number()),
+}, { description: 'Seconds; quantiles estimated from the histogram buckets as Prometheus does' });
+export const UpstreamStatsBody = Type.Object({
+  upstreamId: Type.String(),
+  requests: Type.Record(Type.String(), Type.Number(), { description: 'Client requests by status class of the answer (none, 1xx ... 5xx)' }),
+  attempts: Type.Record(Type.String(), Type.Record(Type.String(), Type.Number()), { description: 'Attempts by member id, then outcome (ok, http_error, connect, tls, reset, timeout)' }),
+  retries: Type.Number(),
+  latency: Type.Object({ request: Latency, upstream: Latency }),
+}, { $id: 'UpstreamStats', description: 'What this node counted for the upstream since it started (its workers included)' });

@@ -6,7 +6,7 @@ import { err, page, withId, type Id, type NativeDeps } from './common.js';
 import * as S from './schemas.js';
 
 /** /v1/upstreams and an upstream's health. */
-export const upstreamRoutes: FastifyPluginAsync<NativeDeps> = async (app, { store, limits, defaultRegion, health }) => {
+export const upstreamRoutes: FastifyPluginAsync<NativeDeps> = async (app, { store, limits, defaultRegion, health, stats }) => {
   app.post('/v1/upstreams', { schema: { tags: ['upstreams'], body: S.UpstreamCreate, response: err } }, async (req, reply) => {
     const { tenantId, region, instanceId, ...input } = req.body as S.TUpstreamCreate;
     const u = await ups.createUpstream(store, OPERATOR, { tenantId, region: region ?? defaultRegion, instanceId }, input, limits);
@@ -28,5 +28,11 @@ export const upstreamRoutes: FastifyPluginAsync<NativeDeps> = async (app, { stor
   }, async (req) => {
     const u = await ups.getUpstream(store, OPERATOR, (req.params as Id).id);
     return { upstreamId: u.id, error: health.problem(u), members: health.report(u).map((m) => ({ ...m, nodes: m.nodes ?? [] })) };
+  });
+  app.get('/v1/upstreams/:id/stats', {
+    schema: { tags: ['upstreams'], ...withId({ response: { ...err, 200: S.UpstreamStatsBody } }), description: 'Requests, attempts, retries and latency this node counted for the upstream (GET /metrics has the same series).' },
+  }, async (req) => {
+    const u = await ups.getUpstream(store, OPERATOR, (req.params as Id).id);
+    return stats.upstream(u.id);
   });
 };

@@ -8,7 +8,8 @@ import type { HealthReporter } from '../health-reporter.js';
 import { TencentError, toTencentError } from './errors.js';
 import { checkFields, unflatten, type Params } from './params.js';
 import { parseAuthorization, verifyTc3 } from './signature.js';
-import { actionOf, serviceFor } from './services.js';
+import { actionOf, serviceFor, SERVICES } from './services.js';
+import type { AdminObserver } from '../../model/stats.js';
 import { isRegionName } from '../../model/region.js';
 import { errorGuard } from '../kit/guard.js';
 import { parseJsonObject } from '../kit/json-body.js';
@@ -34,6 +35,13 @@ export interface TencentOptions {
   rateLimiter?: TenantRateLimiter;
   /** Clock, in Unix seconds (tests move it). */
   now?: () => number;
+  /** Counts each request by action and answer code (metrics). */
+  observer?: AdminObserver;
+}
+
+/** The action a request names when it is one of ours; anything else counts as `unknown` (a label never carries a client's string). */
+function knownAction(name: unknown): string {
+  return typeof name === 'string' && SERVICES.some((s) => s.actions.has(name)) ? name : 'unknown';
 }
 
 /** The request's region: X-TC-Region in the form every face accepts, else the gateway's default. */
@@ -90,6 +98,11 @@ export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
     return action.run({ store: opts.store, limits: opts.limits, health: opts.health, tenantId: key.tenantId, region, gaap, l4 }, params);
   }
 
+  const counted = (req: FastifyRequest, code: string): void => {
+    if (code === 'ServiceUnavailable') opts.observer?.storeError();
+    opts.observer?.request('tencent', knownAction(req.headers['x-tc-action']), code);
+  };
+
   return async (app) => {
     // The signature covers the bytes as sent: keep them raw.
     keepRawBodies(app);
@@ -99,9 +112,11 @@ export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
       if (typeof trace === 'string') void reply.header('X-TC-TraceId', trace);
       try {
         const out = await handle(req);
+        opts.observer?.request('tencent', knownAction(req.headers['x-tc-action']), 'ok');
         return { Response: { ...out, RequestId: requestId } };
       } catch (err) {
         const te = guard.fromHandler(err, req.log);
+        counted(req, te.code);
         return { Response: { Error: { Code: te.code, Message: te.message }, RequestId: requestId } };
       }
     };
@@ -109,6 +124,7 @@ export function tencentDialect(opts: TencentOptions): FastifyPluginAsync {
     app.get('/', { schema: { hide: true } }, answer);
     app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
       const te = guard.fromFramework(err, req.log);
+      counted(req, te.code);
       void reply.status(200).send({ Response: { Error: { Code: te.code, Message: te.message }, RequestId: randomUUID() } });
     });
   };
