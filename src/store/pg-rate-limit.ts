@@ -12,10 +12,13 @@ const DEFAULT_RETRY_MS = 1000;
 /** How often rows whose window ended long ago are deleted (the library's own sweep is off: it outlives close). */
 const SWEEP_MS = 5 * 60_000;
 
-/** PostgreSQL's duplicate_table, or the unique violation on its catalogue a racing CREATE TABLE IF NOT EXISTS gets. */
+/**
+ * What a CREATE TABLE IF NOT EXISTS that lost the race gets: duplicate_table, duplicate_object
+ * (the table's row type), or the unique violation on the catalogue that says the same.
+ */
 function createdMeanwhile(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
-  return code === '42P07' || (code === '23505' && /pg_type_typname_nsp_index|already exists/.test(messageOf(err)));
+  return code === '42P07' || code === '42710' || (code === '23505' && /pg_type_typname_nsp_index|pg_class_relname_nsp_index|already exists/.test(messageOf(err)));
 }
 
 export interface PgRateLimitOptions extends Partial<StoreTimeouts> {
