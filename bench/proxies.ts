@@ -49,10 +49,15 @@ function nodePeer(name: string, file: string): ProxySpec {
   };
 }
 
+/** Extra `sluice start` flags for a run, e.g. SLUICE_BENCH_ARGS='--access-log /tmp/a.log' to measure a feature's cost. */
+function sluiceArgs(): string[] {
+  return (process.env.SLUICE_BENCH_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 const sluice: ProxySpec = {
   name: 'sluice', node: true,
   async start(backends, flags) {
-    const { proc, proxyPort: port, api } = await startSluice(flags, PROXY_CPU);
+    const { proc, proxyPort: port, api } = await startSluice(flags, PROXY_CPU, sluiceArgs());
     const tenant = await api<{ id: string }>('POST', '/v1/tenants', { name: 'bench' });
     // As the bar asks: routing, balancing, retries and health (active probes and passive checks) on.
     const up = await api<{ id: string }>('POST', '/v1/upstreams', {
