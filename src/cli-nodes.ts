@@ -7,8 +7,9 @@ export interface NodesCommand {
 }
 
 function table(items: NodeView[]): string {
-  const head = ['NAME', 'STATUS', 'REGION', 'VERSION', 'REVISION', 'LAST SEEN', 'ID'];
-  const rows = items.map((n) => [n.name, n.status, n.labels.region ?? '-', n.version, String(n.appliedRevision), `${(n.silentMs / 1000).toFixed(1)}s ago`, n.id]);
+  const head = ['NAME', 'STATUS', 'REGION', 'L7 REGIONS', 'VERSION', 'REVISION', 'LAST SEEN', 'ID'];
+  // A node without the l7Regions label serves every region's routes.
+  const rows = items.map((n) => [n.name, n.status, n.labels.region ?? '-', n.labels.l7Regions ?? 'all', n.version, String(n.appliedRevision), `${(n.silentMs / 1000).toFixed(1)}s ago`, n.id]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }

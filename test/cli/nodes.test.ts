@@ -63,7 +63,7 @@ describe('node registry: two gateway processes on one PostgreSQL schema', () => 
     const db = new pg.Client({ connectionString: u.toString() });
     const a = await startSluiceProcess(['--store', u.toString(), '--node-name', 'node-a', '--region', 'r-one'], BEAT);
     procs.push(a);
-    const b = await startSluiceProcess(['--store', u.toString(), '--node-name', 'node-b', '--region', 'r-two'], BEAT);
+    const b = await startSluiceProcess(['--store', u.toString(), '--node-name', 'node-b', '--region', 'r-two', '--l7-regions', 'r-two,r-three'], BEAT);
     procs.push(b);
     await db.connect();
     try {
@@ -71,7 +71,7 @@ describe('node registry: two gateway processes on one PostgreSQL schema', () => 
       const bothAt = (rev: number) => (list: NodeOut[]) => list.length === 2 && list.every((n) => n.appliedRevision === rev && n.status === 'up');
       for (const p of [a, b]) {
         const list = await until('both nodes listed', () => nodes(p), bothAt(await revision()));
-        assert.deepEqual(list.map((n) => [n.name, n.labels, n.version]), [['node-a', { region: 'r-one' }, VERSION], ['node-b', { region: 'r-two' }, VERSION]]);
+        assert.deepEqual(list.map((n) => [n.name, n.labels, n.version]), [['node-a', { region: 'r-one' }, VERSION], ['node-b', { region: 'r-two', l7Regions: 'r-three,r-two' }, VERSION]]);
         assert.notEqual(list[0]!.id, list[1]!.id);
       }
       const before = await revision();
@@ -86,9 +86,9 @@ describe('node registry: two gateway processes on one PostgreSQL schema', () => 
       assert.equal(json.total, 2);
       assert.deepEqual(json.items.map((n) => [n.name, n.appliedRevision]), [['node-a', now], ['node-b', now]]);
       const table = (await cli(a)).trim().split('\n');
-      assert.match(table[0]!, /^NAME\s+STATUS\s+REGION\s+VERSION\s+REVISION/);
-      assert.match(table[1]!, new RegExp(`^node-a\\s+up\\s+r-one\\s+${VERSION.replaceAll('.', '\\.')}\\s+${now}\\s`));
-      assert.match(table[2]!, /^node-b\s+up\s+r-two\s/);
+      assert.match(table[0]!, /^NAME\s+STATUS\s+REGION\s+L7 REGIONS\s+VERSION\s+REVISION/);
+      assert.match(table[1]!, new RegExp(`^node-a\\s+up\\s+r-one\\s+all\\s+${VERSION.replaceAll('.', '\\.')}\\s+${now}\\s`));
+      assert.match(table[2]!, /^node-b\s+up\s+r-two\s+r-three,r-two\s/);
 
       b.child.kill('SIGKILL');
       await once(b.child, 'exit');
