@@ -167,6 +167,8 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const l4 = nodeRegion === null ? null : startL4Node({
     region: nodeRegion, logger: log, drainMs, inWorkers: count > 1, settle, broadcastHealth: (u) => workers?.broadcastHealth(u),
   });
+  // With workers the L4 plane, and so its series, live in them.
+  if (l4?.plane) own.l4(l4.plane);
   // One health authority per node: it follows the primary's snapshots, and its verdicts go
   // to this process's data plane and to every worker.
   const health = new HealthChecker(log, (u) => {

@@ -1,5 +1,5 @@
 import { l4BindingOfKey } from '../l4/plan.js';
-import { messageOf } from '../model/errors.js';
+import { outageLog } from '../model/outage-log.js';
 import {
   aggregateDownIps, aggregateVerdicts, type HealthReporter, type HealthRow, type Judged, type MemberHealthReport, type NodeVerdict,
 } from '../model/health.js';
@@ -51,7 +51,10 @@ export function clusterHealth(opts: ClusterHealthOptions): ClusterHealth {
   let members = new Map<string, Remote[]>();
   let bindings = new Map<string, Remote[]>();
   let timer: NodeJS.Timeout | null = null;
-  let failing = false;
+  const outage = outageLog(opts.log, {
+    failed: 'could not read other nodes\' health verdicts; answering from the last ones read',
+    back: 'other nodes\' health verdicts are read again',
+  });
   let stopped = false;
 
   const index = (rows: HealthRow[], names: ReadonlyMap<string, string>): void => {
@@ -78,10 +81,10 @@ export function clusterHealth(opts: ClusterHealthOptions): ClusterHealth {
       // Alone: nothing to read; the verdicts of nodes that went down stop counting at once.
       if (others.size === 0) index([], others);
       else index(await opts.store.healthRows(), others);
-      if (failing) { failing = false; opts.log.info({}, 'other nodes\' health verdicts are read again'); }
+      outage.ok();
     } catch (err) {
       // The last rows read stay: a store outage is no reason to forget what the others said.
-      if (!failing) { failing = true; opts.log.warn({ reason: messageOf(err) }, 'could not read other nodes\' health verdicts; answering from the last ones read'); }
+      outage.failed(err);
     }
   };
 

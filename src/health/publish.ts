@@ -1,4 +1,4 @@
-import { messageOf } from '../model/errors.js';
+import { outageLog } from '../model/outage-log.js';
 import type { HealthVerdict } from '../model/health.js';
 import type { StoreLog } from '../store/postgres.js';
 import type { Store } from '../store/store.js';
@@ -37,12 +37,15 @@ export function startHealthPublisher(store: Store, log: StoreLog, opts: Publishe
   let nodeId: string | null = null;
   let timer: NodeJS.Timeout | null = null;
   let inFlight: Promise<void> | null = null;
-  let failing = false;
+  const outage = outageLog(log, {
+    failed: 'could not publish health verdicts; other nodes read this node\'s last ones until the store answers',
+    back: 'health verdicts reach the store again',
+  }, () => ({ node: nodeId }));
   let stopped = false;
 
   const schedule = (ms: number): void => {
     if (timer || inFlight || stopped || nodeId === null || dirty.size === 0) return;
-    timer = setTimeout(() => { timer = null; inFlight = send().finally(() => { inFlight = null; schedule(failing ? retryMs : batchMs); }); }, ms);
+    timer = setTimeout(() => { timer = null; inFlight = send().finally(() => { inFlight = null; schedule(outage.failing ? retryMs : batchMs); }); }, ms);
     timer.unref();
   };
 
@@ -57,11 +60,11 @@ export function startHealthPublisher(store: Store, log: StoreLog, opts: Publishe
     }
     try {
       await store.putHealth(nodeId!, put, drop);
-      if (failing) { failing = false; log.info({ node: nodeId }, 'health verdicts reach the store again'); }
+      outage.ok();
     } catch (err) {
       // Keys marked meanwhile are newer and stay as marked; the rest go back for the retry.
       for (const [key, source] of batch) if (!dirty.has(key)) dirty.set(key, source);
-      if (!failing) { failing = true; log.warn({ node: nodeId, reason: messageOf(err) }, 'could not publish health verdicts; other nodes read this node\'s last ones until the store answers'); }
+      outage.failed(err);
     }
   };
 
@@ -69,7 +72,7 @@ export function startHealthPublisher(store: Store, log: StoreLog, opts: Publishe
     mark(key, source) {
       if (stopped) return;
       dirty.set(key, source);
-      schedule(failing ? retryMs : batchMs);
+      schedule(outage.failing ? retryMs : batchMs);
     },
     start(id) {
       nodeId = id;

@@ -41,4 +41,6 @@ export interface CounterView {
   open: number;
   /** The proxy's budget, bytes per second each way (proxy rows; 0 on listener rows). */
   byteRate: number;
+  /** The proxy's cap on open connections plus sessions (proxy rows; 0 on listener rows). */
+  connectionCap: number;
 }

@@ -100,7 +100,7 @@ export class StatsSampler {
     const unsampled = new Map<string, ListenerTotals>();
     for (const t of this.listeners.values()) {
       const totals = t.listener.totals();
-      if (!t.gone) out.push({ proxyId: t.proxyId, listenerId: t.listenerId, protocol: t.listener.plan.protocol, totals, open: t.listener.open, byteRate: 0 });
+      if (!t.gone) out.push({ proxyId: t.proxyId, listenerId: t.listenerId, protocol: t.listener.plan.protocol, totals, open: t.listener.open, byteRate: 0, connectionCap: 0 });
       let u = unsampled.get(t.proxyId);
       if (!u) unsampled.set(t.proxyId, (u = zeroTotals(false)));
       addTotals(u, delta(totals, t.last));
@@ -110,7 +110,7 @@ export class StatsSampler {
       const totals = { ...p.sampled };
       const u = unsampled.get(id);
       if (u) addTotals(totals, u);
-      out.push({ proxyId: id, listenerId: null, protocol: null, totals, open: p.budget.connections, byteRate: p.budget.byteRate });
+      out.push({ proxyId: id, listenerId: null, protocol: null, totals, open: p.budget.connections, byteRate: p.budget.byteRate, connectionCap: p.budget.connectionCap });
     }
     return out;
   }

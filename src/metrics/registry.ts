@@ -1,9 +1,11 @@
 import { AggregatorRegistry, collectDefaultMetrics, Registry } from 'prom-client';
+import type { CounterView } from '../l4/counters.js';
+import { L4Metrics } from './l4.js';
 import { L7Metrics } from './l7.js';
 
 export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
-/** One process's registry: Node's process metrics (prefixed sluice_) and, where it proxies, the L7 series. */
+/** One process's registry: Node's process metrics (prefixed sluice_) and, where it proxies, the L7 and L4 series. */
 export class ProcessMetrics {
   readonly registry = new Registry();
   readonly l7: L7Metrics | null;
@@ -11,6 +13,11 @@ export class ProcessMetrics {
   constructor(proxies: boolean) {
     collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
     this.l7 = proxies ? new L7Metrics(this.registry) : null;
+  }
+
+  /** The L4 series of the plane this process runs (read at scrape time from its counters). */
+  l4(plane: { counters(): CounterView[] }): void {
+    new L4Metrics(this.registry, () => plane.counters());
   }
 }
 

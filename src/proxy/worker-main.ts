@@ -42,6 +42,7 @@ const l4 = setup.l4 === null ? null : new L4Plane({
   onListenerReport: (id, report) => send({ type: 'l4-listener', id, report }),
   onStats: (rows) => send({ type: 'l4-stats', rows }),
 });
+if (l4) metrics.l4(l4);
 
 // Passive health input goes to the primary, for upstreams with passive checks only. Plain
 // successes are sent only after a failure (they reset its counters); sending every success

@@ -1,5 +1,6 @@
 import { newId, nowIso } from '../model/ids.js';
 import { messageOf } from '../model/errors.js';
+import { outageLog } from '../model/outage-log.js';
 import { nodeView, type NodeBeat, type NodeRow, type NodeView } from '../model/node.js';
 import type { StoreLog } from './postgres.js';
 import type { Store } from './store.js';
@@ -52,15 +53,16 @@ export async function pruneFeed(store: Store): Promise<number | null> {
 export async function startHeartbeat(store: Store, me: NodeIdentity, intervalMs: number, applied: () => number, log: StoreLog, pruneEvery = PRUNE_EVERY_BEATS): Promise<NodeHeartbeat> {
   const base = { id: newId(), ...me, startedAt: nowIso(), heartbeatMs: intervalMs };
   const beatNow = (): NodeBeat => ({ ...base, appliedRevision: applied() });
-  let failing = false;
-  let pruneFailing = false;
+  const node = () => ({ node: base.id });
+  const beatLog = outageLog(log, { failed: 'node heartbeat failed; other nodes may show this one down until the store answers', back: 'node heartbeat reaches the store again' }, node);
+  const pruneLog = outageLog(log, { failed: 'could not prune the change feed; trying again later', back: 'change feed pruning reaches the store again' }, node);
   let beats = 0;
   const prune = async (): Promise<void> => {
     try {
       await pruneFeed(store);
-      if (pruneFailing) { pruneFailing = false; log.info({ node: base.id }, 'change feed pruning reaches the store again'); }
+      pruneLog.ok();
     } catch (err) {
-      if (!pruneFailing) { pruneFailing = true; log.warn({ node: base.id, reason: messageOf(err) }, 'could not prune the change feed; trying again later'); }
+      pruneLog.failed(err);
     }
   };
   let inFlight: Promise<void> | null = null;
@@ -73,9 +75,9 @@ export async function startHeartbeat(store: Store, me: NodeIdentity, intervalMs:
         again = false;
         try {
           await store.heartbeat(beatNow());
-          if (failing) { failing = false; log.info({ node: base.id }, 'node heartbeat reaches the store again'); }
+          beatLog.ok();
         } catch (err) {
-          if (!failing) { failing = true; log.warn({ node: base.id, reason: messageOf(err) }, 'node heartbeat failed; other nodes may show this one down until the store answers'); }
+          beatLog.failed(err);
         }
       } while (again && !stopped);
       inFlight = null;

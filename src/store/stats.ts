@@ -1,4 +1,4 @@
-import { messageOf } from '../model/errors.js';
+import { outageLog } from '../model/outage-log.js';
 import { MINUTE_MS, STATS_WINDOW_MS, type StatRow, type StatsBook } from '../model/l4-stats.js';
 import type { StoreLog } from './postgres.js';
 import type { Store } from './store.js';
@@ -18,7 +18,7 @@ export interface StatsPublisher {
  */
 export function startStatsPublisher(store: Store, book: StatsBook, nodeId: string, everyMs: number, log: StoreLog): StatsPublisher {
   const pending = new Map<string, StatRow>();
-  let failing = false;
+  const outage = outageLog(log, { failed: 'could not publish GAAP statistics; kept for the next try', back: 'GAAP statistics reach the store again' }, () => ({ node: nodeId }));
   let lastPrune = 0;
   let running: Promise<void> | null = null;
   let stopped = false;
@@ -38,9 +38,9 @@ export function startStatsPublisher(store: Store, book: StatsBook, nodeId: strin
         lastPrune = now;
         await store.pruneStats(now - STATS_WINDOW_MS - MINUTE_MS);
       }
-      if (failing) { failing = false; log.info({ node: nodeId }, 'GAAP statistics reach the store again'); }
+      outage.ok();
     } catch (err) {
-      if (!failing) { failing = true; log.warn({ node: nodeId, reason: messageOf(err) }, 'could not publish GAAP statistics; kept for the next try'); }
+      outage.failed(err);
     }
   };
   const run = (): Promise<void> => {
