@@ -37,9 +37,21 @@ export function pruneFloor(rows: readonly NodeRow[]): number | null {
   return floor;
 }
 
-/** Prunes the feed through what every live node has applied; returns the floor, or null when nothing was pruned. */
-export async function pruneFeed(store: Store): Promise<number | null> {
-  const floor = pruneFloor(await store.nodes());
+/**
+ * A node silent this long is taken out of the registry (with its health verdicts). Ids are
+ * per start, so a killed node never beats under its id again; a day keeps a crash in view
+ * for whoever looks the next morning without rows piling up with every crash.
+ */
+export const FORGET_DOWN_AFTER_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Prunes the feed through what every live node has applied, and forgets nodes silent for
+ * `forgetAfterMs` (never one still up); returns the floor, or null when nothing was pruned.
+ */
+export async function pruneFeed(store: Store, forgetAfterMs = FORGET_DOWN_AFTER_MS): Promise<number | null> {
+  const rows = await store.nodes();
+  for (const n of rows) if (n.silentMs > forgetAfterMs && nodeView(n).status === 'down') await store.forgetNode(n.id);
+  const floor = pruneFloor(rows);
   return floor === null ? null : store.prune(floor);
 }
 

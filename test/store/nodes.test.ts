@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { newId, nowIso } from '../../src/model/ids.js';
 import { nodeView, type NodeBeat } from '../../src/model/node.js';
-import { startHeartbeat } from '../../src/store/nodes.js';
+import { pruneFeed, startHeartbeat } from '../../src/store/nodes.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/store.js';
 import { BOTH_STORES, type TestStore } from '../helpers/pg.js';
@@ -76,6 +76,27 @@ for (const [name, open] of BOTH_STORES) {
       assert.equal((await store.nodes()).map(nodeView).find((n) => n.id === quick.id)!.status, 'up', 'a beat brings it back');
       await store.forgetNode(quick.id);
       await store.forgetNode(slow.id);
+    });
+
+    test('the periodic prune forgets a node silent for longer than the limit, with its verdicts, and keeps a node down for less and every live one', async (t) => {
+      if (!s) return t.skip('PostgreSQL not reachable');
+      const { store } = s;
+      const gone = beat({ name: 'gone', heartbeatMs: 20 });
+      await store.heartbeat(gone);
+      await store.putHealth(gone.id, [{ key: 'u1/m1/10.0.0.1:80', subject: 'u1', state: 'unhealthy', reason: 'timeout', sinceMs: 1, downIps: [] }], []);
+      await sleep(400);
+      // Down for a moment only: silent past 3 beats, not past the limit.
+      const recent = beat({ name: 'recent', heartbeatMs: 20 });
+      const live = beat({ name: 'live', heartbeatMs: 60_000 });
+      await store.heartbeat(recent);
+      await store.heartbeat(live);
+      await sleep(100);
+      await pruneFeed(store, 300);
+      const left = (await store.nodes()).map(nodeView);
+      assert.deepEqual(left.map((n) => [n.name, n.status]), [['live', 'up'], ['recent', 'down']]);
+      assert.deepEqual((await store.healthRows()).filter((r) => r.nodeId === gone.id), [], 'its verdicts went with it');
+      await store.forgetNode(recent.id);
+      await store.forgetNode(live.id);
     });
   });
 }
