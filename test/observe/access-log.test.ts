@@ -149,8 +149,18 @@ test('--access-log stdout: the lines are JSON, marked type "access", told from t
     await until('the route is served', async () => (await send(p.proxyUrl, 's.test')).status === 200);
     for (let i = 0; i < 20; i++) assert.equal((await send(p.proxyUrl, 's.test', { path: `/s/${i}` })).status, 200);
     await send(p.proxyUrl, 'nowhere.test');
+    // Beyond one atomic pipe write (PIPE_BUF, 4096 bytes) a line could interleave with another process's: it is shortened.
+    const big = `/big/${'a'.repeat(6000)}`;
+    assert.equal((await send(p.proxyUrl, 's.test', { path: big, headers: { 'user-agent': 'u'.repeat(3000) } })).status, 200);
     p.child.kill('SIGTERM');
     await once(p.child, 'exit');
+    const long = out.find((l) => l.includes('"/big/'));
+    assert.ok(long, 'the long request has its line');
+    assert.ok(Buffer.byteLength(long) + 1 <= 4096, `the line with its newline fits one atomic write: ${Buffer.byteLength(long) + 1}`);
+    const cut = JSON.parse(long) as Line;
+    assert.equal(cut.truncated, true);
+    assert.ok(big.startsWith(cut.target) && cut.target.length >= 512, `the target's head is kept (${cut.target.length} characters)`);
+    assert.equal(cut.status, 200);
     const recs = out.map((l) => JSON.parse(l) as Line);
     const access = recs.filter((r) => r.type === 'access');
     const proc = recs.filter((r) => r.type === undefined);
@@ -160,6 +170,29 @@ test('--access-log stdout: the lines are JSON, marked type "access", told from t
     for (const r of access) { assert.equal(r.msg, undefined); assert.equal(r.level, undefined); }
     for (const r of proc) { assert.equal(typeof r.msg, 'string'); assert.equal(r.level, 30); }
     assert.ok(proc.some((r) => r.msg === 'shutting down'), 'the process log is there too');
+  } finally {
+    await p.cleanup();
+    await good.close();
+  }
+});
+
+test('--workers 2 --access-log stdout: both workers write the one pipe, and every line is whole', { timeout: 90_000 }, async () => {
+  const good = await startBackend('good');
+  const p = await startSluiceProcess(['--workers', '2', '--access-log', 'stdout']);
+  const out: string[] = [];
+  p.lines.on('line', (l) => out.push(l));
+  try {
+    await route(p, 'ws.test', [good.port]);
+    await until('both workers serve the route', async () => (await send(p.proxyUrl, 'ws.test')).status === 200 && (await send(p.proxyUrl, 'ws.test')).status === 200);
+    const N = 60;
+    await Promise.all(Array.from({ length: 4 }, async (_, k) => {
+      for (let i = k; i < N; i += 4) assert.equal((await send(p.proxyUrl, 'ws.test', { path: `/ws/${i}` })).status, 200);
+    }));
+    p.child.kill('SIGTERM');
+    assert.equal((await once(p.child, 'exit'))[0], 0);
+    const access = out.map((l) => JSON.parse(l) as Line).filter((r) => r.type === 'access' && /^\/ws\/\d+$/.test(r.target));
+    assert.equal(access.length, N);
+    assert.equal(new Set(access.map((r) => r.pid)).size, 2, 'lines from both workers');
   } finally {
     await p.cleanup();
     await good.close();
