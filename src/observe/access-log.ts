@@ -1,6 +1,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { ExchangeObserver, ExchangeRecord } from '../model/exchange.js';
 import type { L4SessionObserver, L4SessionRecord } from '../model/l4-session.js';
+import { LineBatch } from './line-batch.js';
 
 /** Where access lines go and which share of the L7 requests is logged. */
 export interface AccessLogSettings {
@@ -15,11 +16,15 @@ export interface AccessLogSettings {
  * process writes the same stdout, so each write is whole lines of at most that size.
  */
 const PIPE_BUF = 4096;
-/** Lines are gathered up to this much before a write (a file takes up to sonic-boom's 16 KiB per write). */
-const FILE_MIN_LENGTH = 4096;
-const PIPE_MIN_LENGTH = 2048;
-/** A line waits at most about this long in the buffer on a quiet gateway. */
+/** Lines are gathered up to this many characters per write to a file (a pipe: PIPE_BUF bytes). */
+const FILE_BATCH = 32 * 1024;
+/** A line waits at most about this long on a quiet gateway. */
 const FLUSH_MS = 1000;
+/**
+ * What sonic-boom may hold while the disk or the pipe's reader lags; lines beyond it are
+ * dropped (and counted in the process log) rather than grow the heap without bound.
+ */
+const MAX_BUFFERED = 16 * 1024 * 1024;
 /** A close waits this long at most for the last write (a destination stuck on a full pipe). */
 const CLOSE_MS = 5000;
 /** Write failures (a full disk) are logged at most this often. */
@@ -74,6 +79,10 @@ export class AccessLog {
   /** The L4 planes' observer. */
   readonly l4: L4SessionObserver;
   private readonly dest: ReturnType<typeof pino.destination>;
+  private readonly batch: LineBatch;
+  private readonly timer: NodeJS.Timeout;
+  private readonly onExit: () => void;
+  private dropped = 0;
   private readonly http: Logger;
   private readonly stream: Logger;
   private closing: Promise<void> | null = null;
@@ -81,20 +90,35 @@ export class AccessLog {
 
   constructor(private readonly settings: AccessLogSettings, log: Logger) {
     const file = settings.to !== 'stdout';
+    // The batches are the buffering (minLength 0: each goes to fs.write at once, or joins the
+    // queue while one is under way); to a pipe, sonic-boom's maxWrite keeps writes whole lines
+    // within PIPE_BUF, as the batches are.
     this.dest = pino.destination(file
-      ? { dest: settings.to, sync: false, append: true, minLength: FILE_MIN_LENGTH, periodicFlush: FLUSH_MS }
-      : { dest: 1, sync: false, minLength: PIPE_MIN_LENGTH, maxWrite: PIPE_BUF, periodicFlush: FLUSH_MS });
-    this.dest.on('error', (err: Error) => {
+      ? { dest: settings.to, sync: false, append: true, minLength: 0, maxLength: MAX_BUFFERED }
+      : { dest: 1, sync: false, minLength: 0, maxWrite: PIPE_BUF, maxLength: MAX_BUFFERED });
+    this.batch = file ? new LineBatch(this.dest, FILE_BATCH, false) : new LineBatch(this.dest, PIPE_BUF, true);
+    const complain = (fields: Record<string, unknown>, msg: string): void => {
       const now = Date.now();
       if (now - this.lastError < ERROR_LOG_MS) return;
       this.lastError = now;
-      log.error({ err, to: settings.to }, 'access log: write failed');
-    });
+      log.error({ ...fields, to: settings.to }, msg);
+    };
+    this.dest.on('error', (err: Error) => complain({ err }, 'access log: write failed'));
+    this.dest.on('drop', () => { this.dropped++; complain({ dropped: this.dropped }, 'access log: the destination lags; lines dropped'); });
+    this.timer = setInterval(() => this.batch.flush(), FLUSH_MS);
+    this.timer.unref();
+    // An exit without close() (the primary gone, process.exit): what is gathered goes out
+    // synchronously, as pino does for the destination itself.
+    this.onExit = () => {
+      this.batch.flush();
+      try { this.dest.flushSync(); } catch { /* not open yet, or failed: nothing to save */ }
+    };
+    process.once('exit', this.onExit);
     const make = (type: string): Logger => pino({
       base: { pid: process.pid },
       formatters: { level: () => ({ type }) },
       hooks: file ? {} : { streamWrite: fitPipe },
-    }, this.dest as DestinationStream);
+    }, this.batch as unknown as DestinationStream);
     this.http = make('access');
     this.stream = make('l4_access');
     const sample = settings.sample;
@@ -161,6 +185,9 @@ export class AccessLog {
    */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
+      clearInterval(this.timer);
+      process.off('exit', this.onExit);
+      this.batch.flush();
       const d = this.dest;
       setTimeout(resolve, CLOSE_MS).unref();
       d.once('close', () => resolve());

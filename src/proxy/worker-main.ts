@@ -112,7 +112,7 @@ process.on('message', (m: ToWorker) => {
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});
 // SIGHUP reopens the access log: the primary passes it on ('reopen-log'), once per worker.
-if (setup.accessLog) process.on('SIGHUP', () => {});
+if (setup.accessLog && setup.accessLog.to !== 'stdout') process.on('SIGHUP', () => {});
 // The primary going away takes its workers with it.
 process.on('disconnect', () => process.exit(0));
 send({ type: 'ready' });

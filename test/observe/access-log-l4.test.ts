@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import type net from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminApi, startSluiceProcess } from '../helpers/cli.js';
@@ -29,7 +29,7 @@ test('L4 access lines: a TCP connection at its close with its bytes, one refused
   echo.on('message', (m, from) => echo.send(m, from.port, from.address));
   await new Promise<void>((r) => echo.bind(0, '127.0.0.1', r));
   const p = await startSluiceProcess(['--access-log', file, '--tencent-api-rate', '10000', '--shutdown-grace', '1']);
-  const sockets: (net.Socket | dgram.Socket)[] = [];
+  const sockets: (Socket | dgram.Socket)[] = [];
   try {
     const api = adminApi(p);
     assert.equal((await api('PUT', '/v1/l4-regions/default', { access: true, origin: true, bandwidths: [10], concurrencies: [2], pool: ['127.0.95.0/28'] })).status, 200);
@@ -62,8 +62,9 @@ test('L4 access lines: a TCP connection at its close with its bytes, one refused
       return null;
     });
     sockets.push(held);
-    const refused = await connect(address, tcpPort);
-    const refusedPort = refused.localPort!;
+    // The reset may come before node reports the connect: the client's port is chosen here.
+    const refusedPort = await freePort('127.0.0.1');
+    const refused = netConnect({ host: address, port: tcpPort, localAddress: '127.0.0.1', localPort: refusedPort });
     assert.equal((await readAll(refused, 5000)).error, 'ECONNRESET');
     const got = readN(held, 1000);
     held.write(Buffer.alloc(1000, 7));
