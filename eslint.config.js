@@ -10,7 +10,7 @@ const layer = (folders, patterns) => ({
 });
 const NO_API_OR_CONTROL = {
   regex: UP_TO('api', 'control'),
-  message: 'The data plane (runtime, balance, health, proxy, l4, metrics) never imports api/ or control/: move what both need to model/.',
+  message: 'The data plane (runtime, balance, health, proxy, l4, metrics, observe) never imports api/ or control/: move what both need to model/.',
 };
 
 export default tseslint.config(
@@ -26,7 +26,7 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
-  layer(['health', 'proxy', 'l4', 'metrics'], [NO_API_OR_CONTROL]),
+  layer(['health', 'proxy', 'l4', 'metrics', 'observe'], [NO_API_OR_CONTROL]),
   layer(['runtime'], [NO_API_OR_CONTROL, {
     regex: '^undici(/|$)',
     message: 'runtime/ dispatches nothing: connection pools are the data plane\'s (proxy/pools.ts), handed in as a PoolSource.',

@@ -39,6 +39,8 @@ import { ControlMetrics } from './metrics/control.js';
 import { statsReader } from './metrics/stats.js';
 import { startMetricsServer, type MetricsServer } from './metrics/serve.js';
 import type { L7Metrics } from './metrics/l7.js';
+import { AccessLog, type AccessLogSettings } from './observe/access-log.js';
+import { teeExchanges } from './observe/tee.js';
 
 export interface HostPort { host: string; port: number }
 
@@ -97,6 +99,8 @@ export interface SluiceOptions {
   heartbeatMs?: number;
   /** GET /metrics on its own listener, without a token (default: none; the admin listener serves it with the token). */
   metricsListen?: HostPort;
+  /** Access lines (L7 requests, L4 connections and sessions); null or absent: none. With workers each writes its own. */
+  accessLog?: AccessLogSettings | null;
 }
 
 export interface Sluice {
@@ -120,6 +124,8 @@ export interface Sluice {
   metrics: MetricsSource;
   /** The --metrics-listen port, or null. */
   metricsPort: number | null;
+  /** Reopens the access-log file in this process and every worker (SIGHUP, after logrotate). */
+  reopenLogs(): void;
   close(): Promise<void>;
 }
 
@@ -164,8 +170,11 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   if (l7) runtime.onSnapshot((s) => l7.sync(s));
   const drainMs = opts.l4DrainMs ?? 30_000;
   let workers: ProxyWorkers | null = null;
+  // With workers the data planes and so the lines are theirs: each opens the log itself.
+  const access = opts.accessLog && count === 1 ? new AccessLog(opts.accessLog, log) : null;
   const l4 = nodeRegion === null ? null : startL4Node({
     region: nodeRegion, logger: log, drainMs, inWorkers: count > 1, settle, broadcastHealth: (u) => workers?.broadcastHealth(u),
+    sessions: access?.l4 ?? null,
   });
   // With workers the L4 plane, and so its series, live in them.
   if (l4?.plane) own.l4(l4.plane);
@@ -221,12 +230,13 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
       onL4Applied: settle,
       onL4Listener: (id, report) => l4?.workerListener(id, report),
       onL4Stats: (rows) => l4?.workerStats(rows),
+      accessLog: opts.accessLog ?? null,
     });
     proxy = workers;
   } else {
     proxy = await startProxy({
       host: opts.proxy.host, port: opts.proxy.port, runtime, logger: log, limits: listener,
-      hooks: { onAttempt: attemptSubscribers(health, l7!, opts.onAttempt), failOpen: failOpenLogger(log), exchanges: l7 },
+      hooks: { onAttempt: attemptSubscribers(health, l7!, opts.onAttempt), failOpen: failOpenLogger(log), exchanges: teeExchanges(l7, access?.l7 ?? null) },
     });
   }
   const pool = workers;
@@ -269,6 +279,10 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   return {
     store, gaap, runtime, health, l4, admin, adminPort, proxyPort: proxy.port, generatedAdminToken, nodeId: node.id,
     metrics, metricsPort: metricsServer?.port ?? null,
+    reopenLogs() {
+      access?.reopen();
+      workers?.reopenLogs();
+    },
     close() {
       closing ??= (async () => {
         const grace = opts.shutdownGraceMs ?? 10_000;
@@ -276,6 +290,8 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
         // The last batch lands before the node's rows are forgotten with it, not after.
         const leave = (async () => { await publisher?.stop(); await node.stop(); })();
         await Promise.allSettled([proxy.close(grace), l4?.close(grace), admin.close(), leave, metricsServer?.close()]);
+        // Every exchange and connection has ended: their lines are the last.
+        await access?.close();
         // The minutes counted up to the end stay readable from the other nodes.
         await stats?.flush();
         await stats?.stop();

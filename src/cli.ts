@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { createLogger } from './logger.js';
@@ -9,6 +9,7 @@ import { isNodeName, parseL7Scope, type L7Scope } from './model/node.js';
 import { hostname } from 'node:os';
 import { printNodes } from './cli-nodes.js';
 import { messageOf } from './model/errors.js';
+import type { AccessLogSettings } from './observe/access-log.js';
 
 const HELP = `sluice: a self-hosted API gateway managed through the Tencent Cloud and Huawei Cloud gateway APIs
 
@@ -41,6 +42,14 @@ Options for start:
   --node-name NAME          the node's name in the registry (sluice nodes, GET /v1/nodes):
                             letters, digits, dot, underscore, hyphen (default: the host name)
   --log-level LEVEL         trace, debug, info, warn, error (default info)
+  --access-log off|stdout|FILE
+                            one JSON line per L7 request and per L4 connection or UDP session
+                            (default off). FILE is opened for append; SIGHUP reopens it (after
+                            logrotate moved it). The lines say "type":"access" (L7) or
+                            "type":"l4_access", which tells them from the process log on stdout
+  --access-log-sample R     the share of L7 requests logged, 0 < R <= 1 (default 1); answers the
+                            gateway made, 5xx and answers that never reached the client are
+                            always logged; L4 lines are never sampled
   --workers N               proxy worker processes sharing the proxy listener (default 1: serve
                             in the main process); the admin API and the store stay in the main one
   --max-upstreams N         upstreams (VPC channels) per tenant and instance (default 30; Huawei
@@ -98,7 +107,9 @@ serving the last configuration it loaded, and picks up changes when the store is
 Signals: SIGINT and SIGTERM stop accepting connections and drain the proxy: idle keep-alive
 connections close at once, every answer from then on says "Connection: close" and closes its
 connection, and sluice exits as soon as the last request in flight is done (after
---shutdown-grace, whatever is left, open WebSockets included, is cut); then the store closes.
+--shutdown-grace, whatever is left, open WebSockets included, is cut); then the access log is
+written out and the store closes. SIGHUP reopens an --access-log FILE (without one, SIGHUP
+stops sluice as it stops any program).
 `;
 
 function hostPort(flag: string, v: string): HostPort {
@@ -111,6 +122,19 @@ function intIn(flag: string, v: string, min: number, max: number): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < min || n > max) throw new Error(`${flag} must be an integer from ${min} to ${max}, got "${v}"`);
   return n;
+}
+
+/** --access-log and --access-log-sample: null when off; a FILE must open for append now, so a typo stops the start. */
+function accessLog(to: string, sample: string): AccessLogSettings | null {
+  if (!/^(?:0?\.\d+|[01](?:\.\d*)?)$/.test(sample) || !(Number(sample) > 0 && Number(sample) <= 1)) {
+    throw new Error(`--access-log-sample must be a number above 0 and at most 1, got "${sample}"`);
+  }
+  if (to === '') throw new Error('--access-log must be off, stdout or a file name, got ""');
+  if (to === 'off') return null;
+  if (to === 'stdout') return { to, sample: Number(sample) };
+  const file = resolve(to);
+  try { closeSync(openSync(file, 'a')); } catch (err) { throw new Error(`--access-log: cannot open ${file} for append (${messageOf(err)})`, { cause: err }); }
+  return { to: file, sample: Number(sample) };
 }
 
 function positiveInt(flag: string, v: string): number {
@@ -142,6 +166,8 @@ async function main(argv: string[]): Promise<number> {
       'store-connect-timeout': { type: 'string', default: '3000' },
       region: { type: 'string', default: 'default' },
       'log-level': { type: 'string', default: 'info' },
+      'access-log': { type: 'string', default: 'off' },
+      'access-log-sample': { type: 'string', default: '1' },
       workers: { type: 'string', default: '1' },
       'max-upstreams': { type: 'string', default: '30' },
       'max-members': { type: 'string', default: '1000' },
@@ -204,6 +230,7 @@ async function main(argv: string[]): Promise<number> {
   };
   const shutdownGraceMs = intIn('--shutdown-grace', values['shutdown-grace']!, 0, 3600) * 1000;
   const l4DrainMs = intIn('--l4-drain-timeout', values['l4-drain-timeout']!, 0, 3600) * 1000;
+  const access = accessLog(values['access-log']!, values['access-log-sample']!);
   const logger = createLogger(values['log-level']);
   const sluice = await startSluice({
     dataDir: resolve(values['data-dir']!),
@@ -226,6 +253,7 @@ async function main(argv: string[]): Promise<number> {
     shutdownGraceMs,
     l4DrainMs,
     logLevel: values['log-level'],
+    accessLog: access,
     limits,
     gaapLimits: {
       proxiesPerGroup: positiveInt('--max-proxies-per-group', values['max-proxies-per-group']!),
@@ -250,6 +278,8 @@ async function main(argv: string[]): Promise<number> {
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    // logrotate's postrotate: the next lines go to a new file under the old name.
+    if (access !== null && access.to !== 'stdout') process.on('SIGHUP', () => sluice.reopenLogs());
   });
   return 0;
 }

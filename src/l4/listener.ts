@@ -3,6 +3,7 @@ import type { ProxyBudget } from './budget.js';
 import type { ListenerTotals } from './counters.js';
 import type { OriginPicker } from './pick.js';
 import type { ListenerPlan } from './plan.js';
+import type { L4End, L4SessionObserver, L4SessionRecord } from '../model/l4-session.js';
 
 /** What a listener draws on besides its plan: its proxy's budget, its affinity table, the log. */
 export interface ListenerContext {
@@ -11,6 +12,17 @@ export interface ListenerContext {
   log: Logger;
   /** Refusals at the concurrency cap are logged at most once per this many ms per proxy. */
   refusalLog: RateLimitedLog;
+  /** Hears every connection and session as it ends (the access log); absent or null: nothing is recorded. */
+  sessions?: L4SessionObserver | null;
+}
+
+/** The record of a connection or session that never began (refused at the cap, no origin...). */
+export function refusal(plan: ListenerPlan, address: string, port: number, end: L4End): L4SessionRecord {
+  const now = Date.now();
+  return {
+    proxyId: plan.proxyId, listenerId: plan.id, protocol: plan.protocol, clientAddress: address, clientPort: port,
+    originHost: null, originPort: null, startMs: now, endMs: now, bytesIn: 0, bytesOut: 0, datagramsIn: 0, datagramsOut: 0, end,
+  };
 }
 
 /**

@@ -7,6 +7,7 @@ import { newMemberState, type HealthUpdate } from '../runtime/member-state.js';
 import { L4Plane } from './plane.js';
 import { buildL4Snapshot, type L4Snapshot } from './plan.js';
 import { statsFlushMs } from './stats.js';
+import type { L4SessionObserver } from '../model/l4-session.js';
 import { emptyFigures, MINUTE_MS, minuteOf, realServerSubject, StatsBook, type StatRow } from '../model/l4-stats.js';
 
 export interface L4NodeOptions {
@@ -20,6 +21,8 @@ export interface L4NodeOptions {
   settle(proxyId: string, status: ProxyStatus): Promise<boolean>;
   /** Hands a verdict to every worker (with workers). */
   broadcastHealth(u: HealthUpdate): void;
+  /** Hears every connection and session this process's plane carries, as it ends (the access log). */
+  sessions?: L4SessionObserver | null;
 }
 
 /**
@@ -82,7 +85,7 @@ function healthRows(s: L4Snapshot | null, health: L4HealthChecker, now: number):
 export function startL4Node(opts: L4NodeOptions): L4Node {
   const book = new StatsBook();
   let nodeId: string | null = null;
-  const plane = opts.inWorkers ? null : new L4Plane({ region: opts.region, logger: opts.logger, drainMs: opts.drainMs, onApplied: opts.settle, onStats: (rows) => book.add(rows) });
+  const plane = opts.inWorkers ? null : new L4Plane({ region: opts.region, logger: opts.logger, drainMs: opts.drainMs, onApplied: opts.settle, onStats: (rows) => book.add(rows), sessions: opts.sessions });
   const workerListeners = new Map<string, ListenerReport>();
   let regionPlan: L4Snapshot | null = null;
   const plan = (): L4Snapshot | null => plane?.snapshot ?? regionPlan;

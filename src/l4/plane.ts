@@ -13,6 +13,7 @@ import { UdpListener } from './udp.js';
 import { StatsSampler } from './stats.js';
 import { messageOf } from '../model/errors.js';
 import type { StatRow } from '../model/l4-stats.js';
+import type { L4SessionObserver } from '../model/l4-session.js';
 
 export interface L4PlaneOptions {
   /** The access region this node serves. */
@@ -33,6 +34,8 @@ export interface L4PlaneOptions {
   onListenerReport?: (listenerId: string, report: ListenerReport | null) => void;
   /** Per-minute statistics deltas of the proxies and listeners served here (stats.ts). */
   onStats?: (rows: StatRow[]) => void;
+  /** Hears every TCP connection and UDP session as it ends (the access log). */
+  sessions?: L4SessionObserver | null;
 }
 
 /** How often a listener whose port could not be bound tries again. */
@@ -219,7 +222,7 @@ export class L4Plane {
       await this.setAccepting(live, lp.id, existing, live.plan.accepting);
       return;
     }
-    const ctx: ListenerContext = { budget: live.budget, picker: new OriginPicker(), log: this.log, refusalLog: live.refusalLog };
+    const ctx: ListenerContext = { budget: live.budget, picker: new OriginPicker(), log: this.log, refusalLog: live.refusalLog, sessions: this.opts.sessions ?? null };
     const listener: L4Listener = lp.protocol === 'tcp' ? new TcpListener(lp, ctx) : new UdpListener(lp, ctx);
     const l: LiveListener = { listener, bindKey: bindKey(lp), report: { bound: false, error: null, healthNote: null }, rebind: null };
     live.listeners.set(lp.id, l);

@@ -1,9 +1,10 @@
 import net from 'node:net';
 import type { TokenBucket } from './bucket.js';
 import type { ListenerTotals, Tally } from './counters.js';
-import { endSpread, type L4Listener, type ListenerContext } from './listener.js';
+import { endSpread, refusal, type L4Listener, type ListenerContext } from './listener.js';
 import type { ListenerPlan, OriginTarget } from './plan.js';
 import { proxyV1, proxyV2 } from './proxy-protocol.js';
+import type { L4End, L4SessionObserver, L4SessionRecord } from '../model/l4-session.js';
 
 /** TCP keepalive on both legs reaps peers that vanished without a FIN or RST. */
 const KEEPALIVE_DELAY_MS = 60_000;
@@ -96,10 +97,26 @@ function finishedBothWays(s: net.Socket): boolean {
   return s.readableEnded && s.writableEnded;
 }
 
-/** One client connection and, once connected, its origin leg. */
-class Connection {
+/**
+ * One client connection and, once connected, its origin leg. It is its own access-log record:
+ * the byte counts are the client socket's own (node keeps them after close), so the relay
+ * counts nothing more per chunk.
+ */
+class Connection implements L4SessionRecord {
   upstream: net.Socket | null = null;
   target: OriginTarget | null = null;
+  /** The origin last picked (connected or not), for the record. */
+  picked: OriginTarget | null = null;
+  /** The first cause of the end that was seen; none: a clean close. */
+  private why: L4End | null = null;
+  /** Set only when an observer hears the connection: reading a socket's address allocates. */
+  clientAddress = '';
+  clientPort = 0;
+  startMs = 0;
+  endMs = 0;
+  readonly protocol = 'tcp';
+  readonly datagramsIn = 0;
+  readonly datagramsOut = 0;
   /** The balancer the connection is counted on (least connections), until it ends or moves. */
   balancer: ListenerPlan['balancer'] | null = null;
   private ended = false;
@@ -115,8 +132,20 @@ class Connection {
 
   constructor(readonly client: net.Socket, private readonly owner: TcpListener) {}
 
-  /** Ends both legs with a reset (a drain's deadline, a peer's reset). */
-  reset(): void {
+  get proxyId(): string { return this.owner.plan.proxyId; }
+  get listenerId(): string { return this.owner.plan.id; }
+  get originHost(): string | null { return this.picked?.host ?? null; }
+  get originPort(): number | null { return this.picked?.port ?? null; }
+  get bytesIn(): number { return this.client.bytesRead; }
+  get bytesOut(): number { return this.client.bytesWritten; }
+  get end(): L4End { return this.why ?? 'closed'; }
+
+  /** Notes why the connection ends; the first cause seen is the one recorded. */
+  ending(why: L4End): void { this.why ??= why; }
+
+  /** Ends both legs with a reset (a drain's deadline, idling out). */
+  reset(why: L4End): void {
+    this.ending(why);
     if (!this.client.destroyed) this.client.resetAndDestroy();
     if (this.upstream && !this.upstream.destroyed) this.upstream.resetAndDestroy();
   }
@@ -153,8 +182,11 @@ export class TcpListener implements L4Listener {
   /** The most connections open at once since the last takePeak. */
   private peak = 0;
 
+  private readonly observer: L4SessionObserver | null;
+
   constructor(plan: ListenerPlan, private readonly ctx: ListenerContext) {
     this.plan = plan;
+    this.observer = ctx.sessions ?? null;
   }
 
   get open(): number { return this.conns.size; }
@@ -207,13 +239,18 @@ export class TcpListener implements L4Listener {
     const first = await Promise.race([empty, deadline]);
     if (timer) clearTimeout(timer);
     if (first === 'deadline') {
-      await endSpread([...this.conns], spreadMs, (c) => c.reset());
+      await endSpread([...this.conns], spreadMs, (c) => c.reset('drained'));
       await empty;
     }
   }
 
   /** A connection is over: its slot and its least-connections count go back. */
   closed(c: Connection): void {
+    const observer = this.observer;
+    if (observer !== null) {
+      c.endMs = Date.now();
+      observer.ended(c);
+    }
     this.conns.delete(c);
     if (this.conns.size === 0) this.stopSweep();
     this.ctx.budget.release();
@@ -249,9 +286,15 @@ export class TcpListener implements L4Listener {
 
   private onConnection(client: net.Socket): void {
     // A connection the kernel accepted before the socket closed: refuse it.
-    if (!this.accepting) { client.resetAndDestroy(); return; }
+    const observer = this.observer;
+    if (!this.accepting) {
+      observer?.ended(refusal(this.plan, client.remoteAddress ?? '', client.remotePort ?? 0, 'not_accepting'));
+      client.resetAndDestroy();
+      return;
+    }
     const budget = this.ctx.budget;
     if (!budget.tryOpen()) {
+      observer?.ended(refusal(this.plan, client.remoteAddress ?? '', client.remotePort ?? 0, 'refused'));
       client.resetAndDestroy();
       this.refused++;
       if (this.ctx.refusalLog.due()) this.ctx.refusalLog.write({ proxy: this.plan.proxyId, listener: this.plan.id, cap: budget.connectionCap }, 'connection refused: the proxy is at its concurrency cap');
@@ -259,9 +302,17 @@ export class TcpListener implements L4Listener {
     }
     this.accepted++;
     const c = new Connection(client, this);
+    if (observer !== null) {
+      c.clientAddress = client.remoteAddress ?? '';
+      c.clientPort = client.remotePort ?? 0;
+      c.startMs = Date.now();
+    }
     this.conns.add(c);
     if (this.conns.size > this.peak) this.peak = this.conns.size;
-    client.on('error', () => { if (c.upstream && !c.upstream.destroyed) c.upstream.resetAndDestroy(); });
+    client.on('error', () => {
+      c.ending('client_reset');
+      if (c.upstream && !c.upstream.destroyed) c.upstream.resetAndDestroy();
+    });
     client.on('close', () => {
       const up = c.upstream;
       if (!up || up.destroyed) c.finish();
@@ -272,13 +323,15 @@ export class TcpListener implements L4Listener {
 
   private connect(c: Connection, tried: Set<OriginTarget> | null, plan: ListenerPlan): void {
     const client = c.client;
-    if (client.destroyed) { c.finish(); return; }
+    if (client.destroyed) { c.ending('client_gone'); c.finish(); return; }
     const target = this.ctx.picker.pick(plan, client.remoteAddress ?? '', tried, Date.now());
     if (!target) {
       this.unreachable++;
+      c.ending('no_origin');
       client.resetAndDestroy();
       return;
     }
+    c.picked = target;
     const reads = new OriginReads();
     const up = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS, onread: reads.onread });
     up.pause();
@@ -292,6 +345,7 @@ export class TcpListener implements L4Listener {
       // Every binding tried once: give up (the client gets a reset).
       if (next.size >= plan.targets.length) {
         this.unreachable++;
+        c.ending('origin_unreachable');
         client.resetAndDestroy();
         c.finish();
         return;
@@ -305,7 +359,7 @@ export class TcpListener implements L4Listener {
       up.off('timeout', retry);
       up.off('error', retry);
       up.setTimeout(0);
-      if (client.destroyed) { up.destroy(); c.finish(); return; }
+      if (client.destroyed) { c.ending('client_gone'); up.destroy(); c.finish(); return; }
       c.upstream = up;
       c.target = target;
       c.balancer = plan.balancer;
@@ -324,7 +378,10 @@ export class TcpListener implements L4Listener {
     c.quietSince = Date.now();
     this.armSweep(plan.idleTimeoutMs);
     // A reset on one leg resets the other; a clean close of both ends the connection.
-    up.on('error', () => { if (!client.destroyed) client.resetAndDestroy(); });
+    up.on('error', () => {
+      c.ending('origin_reset');
+      if (!client.destroyed) client.resetAndDestroy();
+    });
     up.on('close', () => {
       if (client.destroyed) c.finish();
       else if (!finishedBothWays(client)) client.destroy();
@@ -364,7 +421,7 @@ export class TcpListener implements L4Listener {
     const now = Date.now();
     for (const c of this.conns) {
       if (c.active) { c.active = false; c.quietSince = now; }
-      else if (c.idleMs > 0 && now - c.quietSince >= c.idleMs) c.reset();
+      else if (c.idleMs > 0 && now - c.quietSince >= c.idleMs) c.reset('idle_timeout');
     }
   };
 }

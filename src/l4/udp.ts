@@ -5,9 +5,10 @@ import type { Balancer } from '../balance/index.js';
 import type { ProxyBudget } from './budget.js';
 import type { TokenBucket } from './bucket.js';
 import type { ListenerTotals } from './counters.js';
-import { endSpread, RateLimitedLog, type L4Listener, type ListenerContext } from './listener.js';
+import { endSpread, RateLimitedLog, refusal, type L4Listener, type ListenerContext } from './listener.js';
 import type { ListenerPlan, OriginTarget } from './plan.js';
 import { codeOf } from '../model/errors.js';
+import type { L4End, L4SessionObserver, L4SessionRecord } from '../model/l4-session.js';
 
 /**
  * While a session's origin socket connects (a DNS lookup at most), its first datagrams wait
@@ -70,8 +71,11 @@ function socketFor(family: number): Socket {
   return dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', lookup: literal as unknown as dgram.SocketOptions['lookup'] });
 }
 
-/** One client address:port of the listener, pinned to one origin through one connected socket. */
-class Session {
+/**
+ * One client address:port of the listener, pinned to one origin through one connected socket.
+ * It is its own access-log record when it ends.
+ */
+class Session implements L4SessionRecord {
   sock: Socket | null = null;
   connected = false;
   /** Datagrams waiting for the origin socket to connect (null once connected or closed). */
@@ -91,6 +95,16 @@ class Session {
   /** Its origin is no longer in the listener's plan: the next datagram re-picks. */
   stale = false;
   closed = false;
+  /** What it carried (payload bytes and datagrams, client to origin and back). */
+  bytesIn = 0;
+  bytesOut = 0;
+  datagramsIn = 0;
+  datagramsOut = 0;
+  /** Wall clock: the coarse one lags by up to a sweep, and a session is opened once. */
+  readonly startMs = Date.now();
+  endMs = 0;
+  end: L4End = 'idle_timeout';
+  readonly protocol = 'udp';
 
   constructor(
     readonly listener: UdpListener,
@@ -109,6 +123,13 @@ class Session {
     if (!target.state.healthy) this.failedOpenAt = now;
   }
 
+  get proxyId(): string { return this.listener.plan.proxyId; }
+  get listenerId(): string { return this.listener.plan.id; }
+  get clientAddress(): string { return this.address; }
+  get clientPort(): number { return this.port; }
+  get originHost(): string { return this.target.host; }
+  get originPort(): number { return this.target.port; }
+
   readonly onReply = (msg: Buffer): void => { this.listener.reply(this, msg); };
   readonly onError = (err: Error): void => { this.listener.originError(this, err); };
 }
@@ -125,6 +146,7 @@ export class UdpListener implements L4Listener {
   private readonly up: TokenBucket;
   private readonly down: TokenBucket;
   private readonly errorLog: RateLimitedLog;
+  private readonly observer: L4SessionObserver | null;
   private sock: Socket | null = null;
   private starting: Promise<void> | null = null;
   private accepting = true;
@@ -151,6 +173,7 @@ export class UdpListener implements L4Listener {
     this.up = ctx.budget.up;
     this.down = ctx.budget.down;
     this.errorLog = new RateLimitedLog(ctx.log, 1000);
+    this.observer = ctx.sessions ?? null;
   }
 
   get plan(): ListenerPlan { return this.current; }
@@ -263,7 +286,7 @@ export class UdpListener implements L4Listener {
         this.onEmpty = () => { clearTimeout(timer); resolve(); };
       });
       this.onEmpty = null;
-      if (this.count > 0) await endSpread(this.all(), spreadMs, (s) => this.close(s));
+      if (this.count > 0) await endSpread(this.all(), spreadMs, (s) => this.close(s, 'drained'));
     }
     this.stopSweep();
     if (this.starting) await this.starting.catch(() => undefined);
@@ -297,6 +320,8 @@ export class UdpListener implements L4Listener {
     s.sock!.send(msg);
     this.counters.datagramsIn++;
     this.counters.bytesIn += msg.length;
+    s.datagramsIn++;
+    s.bytesIn += msg.length;
   };
 
   /** Holds a datagram (within bounds, and within the budget) until the origin socket connects. */
@@ -317,6 +342,8 @@ export class UdpListener implements L4Listener {
     sock.send(msg, s.port, s.address);
     this.counters.datagramsOut++;
     this.counters.bytesOut += msg.length;
+    s.datagramsOut++;
+    s.bytesOut += msg.length;
   }
 
   /**
@@ -334,16 +361,32 @@ export class UdpListener implements L4Listener {
   // ---- sessions -------------------------------------------------------------------------
 
   private openSession(msg: Buffer, rinfo: RemoteInfo): void {
-    if (!this.accepting || this.sock === null) { this.counters.droppedNotAccepting++; return; }
     const plan = this.current;
+    const observer = this.observer;
+    if (!this.accepting || this.sock === null) {
+      this.counters.droppedNotAccepting++;
+      observer?.ended(refusal(plan, rinfo.address, rinfo.port, 'not_accepting'));
+      return;
+    }
     if (!this.budget.tryOpen()) {
       this.counters.droppedAtCap++;
+      observer?.ended(refusal(plan, rinfo.address, rinfo.port, 'refused'));
       if (this.ctx.refusalLog.due()) this.ctx.refusalLog.write({ proxy: plan.proxyId, listener: plan.id, protocol: 'udp', client: `${rinfo.address}:${rinfo.port}`, cap: this.budget.connectionCap }, 'UDP session refused at the concurrency cap');
       return;
     }
-    if (!this.up.trySpend(msg.length)) { this.budget.release(); this.counters.droppedBudgetIn++; return; }
+    if (!this.up.trySpend(msg.length)) {
+      this.budget.release();
+      this.counters.droppedBudgetIn++;
+      observer?.ended(refusal(plan, rinfo.address, rinfo.port, 'budget'));
+      return;
+    }
     const t = this.ctx.picker.pick(plan, rinfo.address, null, Date.now());
-    if (t === null) { this.budget.release(); this.counters.droppedNoOrigin++; return; }
+    if (t === null) {
+      this.budget.release();
+      this.counters.droppedNoOrigin++;
+      observer?.ended(refusal(plan, rinfo.address, rinfo.port, 'no_origin'));
+      return;
+    }
     if (this.count === 0) this.startSweep();
     const s = new Session(this, rinfo.address, rinfo.port, t, plan.balancer, plan.idleTimeoutMs, plan.connectTimeoutMs, this.now);
     plan.balancer.onStart(t);
@@ -367,7 +410,7 @@ export class UdpListener implements L4Listener {
     if (family !== 0) { this.openSocket(s, t.host, family, attempt); return; }
     lookup(t.host, (err, address, fam) => {
       if (s.closed || s.attempt !== attempt) return;
-      if (err) { this.originError(s, err); this.close(s); return; }
+      if (err) { this.originError(s, err); this.close(s, 'origin_error'); return; }
       this.openSocket(s, address, fam, attempt);
     });
   }
@@ -378,7 +421,7 @@ export class UdpListener implements L4Listener {
       sock = socketFor(family);
     } catch (err) {
       this.originError(s, err as Error);
-      this.close(s);
+      this.close(s, 'origin_error');
       return;
     }
     sock.on('error', s.onError);
@@ -386,7 +429,7 @@ export class UdpListener implements L4Listener {
     s.sock = sock;
     const connected = (err?: Error | null): void => {
       if (s.closed || s.attempt !== attempt) return;
-      if (err) { this.originError(s, err); this.close(s); return; }
+      if (err) { this.originError(s, err); this.close(s, 'origin_error'); return; }
       s.connected = true;
       const q = s.pending!;
       s.pending = null;
@@ -395,6 +438,8 @@ export class UdpListener implements L4Listener {
         sock.send(m);
         this.counters.datagramsIn++;
         this.counters.bytesIn += m.length;
+        s.datagramsIn++;
+        s.bytesIn += m.length;
       }
     };
     try {
@@ -409,7 +454,7 @@ export class UdpListener implements L4Listener {
     const plan = this.current;
     const t = this.ctx.picker.pick(plan, s.address, null, Date.now());
     s.stale = false;
-    if (t === null) { this.counters.droppedNoOrigin++; this.close(s); return false; }
+    if (t === null) { this.counters.droppedNoOrigin++; this.close(s, 'no_origin'); return false; }
     // Nothing healthy left (fail-open gave back the same origin): keep the socket.
     if (t === s.target) { s.failedOpenAt = this.now; return true; }
     if (!t.state.healthy) s.failedOpenAt = this.now;
@@ -433,9 +478,15 @@ export class UdpListener implements L4Listener {
   }
 
   /** Ends a session: its slot and its lc count are given back exactly once. */
-  private close(s: Session): void {
+  private close(s: Session, why: L4End): void {
     if (s.closed) return;
     s.closed = true;
+    const observer = this.observer;
+    if (observer !== null) {
+      s.end = why;
+      s.endMs = Date.now();
+      observer.ended(s);
+    }
     const byPort = this.sessions.get(s.address);
     if (byPort && byPort.get(s.port) === s) {
       byPort.delete(s.port);
@@ -482,10 +533,10 @@ export class UdpListener implements L4Listener {
       for (const s of byPort.values()) {
         if (!s.connected && now - s.since >= s.connectMs + slack) {
           this.originError(s, new Error(`connect to ${s.target.host}:${s.target.port} timed out`));
-          this.close(s);
+          this.close(s, 'origin_unreachable');
         } else if (now - s.last >= s.idleMs + slack) {
           this.counters.sessionsExpired++;
-          this.close(s);
+          this.close(s, 'idle_timeout');
         }
       }
     }

@@ -12,6 +12,8 @@ import { L4Plane } from '../l4/plane.js';
 import { isL4StateKey } from '../l4/plan.js';
 import { workerOf } from '../l4/spread.js';
 import { ProcessMetrics } from '../metrics/registry.js';
+import { AccessLog } from '../observe/access-log.js';
+import { teeExchanges } from '../observe/tee.js';
 
 const setup = JSON.parse(process.env.SLUICE_WORKER_SETUP ?? '{}') as WorkerSetup;
 const logger = createLogger(setup.logLevel ?? 'info').child({ worker: process.pid });
@@ -21,6 +23,8 @@ let proxy: ProxyServer | null = null;
 const metrics = new ProcessMetrics(true);
 const l7 = metrics.l7!;
 runtime.onSnapshot((s) => l7.sync(s));
+// Each worker appends its own lines (whole lines per write: see observe/access-log.ts).
+const access = setup.accessLog ? new AccessLog(setup.accessLog, logger) : null;
 // Set by the first config: a second one may come before the listener is up (a delta that
 // reached the worker before its first config asks for the whole config again), and a
 // second listen in one worker would bind anew (EADDRINUSE on a fixed port).
@@ -41,6 +45,7 @@ const l4 = setup.l4 === null ? null : new L4Plane({
   }),
   onListenerReport: (id, report) => send({ type: 'l4-listener', id, report }),
   onStats: (rows) => send({ type: 'l4-stats', rows }),
+  sessions: access?.l4 ?? null,
 });
 if (l4) metrics.l4(l4);
 
@@ -59,7 +64,7 @@ const hooks: ProxyHooks = {
     send({ type: 'outcome', key: t.stateKey, outcome, status });
   },
   failOpen: failOpenLogger(logger),
-  exchanges: l7,
+  exchanges: teeExchanges(l7, access?.l7 ?? null),
 };
 
 const feed = new DataPlaneFeed(runtime, l4);
@@ -92,17 +97,23 @@ process.on('message', (m: ToWorker) => {
   } else if (m.type === 'l4-ack') {
     acks.get(m.seq)?.(m.ok);
     acks.delete(m.seq);
+  } else if (m.type === 'reopen-log') {
+    access?.reopen();
   } else if (m.type === 'shutdown') {
-    void Promise.allSettled([proxy?.close(m.graceMs), l4?.close(m.graceMs)]).finally(() => {
-      runtime.close();
-      process.exit(0);
-    });
+    void Promise.allSettled([proxy?.close(m.graceMs), l4?.close(m.graceMs)])
+      .then(() => access?.close())
+      .finally(() => {
+        runtime.close();
+        process.exit(0);
+      });
   }
 });
 // A signal to the whole process group (Ctrl-C, systemd's stop) reaches the workers too: the
 // primary's 'shutdown' message drives their drain, so the signal itself must not end them.
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});
+// SIGHUP reopens the access log: the primary passes it on ('reopen-log'), once per worker.
+if (setup.accessLog && setup.accessLog.to !== 'stdout') process.on('SIGHUP', () => {});
 // The primary going away takes its workers with it.
 process.on('disconnect', () => process.exit(0));
 send({ type: 'ready' });

@@ -5,6 +5,7 @@ import type { ListenerLimits } from './limits.js';
 import type { ProxyStatus } from '../model/gaap.js';
 import type { ListenerReport } from '../model/l4-report.js';
 import type { StatRow } from '../model/l4-stats.js';
+import type { AccessLogSettings } from '../observe/access-log.js';
 
 /** Messages between the primary and its proxy workers over the cluster IPC channel. */
 export type ToWorker =
@@ -17,7 +18,9 @@ export type ToWorker =
   /** The primary's answer to an l4-applied report: whether it landed in the store. */
   | { type: 'l4-ack'; seq: number; ok: boolean }
   /** A scrape: the worker answers with its registry's metrics (prom-client JSON). */
-  | { type: 'metrics'; seq: number };
+  | { type: 'metrics'; seq: number }
+  /** Reopen the access-log file (the primary got SIGHUP). */
+  | { type: 'reopen-log' };
 
 export type FromWorker =
   /** The worker's message handler is in place (messages sent before that are lost). */
@@ -51,4 +54,6 @@ export interface WorkerSetup {
   l4: { region: string; drainMs: number } | null;
   /** The regions whose L7 routes the node serves, or null for every region. */
   l7Regions: string[] | null;
+  /** Where this worker writes its access lines, or null: none. */
+  accessLog: AccessLogSettings | null;
 }

@@ -11,6 +11,7 @@ import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 import type { ProxyStatus } from '../model/gaap.js';
 import type { ListenerReport } from '../model/l4-report.js';
 import type { StatRow } from '../model/l4-stats.js';
+import type { AccessLogSettings } from '../observe/access-log.js';
 
 export interface WorkerPoolOptions {
   count: number;
@@ -38,6 +39,8 @@ export interface WorkerPoolOptions {
   onL4Listener(id: string, report: ListenerReport | null): void;
   /** A worker's L4 statistics deltas. */
   onL4Stats?(rows: StatRow[]): void;
+  /** Where each worker writes its access lines (null or absent: none). */
+  accessLog?: AccessLogSettings | null;
 }
 
 export interface ProxyWorkers extends ProxyServer {
@@ -54,6 +57,8 @@ export interface ProxyWorkers extends ProxyServer {
   broadcastHealth(u: HealthUpdate): void;
   /** Every live worker's metrics (prom-client JSON); one that does not answer within `timeoutMs` is left out. */
   metrics(timeoutMs: number): Promise<object[][]>;
+  /** Has every worker reopen its access-log file. */
+  reopenLogs(): void;
 }
 
 // Under tsx (tests, development) this module is a .ts file and so is its sibling.
@@ -82,7 +87,7 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
   function fork(index: number): Promise<number> {
     // Every worker asks for the configured port, 0 included: the cluster shares one socket
     // per (host, port asked for), so asking for the port 0 turned into would bind anew.
-    const setup: WorkerSetup = { host: opts.host, port: opts.port, logLevel: opts.logLevel, limits: opts.limits, index, count: opts.count, l4: opts.l4, l7Regions: opts.l7Regions };
+    const setup: WorkerSetup = { host: opts.host, port: opts.port, logLevel: opts.logLevel, limits: opts.limits, index, count: opts.count, l4: opts.l4, l7Regions: opts.l7Regions, accessLog: opts.accessLog ?? null };
     const w = cluster.fork({ SLUICE_WORKER_SETUP: JSON.stringify(setup) });
     workers.add(w);
     const listening = new Promise<number>((resolve, reject) => {
@@ -144,6 +149,9 @@ export async function startProxyWorkers(opts: WorkerPoolOptions): Promise<ProxyW
     },
     broadcastHealth(u) {
       for (const w of workers) send(w, { type: 'health', updates: [u] });
+    },
+    reopenLogs() {
+      for (const w of workers) send(w, { type: 'reopen-log' });
     },
     async metrics(timeoutMs) {
       const answers = await Promise.all([...workers].map((w) => new Promise<object[] | null>((resolve) => {

@@ -12,7 +12,7 @@ export interface SluiceProcess {
   /** The --metrics-listen address's /metrics, when the process was given one. */
   metricsUrl: string | null;
   token: string;
-  /** Log lines after the start line. */
+  /** Log lines after the start line (stdout is read on, listened to or not: the child never blocks on a full pipe). */
   lines: Interface;
   cleanup(): Promise<void>;
 }
@@ -29,14 +29,21 @@ export async function startSluiceProcess(extraArgs: string[] = [], env: Record<s
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
-  let started: { admin: string; proxy: string; metrics?: string | null } | null = null;
+  type StartLine = { msg: string; admin: string; proxy: string; metrics?: string | null };
+  let started: StartLine | null;
   // Bounded: a start that failed but left the process running (a pool still open) ends here.
   const deadline = setTimeout(() => child.kill('SIGKILL'), START_MS);
   try {
-    for await (const line of lines) {
-      const rec = JSON.parse(line) as { msg: string; admin: string; proxy: string; metrics?: string | null };
-      if (rec.msg === 'sluice started') { started = rec; break; }
-    }
+    // Not a for-await: leaving that loop would close the interface and stop reading stdout.
+    started = await new Promise<StartLine | null>((resolve, reject) => {
+      const onLine = (line: string): void => {
+        let rec: StartLine;
+        try { rec = JSON.parse(line); } catch (err) { lines.off('line', onLine); reject(err); return; }
+        if (rec.msg === 'sluice started') { lines.off('line', onLine); resolve(rec); }
+      };
+      lines.on('line', onLine);
+      lines.once('close', () => resolve(null));
+    });
   } finally {
     clearTimeout(deadline);
   }
