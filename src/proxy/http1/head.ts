@@ -21,10 +21,16 @@ export interface HeadLimits {
 
 export const DEFAULT_HEAD_LIMITS: HeadLimits = { maxHeadBytes: 16 * 1024, maxFields: 128 };
 
-/** Per-field flags (the `flags` array of a head). */
-export const FIELD_HOP = 1; // hop-by-hop (RFC 9110 7.6.1, or named in Connection): not forwarded
-export const FIELD_HOST = 2;
-export const FIELD_XFF = 4; // x-forwarded-for (the engine appends to it)
+/**
+ * Per-field flags (the `flags` array of a head). FIELD_HOP is the one bit an engine needs to copy
+ * a head: a field with it is not forwarded as received. The other bits say why, for the fields
+ * the engine writes itself instead (each of those carries FIELD_HOP too).
+ */
+export const FIELD_HOP = 1; // not forwarded: hop-by-hop (RFC 9110 7.6.1), named in Connection, or set by the gateway
+export const FIELD_HOST = 2; // host (requests): the engine writes the member's Host
+export const FIELD_XFF = 4; // x-forwarded-for (requests): the engine appends the client's address to these values
+/** x-forwarded-proto, x-forwarded-host, x-real-ip (requests): the engine sets them from the connection. */
+export const FIELD_FORWARDED = 8;
 
 /** What both request and response heads carry. */
 export interface Fields {
@@ -65,6 +71,11 @@ export interface RequestHead extends Fields {
   upgrade: string | null;
   /** Expect: 100-continue was sent. */
   expectContinue: boolean;
+  /**
+   * The one TE field said `trailers` (gRPC needs it end to end: the engine re-adds `te: trailers`,
+   * since TE itself is hop-by-hop). Set by parseRequestHead and newRequestHead.
+   */
+  teTrailers?: boolean;
 }
 
 export interface ResponseHead extends Fields {
@@ -77,7 +88,7 @@ export function newRequestHead(limits: HeadLimits = DEFAULT_HEAD_LIMITS): Reques
   return {
     fields: new Int32Array(limits.maxFields * 4), flags: new Uint8Array(limits.maxFields), count: 0, minor: 1,
     contentLength: -1, chunked: false, keepAlive: true, error: '',
-    method: '', target: '', path: '', host: '', upgrade: null, expectContinue: false,
+    method: '', target: '', path: '', host: '', upgrade: null, expectContinue: false, teTrailers: false,
   };
 }
 
