@@ -21,11 +21,11 @@ export const TCHAR = table((c) => isAlnum(c) || "!#$%&'*+-.^_`|~".includes(Strin
 export const FVCHAR = table((c) => c === SP || c === HT || (c >= 0x21 && c <= 0x7e) || c >= 0x80);
 
 /**
- * Request-target bytes: anything but CTLs, SP and DEL. obs-text (0x80+) is let through as
- * llhttp does, so that clients sending raw UTF-8 paths keep working; the target is forwarded
- * as received.
+ * Request-target bytes: VCHAR only (no CTLs, SP, DEL or obs-text: llhttp refuses raw bytes
+ * 0x80+ in a target too, so clients already percent-encode them). The finer URI grammar is not
+ * checked in origin-form: the target is forwarded as received.
  */
-export const TARGET = table((c) => (c >= 0x21 && c <= 0x7e) || c >= 0x80);
+export const TARGET = table((c) => c >= 0x21 && c <= 0x7e);
 
 /** qdtext (RFC 9110 5.6.4) inside a quoted chunk extension value. */
 export const QDTEXT = table((c) => c === HT || c === SP || c === 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e) || c >= 0x80);

@@ -18,7 +18,7 @@ import { validAuthority } from './authority.js';
  * - absolute-form targets accept the http and https schemes only and refuse userinfo
  *   (`http://u@h/`): it has no meaning to a gateway and hides the host from log readers;
  * - Host values are uri-host [":" port] with reg-name narrowed to unreserved and pct-encoded
- *   (no sub-delims), a port of at most 5 digits; an empty Host is allowed (RFC 9112 3.2);
+ *   (no sub-delims), a port up to 65535; an empty Host is allowed (RFC 9112 3.2);
  * - Connection lists tokens only; naming Host, Content-Length or Transfer-Encoding is refused;
  * - Transfer-Encoding: a list of tokens (no parameters, no empty elements) whose last is chunked,
  *   applied once; in requests any other coding is 501 and TE in HTTP/1.0 is 400; in responses other
@@ -179,6 +179,15 @@ function contentLength(b: Buffer, s: number, e: number): string {
   return '';
 }
 
+/**
+ * llhttp takes only SP after a Content-Length or Transfer-Encoding value (a trailing HTAB makes
+ * `chunked\t` another coding to it), so HTAB inside or after these two values is refused.
+ */
+function hasTab(b: Buffer, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (b[i] === HT) return true;
+  return false;
+}
+
 function resetFieldState(): void {
   hosts = 0; cl = -1;
   te = false; teLastChunked = false; teChunkedNotLast = false; teOther = false; teFields = 0; teTrailers = false;
@@ -187,7 +196,7 @@ function resetFieldState(): void {
 }
 
 /** The flags of one field, and what it says about the message; a negative status when it is refused. */
-function classify(b: Buffer, ns: number, ne: number, vs: number, ve: number, h: Fields, req: boolean): number {
+function classify(b: Buffer, ns: number, ne: number, vs: number, ve: number, le: number, h: Fields, req: boolean): number {
   let why = '';
   let f = 0;
   switch (ne - ns) {
@@ -212,7 +221,7 @@ function classify(b: Buffer, ns: number, ne: number, vs: number, ve: number, h: 
       else if (eqLc(b, ns, K_KEEPALIVE)) f = FIELD_HOP;
       break;
     case 14:
-      if (eqLc(b, ns, K_CL)) why = contentLength(b, vs, ve);
+      if (eqLc(b, ns, K_CL)) why = hasTab(b, vs, le) ? 'Content-Length: HTAB in the value' : contentLength(b, vs, ve);
       else if (req && eqLc(b, ns, K_H2S)) f = FIELD_HOP;
       break;
     case 15:
@@ -223,7 +232,7 @@ function classify(b: Buffer, ns: number, ne: number, vs: number, ve: number, h: 
       else if (req && eqLc(b, ns, K_XFH)) f = FIELD_HOP | FIELD_FORWARDED;
       break;
     case 17:
-      if (eqLc(b, ns, K_TE)) { f = FIELD_HOP; why = transferCodings(b, vs, ve); }
+      if (eqLc(b, ns, K_TE)) { f = FIELD_HOP; why = hasTab(b, vs, le) ? 'Transfer-Encoding: HTAB in the value' : transferCodings(b, vs, ve); }
       else if (req && eqLc(b, ns, K_XFP)) f = FIELD_HOP | FIELD_FORWARDED;
       break;
     case 18:
@@ -274,7 +283,7 @@ function fieldLines(b: Buffer, p: number, start: number, end: number, lim: numbe
     if (b[p + 1] !== LF) return fail(h, bad, `field ${b.toString('latin1', ns, ne)}: bare CR in the value`);
     p += 2;
     if (n === limits.maxFields) return fail(h, req ? E431 : E502, `more than ${limits.maxFields} fields`);
-    const f = classify(b, ns, ne, vs, ve, h, req);
+    const f = classify(b, ns, ne, vs, ve, p - 2, h, req);
     if (f < 0) return f;
     const k = n << 2;
     fields[k] = ns; fields[k + 1] = ne; fields[k + 2] = vs; fields[k + 3] = ve;
@@ -310,7 +319,7 @@ function absoluteForm(b: Buffer, s: number, e: number): number {
   absAuthorityStart = p;
   for (; p < e; p++) {
     const c = b[p]!;
-    if (c === SLASH || c === 0x3f || c === 0x23) break; // '/', '?', '#' end the authority
+    if (c === SLASH || c === 0x3f) break; // '/', '?' end the authority ('#' straight after it is refused, as llhttp does)
     if (c === 0x40) return -2; // '@': userinfo
   }
   if (p === absAuthorityStart || !validAuthority(b, absAuthorityStart, p)) return -3;
@@ -406,7 +415,8 @@ export function parseRequestHead(b: Buffer, start: number, end: number, h: Reque
     h.path = absolutePath(b, authorityEnd, te_, target, ts);
     h.host = target.slice(absAuthorityStart - ts, authorityEnd - ts);
   }
-  h.upgrade = connUpgrade && upgrades === 1 ? b.toString('latin1', upgradeS, upgradeE) : null;
+  // An empty Upgrade asks for nothing: node:http does not take it as an upgrade either.
+  h.upgrade = connUpgrade && upgrades === 1 && upgradeE > upgradeS ? b.toString('latin1', upgradeS, upgradeE) : null;
   h.expectContinue = expectContinue;
   h.teTrailers = teFields === 1 && teTrailers;
   return p;
