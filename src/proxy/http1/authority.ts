@@ -3,8 +3,8 @@ import { HEX } from './chars.js';
 /**
  * Host field values and absolute-form authorities: uri-host [ ":" port ] (RFC 9110 7.2,
  * RFC 3986 3.2.2), narrowed to what names a host we can route to: a reg-name of unreserved
- * bytes and pct-encodings (no sub-delims), or an IP-literal in brackets; a port of at most
- * at most 65535. Whitespace, controls, '@', '/', '\' and the like are refused, so that a Host
+ * bytes and pct-encodings (no sub-delims), or an IP-literal in brackets; a port up to
+ * 65535. Whitespace, controls, '@', '/', '\' and the like are refused, so that a Host
  * cannot smuggle a path or userinfo into a member's or a log reader's view of the URL.
  * An empty value is valid (RFC 9112 3.2: a target without authority sends an empty Host).
  */

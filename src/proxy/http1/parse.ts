@@ -450,7 +450,7 @@ export function parseResponseHead(b: Buffer, start: number, end: number, h: Resp
     if (p >= lim) return outOfBytes(h, start, end, limits, false);
   }
   const re = p;
-  if (b[p] !== CR) return fail(h, E502, 'status line: control byte in the reason phrase');
+  if (b[p] !== CR) return fail(h, E502, b[p] === LF ? 'status line: bare LF' : 'status line: control byte in the reason phrase');
   if (p + 1 >= lim) return outOfBytes(h, start, end, limits, false);
   if (b[p + 1] !== LF) return fail(h, E502, 'status line: bare CR');
   p += 2;
