@@ -5,9 +5,10 @@
  * when any was found. A finding is replayed with --seed S --from I --count 1.
  */
 import { parseArgs } from 'node:util';
-import { closeOracle, compare, escape, generate, Rng, runNode, runOurs } from '../test/proxy/http1/fuzz-kit.js';
+import { closeOracle, compare, escape, generate, Rng, runNode, runOurs, type Case, type Outcome } from '../test/proxy/http1/fuzz-kit.js';
+import { compareResponse, generateResponse, runNodeResponse, runOursResponse, type ResponseOutcome } from '../test/proxy/http1/response-fuzz-kit.js';
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '100000' }, seed: { type: 'string', default: '1' }, from: { type: 'string', default: '0' }, max: { type: 'string', default: '20' }, verbose: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { count: { type: 'string', default: '100000' }, seed: { type: 'string', default: '1' }, from: { type: 'string', default: '0' }, max: { type: 'string', default: '20' }, verbose: { type: 'boolean', default: false }, responses: { type: 'boolean', default: false } } });
 const count = Number(values.count), seed = Number(values.seed), from = Number(values.from), maxFindings = Number(values.max);
 
 const rng = new Rng(seed);
@@ -16,12 +17,27 @@ const tally = { bothAccepted: 0, bothRefused: 0, oursStricter: 0, nodeMessages: 
 let findings = 0;
 const reasons = new Map<string, number>();
 const count1 = (k: string) => reasons.set(k, (reasons.get(k) ?? 0) + 1);
-for (let i = 0; i < from + count; i++) {
-  const c = generate(rng);
-  if (i < from) continue;
+type Pair = [Outcome, Outcome, string | null];
+async function requests(c: Case): Promise<Pair> {
   const node = await runNode(c);
   const ours = runOurs(c);
-  const diff = compare(node, ours);
+  return [node, ours, compare(node, ours)];
+}
+/** Response outcomes in the request outcomes' shape, for the same tally. */
+const asOutcome = (r: ResponseOutcome): Outcome => ({
+  messages: r.end === 'complete' ? [{ method: '', target: String(r.status), host: '', body: r.body, upgrade: false }] : [],
+  end: r.end === 'complete' ? 'clean' : r.end, why: r.why,
+});
+async function responses(c: Case): Promise<Pair> {
+  const node = await runNodeResponse(c);
+  const ours = runOursResponse(c);
+  return [asOutcome(node), asOutcome(ours), compareResponse(node, ours)];
+}
+
+for (let i = 0; i < from + count; i++) {
+  const c: Case = values.responses ? generateResponse(rng) : generate(rng);
+  if (i < from) continue;
+  const [node, ours, diff] = values.responses ? await responses(c) : await requests(c);
   tally.nodeMessages += node.messages.length;
   if (diff !== null) {
     findings++;

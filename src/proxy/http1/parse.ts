@@ -24,7 +24,8 @@ import { validAuthority } from './authority.js';
  *   applied once; in requests any other coding is 501 and TE in HTTP/1.0 is 400; in responses other
  *   codings before the final chunked pass through, and a response TE not ending in chunked or in
  *   HTTP/1.0 is 502 (RFC 9112 6.3 would let us read to close: refusing is the safe side);
- * - responses: status 100-599 (RFC 9110 15), a missing reason accepted with or without its SP.
+ * - responses: status 100-599 (RFC 9110 15), a missing reason accepted with or without its SP; a
+ *   1xx head that closes the connection (HTTP/1.0 without keep-alive, Connection: close) is 502.
  * The parse restarts at `start` on every call until the head is whole: heads nearly always come
  * in one read, and restarting keeps no state between calls. Nothing is allocated until the head
  * is known to be whole and valid, so a head fed byte by byte costs no garbage.
@@ -465,10 +466,14 @@ export function parseResponseHead(b: Buffer, start: number, end: number, h: Resp
     if (teChunkedNotLast || !teLastChunked) return fail(h, E502, 'Transfer-Encoding: chunked is not the last coding, or is applied twice');
   }
 
+  const keepAlive = minor === 1 ? !connClose : connKeepAlive && !connClose;
+  // An interim answer that ends the connection leaves the final one nowhere to come (llhttp
+  // takes the bytes after it as data after close, too).
+  if (status < 200 && !keepAlive) return fail(h, E502, 'a 1xx response that closes the connection (Connection: close, or HTTP/1.0)');
   h.minor = minor;
   h.contentLength = cl;
   h.chunked = te;
-  h.keepAlive = minor === 1 ? !connClose : connKeepAlive && !connClose;
+  h.keepAlive = keepAlive;
   h.status = status;
   h.reason = re === rs ? '' : re - rs === 2 && b[rs] === 0x4f && b[rs + 1] === 0x4b ? 'OK' : b.toString('latin1', rs, re);
   return p;

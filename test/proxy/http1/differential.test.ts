@@ -1,10 +1,12 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeOracle, compare, escape, generate, Rng, runNode, runOurs, type Case } from './fuzz-kit.js';
+import { compareResponse, generateResponse, runNodeResponse, runOursResponse } from './response-fuzz-kit.js';
 
 // A fixed seed and count: the same inputs on every run. scripts/fuzz-http1.ts runs longer ones.
 const SEED = 20240518;
-const COUNT = 300_000;
+const COUNT = 250_000;
+const RESPONSE_COUNT = 60_000;
 
 after(() => closeOracle());
 
@@ -42,4 +44,30 @@ test(`differential fuzz against node:http (llhttp): ${COUNT} generated and mutat
   }
   // The generator must keep producing streams both parsers take, or the boundary comparison is empty.
   assert.ok(bothAccepted > COUNT / 10, `only ${bothAccepted} of ${COUNT} streams were accepted by both parsers`);
+});
+
+test('response heads: the regression inputs', async () => {
+  for (const s of ['HTTP/1.0 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx', 'HTTP/1.1 304 OK\r\nContent-Length: 3\r\n\r\nabc']) {
+    const c = { bytes: Buffer.from(s, 'latin1'), splits: [] };
+    const node = await runNodeResponse(c);
+    const ours = runOursResponse(c);
+    assert.equal(compareResponse(node, ours), null, `${escape(c.bytes)}: node ${node.end} ${node.why}, ours ${ours.end} ${ours.why}`);
+  }
+});
+
+test(`differential fuzz of the response parser against node's client (llhttp): ${RESPONSE_COUNT} streams, seed ${SEED}`, async () => {
+  const rng = new Rng(SEED);
+  let bothAccepted = 0;
+  for (let i = 0; i < RESPONSE_COUNT; i++) {
+    const c = generateResponse(rng);
+    const node = await runNodeResponse(c);
+    const ours = runOursResponse(c);
+    const diff = compareResponse(node, ours);
+    if (diff !== null) {
+      assert.fail(`seed ${SEED}, input ${i} (replay: scripts/fuzz-http1.ts --responses --seed ${SEED} --from ${i} --count 1): ${diff}\n`
+        + `  input: ${escape(c.bytes)} splits=${JSON.stringify(c.splits)}\n  node: ${node.end} ${node.why}\n  ours: ${ours.end} ${ours.why}`);
+    }
+    if (node.end === 'complete' && ours.end === 'complete') bothAccepted++;
+  }
+  assert.ok(bothAccepted > RESPONSE_COUNT / 10, `only ${bothAccepted} of ${RESPONSE_COUNT} responses were accepted by both parsers`);
 });

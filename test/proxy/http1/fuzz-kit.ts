@@ -134,7 +134,7 @@ function occurrences(s: string, sub: string): number[] {
 }
 
 /** One to three byte-level mutations aimed at the places a parser decides things. */
-function mutate(rng: Rng, s: string): string {
+export function mutate(rng: Rng, s: string): string {
   const n = 1 + rng.int(3);
   for (let m = 0; m < n && s.length > 0; m++) {
     const at = rng.int(s.length + 1);

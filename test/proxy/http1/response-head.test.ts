@@ -107,3 +107,9 @@ test('1xx heads come back one at a time, and the final head parses after them', 
   p = parseResponseHead(b, p, b.length, h, L);
   assert.deepEqual([p, h.status, h.contentLength], [b.length, 201, 0]);
 });
+
+test('a 1xx head that would end the connection is refused: the final answer could not follow', () => {
+  refused('HTTP/1.0 100 Continue\r\n\r\n', /1xx/);
+  refused('HTTP/1.1 103 Early Hints\r\nConnection: close\r\n\r\n', /1xx/);
+  assert.equal(ok('HTTP/1.0 100 Continue\r\nConnection: keep-alive\r\n\r\n').status, 100);
+});
