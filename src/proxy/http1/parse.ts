@@ -10,7 +10,7 @@ import { validAuthority } from './authority.js';
  * the stricter one, so that whatever llhttp (node:http, non-lenient) refuses is refused here too
  * (test/proxy/http1/differential.test.ts holds it to that). The choices:
  * - line endings are CRLF only; a bare CR or LF anywhere in a head is refused (llhttp's strict mode);
- * - empty lines (CRLF) before a request line are skipped (RFC 9112 2.2), as llhttp does;
+ * - up to 8 empty lines (CRLF) before a request line are skipped (RFC 9112 2.2), as llhttp does;
  * - methods are llhttp's list (node:http's `http.METHODS`), case-sensitive; any other token is
  *   refused with 501, CONNECT too (the gateway does not tunnel);
  * - exactly one SP between the parts of a start line (llhttp lets runs of SP through);
@@ -26,9 +26,10 @@ import { validAuthority } from './authority.js';
  *   HTTP/1.0 is 502 (RFC 9112 6.3 would let us read to close: refusing is the safe side);
  * - responses: status 100-599 (RFC 9110 15), a missing reason accepted with or without its SP; a
  *   1xx head that closes the connection (HTTP/1.0 without keep-alive, Connection: close) is 502.
- * The parse restarts at `start` on every call until the head is whole: heads nearly always come
- * in one read, and restarting keeps no state between calls. Nothing is allocated until the head
- * is known to be whole and valid, so a head fed byte by byte costs no garbage.
+ * The parse restarts at `start` once the head's blank line has come (heads nearly always come in
+ * one read); until then a head that needs more is only scanned for it (see `stillOpen`). Nothing
+ * is allocated until the head is known to be whole and valid, so a head fed byte by byte costs
+ * no garbage.
  */
 
 const E400 = -400, E431 = -431, E501 = -501, E502 = -502, E505 = -505;
@@ -344,12 +345,53 @@ function absolutePath(b: Buffer, authorityEnd: number, e: number, target: string
  * or non-digit Content-Length, Host missing or repeated in HTTP/1.1.
  */
 export function parseRequestHead(b: Buffer, start: number, end: number, h: RequestHead, limits: HeadLimits): number {
+  if (stillOpen(b, start, end, h, limits)) return NEED_MORE;
+  const r = requestHead(b, start, end, h, limits);
+  remember(b, start, end, h, r);
+  return r;
+}
+
+/**
+ * True when the unfinished head seen before (same buffer, same start) has still no blank line
+ * in the bytes added since: no need to parse it again. The first look at a head always parses,
+ * so that what is wrong in its first read is answered at once; what is wrong later is answered
+ * when the head is whole or too large (or by the engine's header timeout).
+ */
+function stillOpen(b: Buffer, start: number, end: number, h: Fields, limits: HeadLimits): boolean {
+  const m = h.pending;
+  if (m === undefined || m.buffer !== b || m.start !== start) return false;
+  const seen = m.seen;
+  if (end - start <= seen || end - start >= limits.maxHeadBytes) return false;
+  for (let i = start + (seen > 3 ? seen : 3); i < end; i++) {
+    if (b[i] === LF && b[i - 1] === CR && b[i - 2] === LF && b[i - 3] === CR) return false;
+  }
+  m.seen = end - start;
+  return true;
+}
+
+function remember(b: Buffer, start: number, end: number, h: Fields, r: number): void {
+  const m = h.pending;
+  if (m === undefined) return;
+  if (r === NEED_MORE) { m.buffer = b; m.start = start; m.seen = end - start; } else if (m.buffer !== null) { m.buffer = null; m.seen = 0; }
+}
+
+/** Forgets an unfinished head, for a head object reused after its stream was abandoned mid-head. */
+export function resetHead(h: Fields): void {
+  const m = h.pending;
+  if (m !== undefined) { m.buffer = null; m.start = 0; m.seen = 0; }
+}
+
+/** Empty lines skipped before a request line: RFC 9112 2.2 asks for at least one. */
+const MAX_EMPTY_LINES = 8;
+
+function requestHead(b: Buffer, start: number, end: number, h: RequestHead, limits: HeadLimits): number {
   h.error = '';
   const lim = end - start > limits.maxHeadBytes ? start + limits.maxHeadBytes : end;
   let p = start;
   while (p < lim && b[p] === CR) {
     if (p + 1 >= lim) return outOfBytes(h, start, end, limits, true);
     if (b[p + 1] !== LF) return fail(h, E400, 'bare CR before the request line');
+    if (p - start === MAX_EMPTY_LINES * 2) return fail(h, E400, `more than ${MAX_EMPTY_LINES} empty lines before the request line`);
     p += 2;
   }
   const ms = p;
@@ -429,6 +471,13 @@ export function parseRequestHead(b: Buffer, start: number, end: number, h: Reque
  * `h.status` and parses again after them.
  */
 export function parseResponseHead(b: Buffer, start: number, end: number, h: ResponseHead, limits: HeadLimits): number {
+  if (stillOpen(b, start, end, h, limits)) return NEED_MORE;
+  const r = responseHead(b, start, end, h, limits);
+  remember(b, start, end, h, r);
+  return r;
+}
+
+function responseHead(b: Buffer, start: number, end: number, h: ResponseHead, limits: HeadLimits): number {
   h.error = '';
   const lim = end - start > limits.maxHeadBytes ? start + limits.maxHeadBytes : end;
   const minor = version(b, start, lim);

@@ -8,7 +8,7 @@
 import http from 'node:http';
 import { Duplex } from 'node:stream';
 import { DEFAULT_HEAD_LIMITS, NEED_MORE, newRequestHead } from '../../../src/proxy/http1/head.js';
-import { ChunkedFraming, parseRequestHead } from '../../../src/proxy/http1/parse.js';
+import { ChunkedFraming, parseRequestHead, resetHead } from '../../../src/proxy/http1/parse.js';
 
 /** mulberry32: small, fast, and the same sequence everywhere for a seed. */
 export class Rng {
@@ -327,6 +327,8 @@ export function runOurs(c: Case): Outcome {
   let avail = cuts[0]!;
   const more = (): boolean => { if (cut + 1 >= cuts.length) return false; avail = cuts[++cut]!; return true; };
   const messages: Message[] = [];
+  // One head object serves every case, as a pooled connection object would: a case may end mid-head.
+  resetHead(head);
   let p = 0;
   for (;;) {
     if (p === avail && !more()) return { messages, end: 'clean', why: '' };

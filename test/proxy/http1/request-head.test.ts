@@ -4,7 +4,7 @@ import http from 'node:http';
 import {
   DEFAULT_HEAD_LIMITS, FIELD_FORWARDED, FIELD_HOP, FIELD_HOST, FIELD_XFF, NEED_MORE, newRequestHead, type HeadLimits, type RequestHead,
 } from '../../../src/proxy/http1/head.js';
-import { KNOWN_METHODS, parseRequestHead } from '../../../src/proxy/http1/parse.js';
+import { KNOWN_METHODS, parseRequestHead, resetHead } from '../../../src/proxy/http1/parse.js';
 
 const L = DEFAULT_HEAD_LIMITS;
 
@@ -24,6 +24,12 @@ function everyByte(s: string, limits: HeadLimits = L): number {
     if (final >= 0) assert.equal(r, NEED_MORE, `prefix ${k} of ${JSON.stringify(s)}`);
     else assert.ok(r === NEED_MORE || r === final, `prefix ${k} of ${JSON.stringify(s)}: ${r}, whole: ${final}`);
   }
+  // The engine's way: one head object, the same start, more bytes each time.
+  const same = newRequestHead(limits);
+  let r = NEED_MORE;
+  for (let k = 1; k <= b.length && r === NEED_MORE; k++) r = parseRequestHead(b, 0, k, same, limits);
+  // Without a blank line, a trickled head that went wrong after its first read is answered at the limit (or timeout).
+  if (!(r === NEED_MORE && final < 0 && !s.includes('\r\n\r\n'))) assert.equal(r, final, `fed byte by byte to one head: ${JSON.stringify(s)}`);
   return final;
 }
 
@@ -291,4 +297,51 @@ test('a parse that needs more bytes leaves the head\'s strings alone and allocat
   const b = Buffer.from(`GET /second HTTP/1.1\r\n${H}`, 'latin1');
   assert.equal(parseRequestHead(b, 0, b.length, h, L), NEED_MORE);
   assert.equal(h.target, '/first');
+});
+
+test('a head trickled in is scanned for its blank line, not parsed again per read', () => {
+  const s = `GET / HTTP/1.1\r\n${H}X-A: ${'a'.repeat(1000)}\r\n\r\n`;
+  const b = Buffer.from(s, 'latin1');
+  const h = newRequestHead();
+  for (let k = 1; k < b.length; k++) {
+    assert.equal(parseRequestHead(b, 0, k, h, L), NEED_MORE);
+    assert.deepEqual(h.pending, { buffer: b, start: 0, seen: k }, 'the bytes seen so far are remembered');
+  }
+  assert.equal(parseRequestHead(b, 0, b.length, h, L), b.length);
+  assert.deepEqual([h.pending!.buffer, h.target, h.host], [null, '/', 'example.com']);
+  // What goes wrong after the first read is answered once the head is whole...
+  const bad = Buffer.from(`GET / HTTP/1.1\r\n${H}X-A\x00: 1\r\n\r\n`, 'latin1');
+  const h2 = newRequestHead();
+  assert.equal(parseRequestHead(bad, 0, 20, h2, L), NEED_MORE);
+  assert.equal(parseRequestHead(bad, 0, 40, h2, L), NEED_MORE);
+  assert.equal(parseRequestHead(bad, 0, bad.length, h2, L), -400);
+  // ... or once it passes the limit, blank line or not.
+  const limits = { maxHeadBytes: 64, maxFields: 8 };
+  const long = Buffer.from(`GET / HTTP/1.1\r\n${H}X-A: ${'a'.repeat(100)}`, 'latin1');
+  const h3 = newRequestHead(limits);
+  assert.equal(parseRequestHead(long, 0, 30, h3, limits), NEED_MORE);
+  assert.equal(parseRequestHead(long, 0, 50, h3, limits), NEED_MORE);
+  assert.equal(parseRequestHead(long, 0, 64, h3, limits), -431);
+});
+
+test('the memory of an unfinished head is tied to its buffer and start: a moved, another or an abandoned head is parsed afresh', () => {
+  const s = `POST / HTTP/1.1\r\n${H}Content-Length: 2\r\n\r\nab`;
+  const b = Buffer.from(s, 'latin1');
+  const h = newRequestHead();
+  assert.equal(parseRequestHead(b, 0, 30, h, L), NEED_MORE);
+  // Moved to another buffer (an engine compacting its reads): parsed again, found whole.
+  const moved = Buffer.concat([Buffer.from('xx'), b]);
+  assert.equal(parseRequestHead(moved, 2, moved.length, h, L), moved.length - 2);
+  // Abandoned mid-head, then the object reused for a whole head (with its body) at the same place.
+  assert.equal(parseRequestHead(b, 0, 45, h, L), NEED_MORE);
+  const other = Buffer.from(`GET /o HTTP/1.1\r\n${H}\r\nGET /p HTTP/1.1\r\n`, 'latin1');
+  other.copy(b, 0, 0, Math.min(other.length, b.length));
+  resetHead(h);
+  assert.equal(parseRequestHead(b, 0, other.length, h, L), 38);
+  assert.equal(h.target, '/o');
+});
+
+test('at most 8 empty lines before a request line', () => {
+  assert.equal(ok(`${'\r\n'.repeat(8)}GET / HTTP/1.1\r\n${H}\r\n`).target, '/');
+  refused(`${'\r\n'.repeat(9)}GET / HTTP/1.1\r\n${H}\r\n`, -400, /empty lines/);
 });

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import { Duplex } from 'node:stream';
 import { DEFAULT_HEAD_LIMITS, NEED_MORE, newResponseHead } from '../../../src/proxy/http1/head.js';
-import { ChunkedFraming, parseResponseHead } from '../../../src/proxy/http1/parse.js';
+import { ChunkedFraming, parseResponseHead, resetHead } from '../../../src/proxy/http1/parse.js';
 import { mutate, type Case, type Rng } from './fuzz-kit.js';
 
 const REASONS = ['OK', 'Not Found', '', 'Multiple  Spaces', 'tab\there', 'obs \x80\xff'];
@@ -122,6 +122,7 @@ export function runOursResponse(c: Case): ResponseOutcome {
   let avail = cuts[0]!;
   const more = (): boolean => { if (cut + 1 >= cuts.length) return false; avail = cuts[++cut]!; return true; };
   const out: ResponseOutcome = { status: -1, informational: [], body: '', end: 'incomplete', why: '' };
+  resetHead(head);
   let p = 0;
   for (;;) {
     const r = parseResponseHead(b, p, avail, head, DEFAULT_HEAD_LIMITS);
