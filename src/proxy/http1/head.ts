@@ -51,10 +51,9 @@ export interface Fields {
   /** Why the head was refused: names the part (for the answer's message and the access log). */
   error: string;
   /**
-   * The parser's own memory of an unfinished head: which bytes (buffer, start, count) were
-   * already seen to hold no blank line, so that a head trickled in a byte at a time is scanned
-   * once rather than parsed again per read (a 16 KiB head sent a byte at a time would cost the
-   * re-parses ~0.7 s of CPU). Cleared whenever a parse returns anything but NEED_MORE. Callers
+   * The parser's own memory of an unfinished head: which bytes (buffer, start, count) it has
+   * already parsed, so that a head trickled in a byte at a time is parsed again per line, not per
+   * read (a 16 KiB head sent a byte at a time would cost the re-parses ~0.7 s of CPU). Cleared whenever a parse returns anything but NEED_MORE. Callers
    * leave it alone; one that reuses a head object after abandoning an unfinished head (a pooled
    * connection object) calls resetHead() first. A head moved to another buffer or offset is
    * simply parsed again.

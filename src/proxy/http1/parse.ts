@@ -26,10 +26,10 @@ import { validAuthority } from './authority.js';
  *   HTTP/1.0 is 502 (RFC 9112 6.3 would let us read to close: refusing is the safe side);
  * - responses: status 100-599 (RFC 9110 15), a missing reason accepted with or without its SP; a
  *   1xx head that closes the connection (HTTP/1.0 without keep-alive, Connection: close) is 502.
- * The parse restarts at `start` once the head's blank line has come (heads nearly always come in
- * one read); until then a head that needs more is only scanned for it (see `stillOpen`). Nothing
- * is allocated until the head is known to be whole and valid, so a head fed byte by byte costs
- * no garbage.
+ * A parse starts at `start` every time (heads nearly always come in one read); a head that needs
+ * more is parsed again only once one of its lines has ended (see `stillOpen`), so that a head
+ * trickled in costs a parse per line, not per read. Nothing is allocated until the head is known
+ * to be whole and valid, so a head fed byte by byte costs no garbage.
  */
 
 const E400 = -400, E431 = -431, E501 = -501, E502 = -502, E505 = -505;
@@ -352,19 +352,17 @@ export function parseRequestHead(b: Buffer, start: number, end: number, h: Reque
 }
 
 /**
- * True when the unfinished head seen before (same buffer, same start) has still no blank line
- * in the bytes added since: no need to parse it again. The first look at a head always parses,
- * so that what is wrong in its first read is answered at once; what is wrong later is answered
- * when the head is whole or too large (or by the engine's header timeout).
+ * True when the unfinished head seen before (same buffer, same start) has no new line end (LF)
+ * in the bytes added since: nothing a parse would decide differently, so no need to parse it
+ * again. Parsing again at each LF bounds the parses per head by its lines (at most maxFields
+ * field lines and a few empty ones before a 431), and answers a bad line as soon as it ends.
  */
 function stillOpen(b: Buffer, start: number, end: number, h: Fields, limits: HeadLimits): boolean {
   const m = h.pending;
   if (m === undefined || m.buffer !== b || m.start !== start) return false;
   const seen = m.seen;
   if (end - start <= seen || end - start >= limits.maxHeadBytes) return false;
-  for (let i = start + (seen > 3 ? seen : 3); i < end; i++) {
-    if (b[i] === LF && b[i - 1] === CR && b[i - 2] === LF && b[i - 3] === CR) return false;
-  }
+  for (let i = start + seen; i < end; i++) if (b[i] === LF) return false;
   m.seen = end - start;
   return true;
 }
