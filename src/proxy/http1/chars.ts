@@ -34,3 +34,7 @@ export const QDTEXT = table((c) => c === HT || c === SP || c === 0x21 || (c >= 0
 export const HEX = new Uint8Array(256).fill(255);
 for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
 for (let c = 0; c < 6; c++) { HEX[0x41 + c] = 10 + c; HEX[0x61 + c] = 10 + c; }
+
+/** Lower-case ASCII for two-sided case-insensitive compares. */
+export const LOWER = new Uint8Array(256);
+for (let c = 0; c < 256; c++) LOWER[c] = c >= 0x41 && c <= 0x5a ? c + 32 : c;
