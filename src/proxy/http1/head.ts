@@ -21,10 +21,16 @@ export interface HeadLimits {
 
 export const DEFAULT_HEAD_LIMITS: HeadLimits = { maxHeadBytes: 16 * 1024, maxFields: 128 };
 
-/** Per-field flags (the `flags` array of a head). */
-export const FIELD_HOP = 1; // hop-by-hop (RFC 9110 7.6.1, or named in Connection): not forwarded
-export const FIELD_HOST = 2;
-export const FIELD_XFF = 4; // x-forwarded-for (the engine appends to it)
+/**
+ * Per-field flags (the `flags` array of a head). FIELD_HOP is the one bit an engine needs to copy
+ * a head: a field with it is not forwarded as received. The other bits say why, for the fields
+ * the engine writes itself instead (each of those carries FIELD_HOP too).
+ */
+export const FIELD_HOP = 1; // not forwarded: hop-by-hop (RFC 9110 7.6.1), named in Connection, or set by the gateway
+export const FIELD_HOST = 2; // host (requests): the engine writes the member's Host
+export const FIELD_XFF = 4; // x-forwarded-for (requests): the engine appends the client's address to these values
+/** x-forwarded-proto, x-forwarded-host, x-real-ip (requests): the engine sets them from the connection. */
+export const FIELD_FORWARDED = 8;
 
 /** What both request and response heads carry. */
 export interface Fields {
@@ -44,7 +50,18 @@ export interface Fields {
   keepAlive: boolean;
   /** Why the head was refused: names the part (for the answer's message and the access log). */
   error: string;
+  /**
+   * The parser's own memory of an unfinished head: which bytes (buffer, start, count) it has
+   * already parsed, so that a head trickled in a byte at a time is parsed again per line, not per
+   * read (a 16 KiB head sent a byte at a time would cost the re-parses ~0.7 s of CPU). Cleared whenever a parse returns anything but NEED_MORE. Callers
+   * leave it alone; one that reuses a head object after abandoning an unfinished head (a pooled
+   * connection object) calls resetHead() first. A head moved to another buffer or offset is
+   * simply parsed again.
+   */
+  readonly pending?: PendingHead;
 }
+
+export interface PendingHead { buffer: Buffer | null; start: number; seen: number }
 
 export interface RequestHead extends Fields {
   /** The method as sent (case-sensitive token). */
@@ -65,6 +82,11 @@ export interface RequestHead extends Fields {
   upgrade: string | null;
   /** Expect: 100-continue was sent. */
   expectContinue: boolean;
+  /**
+   * The one TE field said `trailers` (gRPC needs it end to end: the engine re-adds `te: trailers`,
+   * since TE itself is hop-by-hop). Set by parseRequestHead and newRequestHead.
+   */
+  teTrailers?: boolean;
 }
 
 export interface ResponseHead extends Fields {
@@ -76,14 +98,14 @@ export interface ResponseHead extends Fields {
 export function newRequestHead(limits: HeadLimits = DEFAULT_HEAD_LIMITS): RequestHead {
   return {
     fields: new Int32Array(limits.maxFields * 4), flags: new Uint8Array(limits.maxFields), count: 0, minor: 1,
-    contentLength: -1, chunked: false, keepAlive: true, error: '',
-    method: '', target: '', path: '', host: '', upgrade: null, expectContinue: false,
+    contentLength: -1, chunked: false, keepAlive: true, error: '', pending: { buffer: null, start: 0, seen: 0 },
+    method: '', target: '', path: '', host: '', upgrade: null, expectContinue: false, teTrailers: false,
   };
 }
 
 export function newResponseHead(limits: HeadLimits = DEFAULT_HEAD_LIMITS): ResponseHead {
   return {
     fields: new Int32Array(limits.maxFields * 4), flags: new Uint8Array(limits.maxFields), count: 0, minor: 1,
-    contentLength: -1, chunked: false, keepAlive: true, error: '', status: 0, reason: '',
+    contentLength: -1, chunked: false, keepAlive: true, error: '', pending: { buffer: null, start: 0, seen: 0 }, status: 0, reason: '',
   };
 }
