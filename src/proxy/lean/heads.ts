@@ -6,7 +6,6 @@ const LF = 10;
 const K = (s: string): Buffer => Buffer.from(s, 'latin1');
 const HTTP11 = K('HTTP/1.1');
 const REQ_VERSION_HOST = K(' HTTP/1.1\r\nhost: ');
-const CRLF = K('\r\n');
 const TE_TRAILERS = K('te: trailers\r\n');
 const XFF_NAME = K('x-forwarded-for: ');
 const COMMA_SP = K(', ');
