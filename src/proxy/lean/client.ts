@@ -401,9 +401,17 @@ export class ClientConn {
     this.close();
   }
 
+  /**
+   * The client shut its sending side: as node:http does (without httpAllowHalfOpen), it is
+   * taken as gone: an exchange in flight is dropped (see clientGone), and the connection
+   * closes once what was written is out.
+   */
   private onEnd(): void {
     this.ended = true;
-    if (this.x === null && this.state === S_HEAD && this.pending === null) this.close();
+    const x = this.x;
+    this.x = null;
+    x?.clientGone();
+    this.close();
   }
 
   private onClose(): void {
