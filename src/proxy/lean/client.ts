@@ -198,7 +198,7 @@ export class ClientConn {
       } else {
         // Not a WebSocket: served as the plain request it also is, then closed (plain-upgrade.ts).
         const problem = upgradeBodyProblemOf(h.chunked, h.contentLength >= 0 ? String(h.contentLength) : undefined, REPLAY_BUFFER_LIMIT);
-        if (problem !== null) { this.refuse(req, false, { code: 'bad_request', message: problem }); return -1; }
+        if (problem !== null) { this.refuse(req, true, { code: 'bad_request', message: problem }); return -1; }
       }
       this.keepAlive = false;
     }
