@@ -9,9 +9,9 @@ import { upgradeBodyProblemOf } from '../plain-upgrade.js';
 import type { ProxyRoutePlan, ProxyUpstreamPlan } from '../pools.js';
 import { notFound, resolveTarget } from '../resolve.js';
 import { webSocketProblemOf } from '../websocket.js';
-import { KEEP_ALIVE_MS, LeanRequest, type LeanContext } from './context.js';
+import { KEEP_ALIVE_MS, LeanRequest, TIMEOUT_CHECK_MS, type LeanContext } from './context.js';
 import { LeanExchange } from './exchange.js';
-import { RequestFields } from './heads.js';
+import { addressFields, RequestFields, type AddressFields } from './heads.js';
 
 // What the connection is reading.
 const S_HEAD = 0;
@@ -34,6 +34,7 @@ const D_IDLE = 3;
 
 const CR = 13;
 const LF = 10;
+const EMPTY = Buffer.alloc(0);
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
 /** A client's response head is built here (and the first body bytes with it). */
@@ -92,12 +93,21 @@ export class ClientConn {
   private upstream: ProxyUpstreamPlan | null = null;
   private path = '';
   private hashPath = '';
+  readonly address: AddressFields;
+  /** The exchange waiting for the client to take what was written (one flush callback per connection, not per request). */
+  private flushOwner: LeanExchange | null = null;
+  private readonly onFlushed = (): void => {
+    const x = this.flushOwner;
+    this.flushOwner = null;
+    x?.flushed();
+  };
 
   constructor(readonly sock: Socket, readonly ctx: LeanContext, readonly clientIp: string, private readonly forget: (c: ClientConn) => void) {
+    this.address = addressFields(clientIp);
     this.head = newRequestHead(ctx.headLimits);
     this.resHead = newResponseHead(ctx.headLimits);
     this.fields = new RequestFields(ctx.headLimits.maxFields);
-    this.deadline = Date.now() + ctx.limits.headerTimeoutMs;
+    this.deadline = ctx.now + ctx.limits.headerTimeoutMs + TIMEOUT_CHECK_MS;
     this.deadlineKind = D_HEAD;
     sock.on('data', (d: Buffer) => this.onData(d));
     sock.on('end', () => this.onEnd());
@@ -163,7 +173,8 @@ export class ClientConn {
 
   private setDeadline(kind: number, ms: number): void {
     this.deadlineKind = kind;
-    this.deadline = ms > 0 ? Date.now() + ms : 0;
+    // The listener's clock moves once a check (a second): one check more of slack, never early.
+    this.deadline = ms > 0 ? this.ctx.now + ms + TIMEOUT_CHECK_MS : 0;
   }
 
   /** A parsed head at b[hs..he): routes it and starts its exchange (or answers it). The offset to read on from, or -1. */
@@ -351,6 +362,12 @@ export class ClientConn {
     if (!this.paused) return;
     this.paused = false;
     this.sock.resume();
+  }
+
+  /** Calls x.flushed() once everything written so far has been taken by the kernel. */
+  waitFlush(x: LeanExchange): void {
+    this.flushOwner = x;
+    this.sock.write(EMPTY, this.onFlushed);
   }
 
   /** The exchange answered the client whole. */

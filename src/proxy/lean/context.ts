@@ -13,7 +13,12 @@ export interface LeanContext {
   readonly headLimits: HeadLimits;
   /** close() has begun: answers say Connection: close and connections close after them. */
   draining: boolean;
+  /** Date.now() as of the last deadline check (deadlines are as coarse as the check). */
+  now: number;
 }
+
+/** How often deadlines (header, request, idle keep-alive) are looked at, as node:http's check in server.ts. */
+export const TIMEOUT_CHECK_MS = 1000;
 
 /** Idle keep-alive connections are closed after this long (node:http's keepAliveTimeout in server.ts). */
 export const KEEP_ALIVE_MS = 65_000;

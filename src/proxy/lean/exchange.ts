@@ -13,7 +13,6 @@ import { memberError, type MemberConn, type MemberOwner, type MemberPool } from 
 import { Dechunker } from './dechunk.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-const EMPTY = Buffer.alloc(0);
 
 // Where the member's answer is.
 const R_HEAD = 0;
@@ -68,7 +67,6 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
   private streamed = 0;
   private gotBytes = false;
   private dechunker: Dechunker | null = null;
-  private readonly onFlushed = (): void => this.flushed();
   /** The answer's head (or a gateway answer) went to the client. */
   get hasResponded(): boolean { return this.responded; }
   private readonly sentHost: string;
@@ -123,11 +121,11 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     const h = cl.head;
     const body = this.body;
     const bodyLen = body === null ? 0 : body.length;
-    const bound = cl.fields.bound(cl.headStart, cl.headEnd, this.targetPath, this.sentHost, this.clientHost, cl.clientIp);
+    const bound = cl.fields.bound(cl.headStart, cl.headEnd, this.targetPath, this.sentHost, this.clientHost, cl.address);
     let out = c.out;
     // The last write from `out` may still be queued (Node holds the buffer): use a new one then.
     if (c.sock.writableLength > 0 || bound > out.length) out = Buffer.allocUnsafe(bound + (bound + bodyLen <= 65536 ? bodyLen : 0));
-    let o = writeRequestHead(out, cl.headBuf, h, cl.fields, cl.headStart, cl.headEnd, this.targetPath, this.sentHost, this.clientHost, cl.clientIp, this.websocket);
+    let o = writeRequestHead(out, cl.headBuf, h, cl.fields, cl.headStart, cl.headEnd, this.targetPath, this.sentHost, this.clientHost, cl.address, this.websocket);
     if (body !== null && o + bodyLen <= out.length) {
       o = put(out, o, body, 0, bodyLen);
       c.sock.write(out.subarray(0, o));
@@ -332,10 +330,11 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     if (this.flushWait) return;
     this.flushWait = true;
     this.conn?.pause();
-    this.client.sock.write(EMPTY, this.onFlushed);
+    this.client.waitFlush(this);
   }
 
-  private flushed(): void {
+  /** Everything written to the client so far was taken (see waitFlush). */
+  flushed(): void {
     if (!this.flushWait) return;
     this.flushWait = false;
     if (this.releaseOnFlush) { this.releaseOnFlush = false; this.releaseConn(); return; }

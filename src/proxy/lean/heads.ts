@@ -1,4 +1,4 @@
-import { FIELD_HOP, type Fields, type RequestHead, type ResponseHead } from '../http1/head.js';
+import { FIELD_HOP, FIELD_HOST, type Fields, type RequestHead, type ResponseHead } from '../http1/head.js';
 import { CONTENT_LENGTH, DROP, KEEP, REFERER, requestFieldKind, responseFieldKind, SEC_WS_KEY, SEC_WS_VERSION, TE, USER_AGENT, XFF, equalsLower } from './fields.js';
 
 const CR = 13;
@@ -9,8 +9,17 @@ const REQ_VERSION_HOST = K(' HTTP/1.1\r\nhost: ');
 const TE_TRAILERS = K('te: trailers\r\n');
 const XFF_NAME = K('x-forwarded-for: ');
 const COMMA_SP = K(', ');
-const XFP_XFH = K('\r\nx-forwarded-proto: http\r\nx-forwarded-host: ');
-const XRI = K('\r\nx-real-ip: ');
+
+/**
+ * The fields a client connection's address fixes, made once per connection: what follows the
+ * X-Forwarded-For values (the address, X-Forwarded-Proto, X-Forwarded-Host's name) and
+ * X-Real-IP, written after X-Forwarded-Host's value.
+ */
+export interface AddressFields { xffTail: Buffer; xriTail: Buffer }
+
+export function addressFields(ip: string): AddressFields {
+  return { xffTail: K(`${ip}\r\nx-forwarded-proto: http\r\nx-forwarded-host: `), xriTail: K(`\r\nx-real-ip: ${ip}\r\n`) };
+}
 const TE_CHUNKED_REQ = K('transfer-encoding: chunked\r\n');
 const WS_UPGRADE = K('connection: upgrade\r\nupgrade: websocket\r\n');
 const TE_CHUNKED_RES = K('Transfer-Encoding: chunked\r\n');
@@ -50,6 +59,8 @@ export class RequestFields {
   xff = 0;
   /** Bytes the upstream head may add beyond the client's: X-Forwarded-For values repeated. */
   private xffBytes = 0;
+  /** The Host field's index (its value is copied when it is the Host sent), or -1. */
+  hostField = -1;
 
   constructor(maxFields: number) {
     this.kinds = new Uint8Array(maxFields);
@@ -58,10 +69,11 @@ export class RequestFields {
 
   scan(b: Buffer, h: RequestHead): void {
     this.userAgent = -1; this.referer = -1; this.wsKey = -1; this.wsVersion = -1;
-    this.teTrailers = false; this.xff = 0; this.xffBytes = 0;
+    this.teTrailers = false; this.xff = 0; this.xffBytes = 0; this.hostField = -1;
     const f = h.fields;
     for (let i = 0; i < h.count; i++) {
       const k = i << 2;
+      if ((h.flags[i]! & FIELD_HOST) !== 0) this.hostField = i;
       const kind = requestFieldKind(b, f[k]!, f[k + 1]!);
       this.kinds[i] = kind;
       let fwd = (h.flags[i]! & FIELD_HOP) === 0 ? 1 : 0;
@@ -86,8 +98,8 @@ export class RequestFields {
   }
 
   /** An upper bound of the upstream head's size (see writeRequestHead). */
-  bound(headStart: number, headEnd: number, path: string, host: string, clientHost: string, ip: string): number {
-    return headEnd - headStart + path.length + host.length + clientHost.length + 2 * ip.length + this.xffBytes + 192;
+  bound(headStart: number, headEnd: number, path: string, host: string, clientHost: string, a: AddressFields): number {
+    return headEnd - headStart + path.length + host.length + clientHost.length + a.xffTail.length + a.xriTail.length + this.xffBytes + 96;
   }
 }
 
@@ -99,14 +111,19 @@ export class RequestFields {
  * body forwarded as it came; the WebSocket upgrade fields for one. Returns the end offset.
  */
 export function writeRequestHead(out: Buffer, b: Buffer, h: RequestHead, r: RequestFields, headStart: number, headEnd: number,
-  path: string, host: string, clientHost: string, ip: string, websocket: boolean): number {
-  let o = put(out, 0, b, headStart, headStart + h.method.length);
-  out[o++] = 32;
-  o += out.write(path, o, 'latin1');
+  path: string, host: string, clientHost: string, a: AddressFields, websocket: boolean): number {
+  const m = h.method.length;
+  let o = put(out, 0, b, headStart, headStart + m + 1);
+  // The target and Host as they came are copied from the head's bytes; a rewritten one is written.
+  if (path === h.target) o = put(out, o, b, headStart + m + 1, headStart + m + 1 + path.length);
+  else o += out.write(path, o, 'latin1');
   o = putAll(out, o, REQ_VERSION_HOST);
-  o += out.write(host, o, 'latin1');
-  out[o++] = CR; out[o++] = LF;
+  const hf = r.hostField;
   const f = h.fields;
+  const sameHost = hf >= 0 && host === h.host && host === clientHost;
+  if (sameHost) o = put(out, o, b, f[(hf << 2) + 2]!, f[(hf << 2) + 3]!);
+  else o += out.write(host, o, 'latin1');
+  out[o++] = CR; out[o++] = LF;
   // Contiguous runs of forwarded lines go in one copy.
   let runStart = -1;
   for (let i = 0; i < h.count; i++) {
@@ -123,12 +140,10 @@ export function writeRequestHead(out: Buffer, b: Buffer, h: RequestHead, r: Requ
       o = putAll(out, o, COMMA_SP);
     }
   }
-  o += out.write(ip, o, 'latin1');
-  o = putAll(out, o, XFP_XFH);
-  o += out.write(clientHost, o, 'latin1');
-  o = putAll(out, o, XRI);
-  o += out.write(ip, o, 'latin1');
-  out[o++] = CR; out[o++] = LF;
+  o = putAll(out, o, a.xffTail);
+  if (sameHost) o = put(out, o, b, f[(hf << 2) + 2]!, f[(hf << 2) + 3]!);
+  else o += out.write(clientHost, o, 'latin1');
+  o = putAll(out, o, a.xriTail);
   if (h.chunked) o = putAll(out, o, TE_CHUNKED_REQ);
   if (websocket) o = putAll(out, o, WS_UPGRADE);
   out[o++] = CR; out[o++] = LF;

@@ -180,7 +180,7 @@ export class MemberPool {
     if (this.retired || c.sock.writableLength > 0) { c.destroy(); return; }
     // Read on while idle: a member that closes it is noticed (and it leaves the pool).
     c.resume();
-    c.idleSince = Date.now();
+    c.idleSince = clock;
     this.idle.push(c);
   }
 
@@ -209,6 +209,8 @@ export class MemberPool {
 
 /** How often idle member connections past their keep-alive are looked for. */
 const SWEEP_MS = 1000;
+/** Date.now() as of the last sweep: when a connection went idle, to a sweep's precision (no clock read per request). */
+let clock = Date.now();
 
 /** The lean engine's pools, one per origin and TLS policy, as the runtime hands them out. */
 export class MemberPools implements PoolSource<MemberPool> {
@@ -232,7 +234,8 @@ export class MemberPools implements PoolSource<MemberPool> {
   }
 
   private sweep(): void {
-    const cutoff = Date.now() - this.opts.keepAliveMs;
+    clock = Date.now();
+    const cutoff = clock - this.opts.keepAliveMs;
     for (const p of this.pools.values()) p.sweep(cutoff);
   }
 

@@ -6,10 +6,8 @@ import { DEFAULT_LISTENER_LIMITS } from '../limits.js';
 import { perAddressGate } from '../per-address.js';
 import type { ProxyOptions, ProxyServer } from '../proxy-server.js';
 import { ClientConn } from './client.js';
-import type { LeanContext } from './context.js';
+import { TIMEOUT_CHECK_MS, type LeanContext } from './context.js';
 
-/** How often deadlines (header, request, idle keep-alive) are looked at, as node:http's check in server.ts. */
-const TIMEOUT_CHECK_MS = 1000;
 
 /**
  * The proxy listener on the lean HTTP/1.1 engine: the same contract as server.ts startProxy
@@ -19,7 +17,7 @@ const TIMEOUT_CHECK_MS = 1000;
 export async function startLeanProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const hooks = opts.hooks ?? NO_HOOKS;
   const limits = { ...DEFAULT_LISTENER_LIMITS, ...opts.limits };
-  const ctx: LeanContext = { runtime: opts.runtime, hooks, observer: hooks.exchanges ?? null, limits, headLimits: DEFAULT_HEAD_LIMITS, draining: false };
+  const ctx: LeanContext = { runtime: opts.runtime, hooks, observer: hooks.exchanges ?? null, limits, headLimits: DEFAULT_HEAD_LIMITS, draining: false, now: Date.now() };
   const conns = new Set<ClientConn>();
   const forget = (c: ClientConn): void => { conns.delete(c); };
   const admit = limits.maxConnectionsPerIp > 0 ? perAddressGate(limits.maxConnectionsPerIp) : null;
@@ -34,6 +32,7 @@ export async function startLeanProxy(opts: ProxyOptions): Promise<ProxyServer> {
   });
   const ticker = setInterval(() => {
     const now = Date.now();
+    ctx.now = now;
     for (const c of conns) c.check(now);
   }, TIMEOUT_CHECK_MS);
   ticker.unref();
