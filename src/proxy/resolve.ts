@@ -8,10 +8,17 @@ import type { ProxyFailure } from './errors.js';
  */
 export interface Resolved { host: string; path: string; hashPath: string; clientIp: string; match: RouteMatch<RoutePlan> | null; upstream: ProxyUpstreamPlan | undefined }
 
-/** Routes a request by its Host (as sent), target (path and query) and method; both engines share it. */
-export function resolveTarget(runtime: Runtime, rawHost: string, url: string, method: string, clientIp: string): Resolved {
+/** The host a Host value routes on: lower-cased, without its port. */
+export function routeHost(rawHost: string): string {
   const colon = rawHost.startsWith('[') ? rawHost.indexOf(']:') + 1 : rawHost.lastIndexOf(':');
-  const host = (colon > 0 ? rawHost.slice(0, colon) : rawHost).toLowerCase();
+  return (colon > 0 ? rawHost.slice(0, colon) : rawHost).toLowerCase();
+}
+
+/**
+ * Routes a request by its Host (as sent), target (path and query) and method; both engines
+ * share it. `host` is routeHost(rawHost), passed by a caller that keeps it per connection.
+ */
+export function resolveTarget(runtime: Runtime, rawHost: string, url: string, method: string, clientIp: string, host = routeHost(rawHost)): Resolved {
   const q = url.indexOf('?');
   const hashPath = q < 0 ? url : url.slice(0, q);
   const snapshot = runtime.snapshot;

@@ -7,7 +7,7 @@ import { NEED_MORE, newRequestHead, newResponseHead, type RequestHead, type Resp
 import { ChunkedFraming, parseRequestHead } from '../http1/parse.js';
 import { upgradeBodyProblemOf } from '../plain-upgrade.js';
 import type { ProxyRoutePlan, ProxyUpstreamPlan } from '../pools.js';
-import { notFound, resolveTarget } from '../resolve.js';
+import { notFound, resolveTarget, routeHost } from '../resolve.js';
 import { webSocketProblemOf } from '../websocket.js';
 import { KEEP_ALIVE_MS, LeanRequest, TIMEOUT_CHECK_MS, type LeanContext } from './context.js';
 import { LeanExchange } from './exchange.js';
@@ -94,6 +94,8 @@ export class ClientConn {
   private path = '';
   private hashPath = '';
   readonly address: AddressFields;
+  private rawHost = '';
+  private routeHost = '';
   /** The exchange waiting for the client to take what was written (one flush callback per connection, not per request). */
   private flushOwner: LeanExchange | null = null;
   private readonly onFlushed = (): void => {
@@ -214,7 +216,9 @@ export class ClientConn {
       this.keepAlive = false;
     }
 
-    const t = resolveTarget(ctx.runtime, h.host, h.path, h.method, this.clientIp);
+    // A connection usually sends one Host: its routing form is kept.
+    if (h.host !== this.rawHost) { this.rawHost = h.host; this.routeHost = routeHost(h.host); }
+    const t = resolveTarget(ctx.runtime, h.host, h.path, h.method, this.clientIp, this.routeHost);
     if (!t.match || !t.upstream) {
       if (!this.refuse(req, websocket, notFound(t.host, t.hashPath))) return -1;
       if (hasBody) { this.startBody(h, B_DISCARD); return he; }

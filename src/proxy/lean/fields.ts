@@ -6,14 +6,11 @@
  */
 
 export const KEEP = 0;
-export const DROP = 1;
 export const XFF = 2;
-export const TE = 3;
 export const USER_AGENT = 4;
 export const REFERER = 5;
 export const SEC_WS_KEY = 6;
 export const SEC_WS_VERSION = 7;
-export const CONTENT_LENGTH = 8;
 
 type Table = (readonly [Buffer, number])[][];
 
@@ -25,20 +22,11 @@ function table(entries: readonly (readonly [string, number])[]): Table {
 }
 
 /**
- * Request fields not forwarded as sent (headers.ts DROP_REQUEST: hop-by-hop ones and those
- * the gateway sets itself), and the few the engine reads.
+ * Request fields the engine reads the value of (the parser's flags say which are forwarded:
+ * hop-by-hop ones and those the gateway sets itself are flagged FIELD_HOP there).
  */
 const REQUEST = table([
-  ['connection', DROP], ['keep-alive', DROP], ['proxy-connection', DROP], ['proxy-authorization', DROP], ['te', TE],
-  ['trailer', DROP], ['transfer-encoding', DROP], ['upgrade', DROP], ['http2-settings', DROP], ['expect', DROP],
-  ['host', DROP], ['x-forwarded-for', XFF], ['x-forwarded-proto', DROP], ['x-forwarded-host', DROP], ['x-real-ip', DROP],
   ['user-agent', USER_AGENT], ['referer', REFERER], ['sec-websocket-key', SEC_WS_KEY], ['sec-websocket-version', SEC_WS_VERSION],
-]);
-
-/** Response fields not passed to the client (headers.ts DROP_RESPONSE); Transfer-Encoding is re-sent by the engine. */
-const RESPONSE = table([
-  ['connection', DROP], ['keep-alive', DROP], ['proxy-connection', DROP], ['proxy-authenticate', DROP], ['te', DROP],
-  ['trailer', DROP], ['transfer-encoding', DROP], ['upgrade', DROP],
 ]);
 
 function kindIn(t: Table, b: Buffer, s: number, e: number): number {
@@ -55,7 +43,6 @@ function kindIn(t: Table, b: Buffer, s: number, e: number): number {
 }
 
 export function requestFieldKind(b: Buffer, s: number, e: number): number { return kindIn(REQUEST, b, s, e); }
-export function responseFieldKind(b: Buffer, s: number, e: number): number { return kindIn(RESPONSE, b, s, e); }
 
 /** b[s..e) equals `lower` (a lower-case ASCII constant), ignoring case. */
 export function equalsLower(b: Buffer, s: number, e: number, lower: string): boolean {

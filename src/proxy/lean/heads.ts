@@ -1,5 +1,5 @@
-import { FIELD_HOP, FIELD_HOST, type Fields, type RequestHead, type ResponseHead } from '../http1/head.js';
-import { CONTENT_LENGTH, DROP, KEEP, REFERER, requestFieldKind, responseFieldKind, SEC_WS_KEY, SEC_WS_VERSION, TE, USER_AGENT, XFF, equalsLower } from './fields.js';
+import { FIELD_HOP, FIELD_HOST, FIELD_XFF, type Fields, type RequestHead, type ResponseHead } from '../http1/head.js';
+import { KEEP, REFERER, requestFieldKind, SEC_WS_KEY, SEC_WS_VERSION, USER_AGENT, XFF, equalsLower } from './fields.js';
 
 const CR = 13;
 const LF = 10;
@@ -69,25 +69,32 @@ export class RequestFields {
 
   scan(b: Buffer, h: RequestHead): void {
     this.userAgent = -1; this.referer = -1; this.wsKey = -1; this.wsVersion = -1;
-    this.teTrailers = false; this.xff = 0; this.xffBytes = 0; this.hostField = -1;
+    this.teTrailers = h.teTrailers === true; this.xff = 0; this.xffBytes = 0; this.hostField = -1;
     const f = h.fields;
+    const flags = h.flags;
+    // The parser's flags say what is not forwarded (hop-by-hop, set by the gateway); names are
+    // looked at only for the lengths of the few fields read here.
     for (let i = 0; i < h.count; i++) {
       const k = i << 2;
-      if ((h.flags[i]! & FIELD_HOST) !== 0) this.hostField = i;
-      const kind = requestFieldKind(b, f[k]!, f[k + 1]!);
-      this.kinds[i] = kind;
-      let fwd = (h.flags[i]! & FIELD_HOP) === 0 ? 1 : 0;
-      switch (kind) {
-        case KEEP: case CONTENT_LENGTH: break;
-        case USER_AGENT: this.userAgent = i; break;
-        case REFERER: this.referer = i; break;
-        case SEC_WS_KEY: this.wsKey = this.wsKey === -1 ? i : -2; break;
-        case SEC_WS_VERSION: this.wsVersion = this.wsVersion === -1 ? i : -2; break;
-        case TE: fwd = 0; this.teTrailers = equalsLower(b, f[k + 2]!, f[k + 3]!, 'trailers'); break;
-        case XFF: fwd = 0; this.xff++; this.xffBytes += f[k + 3]! - f[k + 2]! + 2; break;
-        default: fwd = 0;
+      const fl = flags[i]!;
+      this.forwarded[i] = (fl & FIELD_HOP) === 0 ? 1 : 0;
+      let kind = KEEP;
+      if ((fl & FIELD_XFF) !== 0) {
+        kind = XFF;
+        this.xff++;
+        this.xffBytes += f[k + 3]! - f[k + 2]! + 2;
+      } else if ((fl & FIELD_HOST) !== 0) this.hostField = i;
+      else {
+        const n = f[k + 1]! - f[k]!;
+        if (n === 10 || n === 7 || n === 17 || n === 21) {
+          kind = requestFieldKind(b, f[k]!, f[k + 1]!);
+          if (kind === USER_AGENT) this.userAgent = i;
+          else if (kind === REFERER) this.referer = i;
+          else if (kind === SEC_WS_KEY) this.wsKey = this.wsKey === -1 ? i : -2;
+          else if (kind === SEC_WS_VERSION) this.wsVersion = this.wsVersion === -1 ? i : -2;
+        }
       }
-      this.forwarded[i] = fwd;
+      this.kinds[i] = kind;
     }
   }
 
@@ -150,12 +157,8 @@ export function writeRequestHead(out: Buffer, b: Buffer, h: RequestHead, r: Requ
   return o;
 }
 
-/** Response fields passed to the client: not hop-by-hop (headers.ts DROP_RESPONSE, or named in Connection). */
-export function forwardedResponseField(b: Buffer, h: ResponseHead, i: number): boolean {
-  if ((h.flags[i]! & FIELD_HOP) !== 0) return false;
-  const k = i << 2;
-  return responseFieldKind(b, h.fields[k]!, h.fields[k + 1]!) !== DROP;
-}
+/** Response fields passed to the client: not hop-by-hop (the parser flags headers.ts DROP_RESPONSE's and those named in Connection). */
+export function forwardedResponseField(h: ResponseHead, i: number): boolean { return (h.flags[i]! & FIELD_HOP) === 0; }
 
 /** An upper bound of the client head's size (see writeResponseHead). */
 export function responseHeadBound(headStart: number, headEnd: number): number { return headEnd - headStart + 96; }
@@ -172,7 +175,7 @@ export function writeResponseHead(out: Buffer, o: number, b: Buffer, h: Response
   const f = h.fields;
   let runStart = -1;
   for (let i = 0; i < h.count; i++) {
-    if (all || forwardedResponseField(b, h, i)) { if (runStart < 0) runStart = f[i << 2]!; continue; }
+    if (all || forwardedResponseField(h, i)) { if (runStart < 0) runStart = f[i << 2]!; continue; }
     if (runStart >= 0) { o = put(out, o, b, runStart, f[i << 2]!); runStart = -1; }
   }
   if (runStart >= 0) o = put(out, o, b, runStart, lineEnd(h, h.count - 1, headEnd));
