@@ -3,8 +3,8 @@ import { HEX } from './chars.js';
 /**
  * Host field values and absolute-form authorities: uri-host [ ":" port ] (RFC 9110 7.2,
  * RFC 3986 3.2.2), narrowed to what names a host we can route to: a reg-name of unreserved
- * bytes and pct-encodings (no sub-delims), or an IP-literal in brackets; a port of at most
- * five digits. Whitespace, controls, '@', '/', '\' and the like are refused, so that a Host
+ * bytes and pct-encodings (no sub-delims), or an IP-literal in brackets; a port up to
+ * 65535. Whitespace, controls, '@', '/', '\' and the like are refused, so that a Host
  * cannot smuggle a path or userinfo into a member's or a log reader's view of the URL.
  * An empty value is valid (RFC 9112 3.2: a target without authority sends an empty Host).
  */
@@ -38,7 +38,12 @@ export function validAuthority(b: Buffer, s: number, e: number): boolean {
   }
   if (p === e) return true;
   if (b[p] !== COLON) return false;
-  const ps = ++p;
-  while (p < e && b[p]! >= 0x30 && b[p]! <= 0x39) p++;
-  return p === e && p - ps <= 5;
+  let port = 0;
+  for (p++; p < e; p++) {
+    const d = b[p]! - 0x30;
+    if (d < 0 || d > 9) return false;
+    port = port * 10 + d;
+    if (port > 65535) return false;
+  }
+  return true;
 }

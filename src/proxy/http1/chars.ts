@@ -21,11 +21,11 @@ export const TCHAR = table((c) => isAlnum(c) || "!#$%&'*+-.^_`|~".includes(Strin
 export const FVCHAR = table((c) => c === SP || c === HT || (c >= 0x21 && c <= 0x7e) || c >= 0x80);
 
 /**
- * Request-target bytes: anything but CTLs, SP and DEL. obs-text (0x80+) is let through as
- * llhttp does, so that clients sending raw UTF-8 paths keep working; the target is forwarded
- * as received.
+ * Request-target bytes: VCHAR only (no CTLs, SP, DEL or obs-text: llhttp refuses raw bytes
+ * 0x80+ in a target too, so clients already percent-encode them). The finer URI grammar is not
+ * checked in origin-form: the target is forwarded as received.
  */
-export const TARGET = table((c) => (c >= 0x21 && c <= 0x7e) || c >= 0x80);
+export const TARGET = table((c) => c >= 0x21 && c <= 0x7e);
 
 /** qdtext (RFC 9110 5.6.4) inside a quoted chunk extension value. */
 export const QDTEXT = table((c) => c === HT || c === SP || c === 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e) || c >= 0x80);
@@ -34,3 +34,7 @@ export const QDTEXT = table((c) => c === HT || c === SP || c === 0x21 || (c >= 0
 export const HEX = new Uint8Array(256).fill(255);
 for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
 for (let c = 0; c < 6; c++) { HEX[0x41 + c] = 10 + c; HEX[0x61 + c] = 10 + c; }
+
+/** Lower-case ASCII for two-sided case-insensitive compares. */
+export const LOWER = new Uint8Array(256);
+for (let c = 0; c < 256; c++) LOWER[c] = c >= 0x41 && c <= 0x5a ? c + 32 : c;

@@ -1,16 +1,19 @@
 import {
-  DEFAULT_HEAD_LIMITS, FIELD_FORWARDED, FIELD_HOP, FIELD_HOST, FIELD_XFF, NEED_MORE,
+  FIELD_FORWARDED, FIELD_HOP, FIELD_HOST, FIELD_XFF, NEED_MORE,
   type Fields, type HeadLimits, type RequestHead, type ResponseHead,
 } from './head.js';
-import { COLON, COMMA, CR, DQUOTE, EQUALS, FVCHAR, HEX, HT, LF, QDTEXT, SEMI, SLASH, SP, TARGET, TCHAR, BACKSLASH } from './chars.js';
+import { COLON, COMMA, CR, FVCHAR, HT, LF, LOWER, SLASH, SP, TARGET, TCHAR } from './chars.js';
 import { validAuthority } from './authority.js';
+
+// The contract names the chunked framing here; it lives in its own module.
+export { ChunkedFraming, MAX_CHUNK_EXTENSIONS, MAX_CHUNK_LINE } from './chunked.js';
 
 /*
  * Strict HTTP/1.1 head parsing (RFC 9112). Where the RFC lets a recipient choose, the choice is
  * the stricter one, so that whatever llhttp (node:http, non-lenient) refuses is refused here too
  * (test/proxy/http1/differential.test.ts holds it to that). The choices:
  * - line endings are CRLF only; a bare CR or LF anywhere in a head is refused (llhttp's strict mode);
- * - empty lines (CRLF) before a request line are skipped (RFC 9112 2.2), as llhttp does;
+ * - up to 8 empty lines (CRLF) before a request line are skipped (RFC 9112 2.2), as llhttp does;
  * - methods are llhttp's list (node:http's `http.METHODS`), case-sensitive; any other token is
  *   refused with 501, CONNECT too (the gateway does not tunnel);
  * - exactly one SP between the parts of a start line (llhttp lets runs of SP through);
@@ -18,24 +21,22 @@ import { validAuthority } from './authority.js';
  * - absolute-form targets accept the http and https schemes only and refuse userinfo
  *   (`http://u@h/`): it has no meaning to a gateway and hides the host from log readers;
  * - Host values are uri-host [":" port] with reg-name narrowed to unreserved and pct-encoded
- *   (no sub-delims), a port of at most 5 digits; an empty Host is allowed (RFC 9112 3.2);
+ *   (no sub-delims), a port up to 65535; an empty Host is allowed (RFC 9112 3.2);
  * - Connection lists tokens only; naming Host, Content-Length or Transfer-Encoding is refused;
  * - Transfer-Encoding: a list of tokens (no parameters, no empty elements) whose last is chunked,
  *   applied once; in requests any other coding is 501 and TE in HTTP/1.0 is 400; in responses other
  *   codings before the final chunked pass through, and a response TE not ending in chunked or in
  *   HTTP/1.0 is 502 (RFC 9112 6.3 would let us read to close: refusing is the safe side);
- * - responses: status 100-599 (RFC 9110 15), a missing reason accepted with or without its SP.
- * The parse restarts at `start` on every call until the head is whole: heads nearly always come
- * in one read, and restarting keeps no state between calls. Nothing is allocated until the head
- * is known to be whole and valid, so a head fed byte by byte costs no garbage.
+ * - responses: status 100-599 (RFC 9110 15), a missing reason accepted with or without its SP; a
+ *   1xx head that closes the connection (HTTP/1.0 without keep-alive, Connection: close) is 502.
+ * A parse starts at `start` every time (heads nearly always come in one read); a head that needs
+ * more is parsed again only once one of its lines has ended (see `stillOpen`), so that a head
+ * trickled in costs a parse per line, not per read. Nothing is allocated until the head is known
+ * to be whole and valid, so a head fed byte by byte costs no garbage.
  */
 
 const E400 = -400, E431 = -431, E501 = -501, E502 = -502, E505 = -505;
 const DOT = 0x2e, STAR = 0x2a;
-
-/** Lower-case ASCII for two-sided case-insensitive compares. */
-const LOWER = new Uint8Array(256);
-for (let c = 0; c < 256; c++) LOWER[c] = c >= 0x41 && c <= 0x5a ? c + 32 : c;
 
 const K = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -179,6 +180,15 @@ function contentLength(b: Buffer, s: number, e: number): string {
   return '';
 }
 
+/**
+ * llhttp takes only SP after a Content-Length or Transfer-Encoding value (a trailing HTAB makes
+ * `chunked\t` another coding to it), so HTAB inside or after these two values is refused.
+ */
+function hasTab(b: Buffer, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (b[i] === HT) return true;
+  return false;
+}
+
 function resetFieldState(): void {
   hosts = 0; cl = -1;
   te = false; teLastChunked = false; teChunkedNotLast = false; teOther = false; teFields = 0; teTrailers = false;
@@ -187,7 +197,7 @@ function resetFieldState(): void {
 }
 
 /** The flags of one field, and what it says about the message; a negative status when it is refused. */
-function classify(b: Buffer, ns: number, ne: number, vs: number, ve: number, h: Fields, req: boolean): number {
+function classify(b: Buffer, ns: number, ne: number, vs: number, ve: number, le: number, h: Fields, req: boolean): number {
   let why = '';
   let f = 0;
   switch (ne - ns) {
@@ -212,7 +222,7 @@ function classify(b: Buffer, ns: number, ne: number, vs: number, ve: number, h: 
       else if (eqLc(b, ns, K_KEEPALIVE)) f = FIELD_HOP;
       break;
     case 14:
-      if (eqLc(b, ns, K_CL)) why = contentLength(b, vs, ve);
+      if (eqLc(b, ns, K_CL)) why = hasTab(b, vs, le) ? 'Content-Length: HTAB in the value' : contentLength(b, vs, ve);
       else if (req && eqLc(b, ns, K_H2S)) f = FIELD_HOP;
       break;
     case 15:
@@ -223,7 +233,7 @@ function classify(b: Buffer, ns: number, ne: number, vs: number, ve: number, h: 
       else if (req && eqLc(b, ns, K_XFH)) f = FIELD_HOP | FIELD_FORWARDED;
       break;
     case 17:
-      if (eqLc(b, ns, K_TE)) { f = FIELD_HOP; why = transferCodings(b, vs, ve); }
+      if (eqLc(b, ns, K_TE)) { f = FIELD_HOP; why = hasTab(b, vs, le) ? 'Transfer-Encoding: HTAB in the value' : transferCodings(b, vs, ve); }
       else if (req && eqLc(b, ns, K_XFP)) f = FIELD_HOP | FIELD_FORWARDED;
       break;
     case 18:
@@ -274,7 +284,7 @@ function fieldLines(b: Buffer, p: number, start: number, end: number, lim: numbe
     if (b[p + 1] !== LF) return fail(h, bad, `field ${b.toString('latin1', ns, ne)}: bare CR in the value`);
     p += 2;
     if (n === limits.maxFields) return fail(h, req ? E431 : E502, `more than ${limits.maxFields} fields`);
-    const f = classify(b, ns, ne, vs, ve, h, req);
+    const f = classify(b, ns, ne, vs, ve, p - 2, h, req);
     if (f < 0) return f;
     const k = n << 2;
     fields[k] = ns; fields[k + 1] = ne; fields[k + 2] = vs; fields[k + 3] = ve;
@@ -310,7 +320,7 @@ function absoluteForm(b: Buffer, s: number, e: number): number {
   absAuthorityStart = p;
   for (; p < e; p++) {
     const c = b[p]!;
-    if (c === SLASH || c === 0x3f || c === 0x23) break; // '/', '?', '#' end the authority
+    if (c === SLASH || c === 0x3f) break; // '/', '?' end the authority ('#' straight after it is refused, as llhttp does)
     if (c === 0x40) return -2; // '@': userinfo
   }
   if (p === absAuthorityStart || !validAuthority(b, absAuthorityStart, p)) return -3;
@@ -334,12 +344,51 @@ function absolutePath(b: Buffer, authorityEnd: number, e: number, target: string
  * or non-digit Content-Length, Host missing or repeated in HTTP/1.1.
  */
 export function parseRequestHead(b: Buffer, start: number, end: number, h: RequestHead, limits: HeadLimits): number {
+  if (stillOpen(b, start, end, h, limits)) return NEED_MORE;
+  const r = requestHead(b, start, end, h, limits);
+  remember(b, start, end, h, r);
+  return r;
+}
+
+/**
+ * True when the unfinished head seen before (same buffer, same start) has no new line end (LF)
+ * in the bytes added since: nothing a parse would decide differently, so no need to parse it
+ * again. Parsing again at each LF bounds the parses per head by its lines (at most maxFields
+ * field lines and a few empty ones before a 431), and answers a bad line as soon as it ends.
+ */
+function stillOpen(b: Buffer, start: number, end: number, h: Fields, limits: HeadLimits): boolean {
+  const m = h.pending;
+  if (m === undefined || m.buffer !== b || m.start !== start) return false;
+  const seen = m.seen;
+  if (end - start <= seen || end - start >= limits.maxHeadBytes) return false;
+  for (let i = start + seen; i < end; i++) if (b[i] === LF) return false;
+  m.seen = end - start;
+  return true;
+}
+
+function remember(b: Buffer, start: number, end: number, h: Fields, r: number): void {
+  const m = h.pending;
+  if (m === undefined) return;
+  if (r === NEED_MORE) { m.buffer = b; m.start = start; m.seen = end - start; } else if (m.buffer !== null) { m.buffer = null; m.seen = 0; }
+}
+
+/** Forgets an unfinished head, for a head object reused after its stream was abandoned mid-head. */
+export function resetHead(h: Fields): void {
+  const m = h.pending;
+  if (m !== undefined) { m.buffer = null; m.start = 0; m.seen = 0; }
+}
+
+/** Empty lines skipped before a request line: RFC 9112 2.2 asks for at least one. */
+const MAX_EMPTY_LINES = 8;
+
+function requestHead(b: Buffer, start: number, end: number, h: RequestHead, limits: HeadLimits): number {
   h.error = '';
   const lim = end - start > limits.maxHeadBytes ? start + limits.maxHeadBytes : end;
   let p = start;
   while (p < lim && b[p] === CR) {
     if (p + 1 >= lim) return outOfBytes(h, start, end, limits, true);
     if (b[p + 1] !== LF) return fail(h, E400, 'bare CR before the request line');
+    if (p - start === MAX_EMPTY_LINES * 2) return fail(h, E400, `more than ${MAX_EMPTY_LINES} empty lines before the request line`);
     p += 2;
   }
   const ms = p;
@@ -406,7 +455,8 @@ export function parseRequestHead(b: Buffer, start: number, end: number, h: Reque
     h.path = absolutePath(b, authorityEnd, te_, target, ts);
     h.host = target.slice(absAuthorityStart - ts, authorityEnd - ts);
   }
-  h.upgrade = connUpgrade && upgrades === 1 ? b.toString('latin1', upgradeS, upgradeE) : null;
+  // An empty Upgrade asks for nothing: node:http does not take it as an upgrade either.
+  h.upgrade = connUpgrade && upgrades === 1 && upgradeE > upgradeS ? b.toString('latin1', upgradeS, upgradeE) : null;
   h.expectContinue = expectContinue;
   h.teTrailers = teFields === 1 && teTrailers;
   return p;
@@ -418,6 +468,13 @@ export function parseRequestHead(b: Buffer, start: number, end: number, h: Reque
  * `h.status` and parses again after them.
  */
 export function parseResponseHead(b: Buffer, start: number, end: number, h: ResponseHead, limits: HeadLimits): number {
+  if (stillOpen(b, start, end, h, limits)) return NEED_MORE;
+  const r = responseHead(b, start, end, h, limits);
+  remember(b, start, end, h, r);
+  return r;
+}
+
+function responseHead(b: Buffer, start: number, end: number, h: ResponseHead, limits: HeadLimits): number {
   h.error = '';
   const lim = end - start > limits.maxHeadBytes ? start + limits.maxHeadBytes : end;
   const minor = version(b, start, lim);
@@ -440,7 +497,7 @@ export function parseResponseHead(b: Buffer, start: number, end: number, h: Resp
     if (p >= lim) return outOfBytes(h, start, end, limits, false);
   }
   const re = p;
-  if (b[p] !== CR) return fail(h, E502, 'status line: control byte in the reason phrase');
+  if (b[p] !== CR) return fail(h, E502, b[p] === LF ? 'status line: bare LF' : 'status line: control byte in the reason phrase');
   if (p + 1 >= lim) return outOfBytes(h, start, end, limits, false);
   if (b[p + 1] !== LF) return fail(h, E502, 'status line: bare CR');
   p += 2;
@@ -455,206 +512,15 @@ export function parseResponseHead(b: Buffer, start: number, end: number, h: Resp
     if (teChunkedNotLast || !teLastChunked) return fail(h, E502, 'Transfer-Encoding: chunked is not the last coding, or is applied twice');
   }
 
+  const keepAlive = minor === 1 ? !connClose : connKeepAlive && !connClose;
+  // An interim answer that ends the connection leaves the final one nowhere to come (llhttp
+  // takes the bytes after it as data after close, too).
+  if (status < 200 && !keepAlive) return fail(h, E502, 'a 1xx response that closes the connection (Connection: close, or HTTP/1.0)');
   h.minor = minor;
   h.contentLength = cl;
   h.chunked = te;
-  h.keepAlive = minor === 1 ? !connClose : connKeepAlive && !connClose;
+  h.keepAlive = keepAlive;
   h.status = status;
   h.reason = re === rs ? '' : re - rs === 2 && b[rs] === 0x4f && b[rs + 1] === 0x4b ? 'OK' : b.toString('latin1', rs, re);
   return p;
-}
-
-// Chunked framing states (RFC 9112 7.1).
-const S_SIZE0 = 0, S_SIZE = 1, S_EXT_NAME0 = 2, S_EXT_NAME = 3, S_EXT_VAL0 = 4, S_EXT_VAL = 5, S_EXT_Q = 6,
-  S_EXT_QP = 7, S_EXT_QEND = 8, S_SIZE_LF = 9, S_DATA = 10, S_DATA_CR = 11, S_DATA_LF = 12, S_TRL_START = 13,
-  S_TRL_NAME = 14, S_TRL_VALUE = 15, S_TRL_LF = 16, S_END_LF = 17, S_DONE = 18;
-/** A chunk-size line (size and extensions) is at most this long. */
-export const MAX_CHUNK_LINE = 4096;
-/** Extension bytes per message (node's own bound since CVE-2024-22019). */
-export const MAX_CHUNK_EXTENSIONS = 16 * 1024;
-const MAX_CHUNK_SIZE = Number.MAX_SAFE_INTEGER;
-/** Trailer fields that would change framing or routing if a recipient merged them into the head. */
-const FORBIDDEN_TRAILERS = [K_CL, K_TE, K_HOST];
-const ALL_FORBIDDEN = (1 << FORBIDDEN_TRAILERS.length) - 1;
-
-/**
- * Follows a chunked body over raw bytes that are forwarded unchanged (RFC 9112 7.1): chunk
- * sizes, extensions (bounded), data, the last chunk and the trailer section (validated like
- * fields, bounded by the head limit). One per connection direction, reset per message.
- * Stricter than the RFC where llhttp is: no whitespace in a chunk line (the RFC's BWS around
- * ';' and '='), CRLF only. Trailers naming Content-Length, Transfer-Encoding or Host are refused.
- */
-export class ChunkedFraming {
-  /** The message's body is complete (the final CRLF after the trailers was seen). */
-  done = false;
-  /** Why the framing was refused. */
-  error = '';
-  /** Body data bytes (chunk contents) seen so far in this message. */
-  dataBytes = 0;
-  private state = S_SIZE0;
-  private size = 0;
-  private line = 0;
-  private ext = 0;
-  private trailerBytes = 0;
-  private trailerFields = 0;
-  private nameAt = 0;
-  private forbidden = 0;
-  private readonly maxTrailerBytes: number;
-  private readonly maxTrailerFields: number;
-
-  constructor(limits: HeadLimits = DEFAULT_HEAD_LIMITS) {
-    this.maxTrailerBytes = limits.maxHeadBytes;
-    this.maxTrailerFields = limits.maxFields;
-  }
-
-  reset(): void {
-    this.done = false; this.error = ''; this.dataBytes = 0;
-    this.state = S_SIZE0; this.size = 0; this.line = 0; this.ext = 0;
-    this.trailerBytes = 0; this.trailerFields = 0; this.nameAt = 0; this.forbidden = 0;
-  }
-
-  private refuse(why: string): number {
-    this.error = why;
-    return -1;
-  }
-
-  /** Scans b[start..end): the offset reached (== end, or the message's end when `done`), or -1 when the framing is invalid. */
-  scan(b: Buffer, start: number, end: number): number {
-    let p = start, s = this.state;
-    if (s === S_DONE) return start;
-    while (p < end) {
-      if (s === S_DATA) {
-        const take = Math.min(this.size, end - p);
-        this.size -= take;
-        this.dataBytes += take;
-        p += take;
-        if (this.size === 0) s = S_DATA_CR;
-        continue;
-      }
-      const c = b[p]!;
-      if (s < S_DATA) {
-        if (++this.line > MAX_CHUNK_LINE) return this.refuse(`chunk line longer than ${MAX_CHUNK_LINE} bytes`);
-        if (s >= S_EXT_NAME0 && s <= S_EXT_QEND && ++this.ext > MAX_CHUNK_EXTENSIONS) {
-          return this.refuse(`chunk extensions longer than ${MAX_CHUNK_EXTENSIONS} bytes in one message`);
-        }
-      } else if (s >= S_TRL_START && ++this.trailerBytes > this.maxTrailerBytes) {
-        return this.refuse(`trailer section larger than ${this.maxTrailerBytes} bytes`);
-      }
-      switch (s) {
-        case S_SIZE0: {
-          const d = HEX[c]!;
-          if (d === 255) return this.refuse('chunk size: not a hex digit');
-          this.size = d;
-          s = S_SIZE;
-          break;
-        }
-        case S_SIZE: {
-          const d = HEX[c]!;
-          if (d !== 255) {
-            this.size = this.size * 16 + d;
-            if (this.size > MAX_CHUNK_SIZE) return this.refuse('chunk size: too large');
-          } else if (c === CR) s = S_SIZE_LF;
-          else if (c === SEMI) s = S_EXT_NAME0;
-          else return this.refuse('chunk size: invalid byte');
-          break;
-        }
-        case S_EXT_NAME0:
-          if (TCHAR[c] !== 1) return this.refuse('chunk extension: invalid name');
-          s = S_EXT_NAME;
-          break;
-        case S_EXT_NAME:
-          if (c === EQUALS) s = S_EXT_VAL0;
-          else if (c === SEMI) s = S_EXT_NAME0;
-          else if (c === CR) s = S_SIZE_LF;
-          else if (TCHAR[c] !== 1) return this.refuse('chunk extension: invalid name');
-          break;
-        case S_EXT_VAL0:
-          if (c === DQUOTE) s = S_EXT_Q;
-          else if (TCHAR[c] === 1) s = S_EXT_VAL;
-          else return this.refuse('chunk extension: invalid value');
-          break;
-        case S_EXT_VAL:
-          if (c === SEMI) s = S_EXT_NAME0;
-          else if (c === CR) s = S_SIZE_LF;
-          else if (TCHAR[c] !== 1) return this.refuse('chunk extension: invalid value');
-          break;
-        case S_EXT_Q:
-          if (c === DQUOTE) s = S_EXT_QEND;
-          else if (c === BACKSLASH) s = S_EXT_QP;
-          else if (QDTEXT[c] !== 1) return this.refuse('chunk extension: invalid byte in a quoted value');
-          break;
-        case S_EXT_QP:
-          if (FVCHAR[c] !== 1) return this.refuse('chunk extension: invalid quoted-pair');
-          s = S_EXT_Q;
-          break;
-        case S_EXT_QEND:
-          if (c === SEMI) s = S_EXT_NAME0;
-          else if (c === CR) s = S_SIZE_LF;
-          else return this.refuse('chunk extension: invalid byte after a quoted value');
-          break;
-        case S_SIZE_LF:
-          if (c !== LF) return this.refuse('chunk line: bare CR');
-          this.line = 0;
-          s = this.size === 0 ? S_TRL_START : S_DATA;
-          break;
-        case S_DATA_CR:
-          if (c !== CR) return this.refuse('chunk data: not followed by CRLF');
-          s = S_DATA_LF;
-          break;
-        case S_DATA_LF:
-          if (c !== LF) return this.refuse('chunk data: not followed by CRLF');
-          s = S_SIZE0;
-          break;
-        case S_TRL_START:
-          if (c === CR) s = S_END_LF;
-          else if (TCHAR[c] === 1) {
-            if (this.trailerFields === this.maxTrailerFields) return this.refuse(`more than ${this.maxTrailerFields} trailer fields`);
-            this.nameAt = 0;
-            this.forbidden = ALL_FORBIDDEN;
-            this.trailerName(c);
-            s = S_TRL_NAME;
-          } else return this.refuse(c === SP || c === HT ? 'trailer: a line starts with whitespace (obs-fold)' : 'trailer: invalid field name');
-          break;
-        case S_TRL_NAME:
-          if (c === COLON) {
-            for (let i = 0; i < FORBIDDEN_TRAILERS.length; i++) {
-              if ((this.forbidden & (1 << i)) !== 0 && FORBIDDEN_TRAILERS[i]!.length === this.nameAt) {
-                return this.refuse('trailer: Content-Length, Transfer-Encoding or Host in trailers');
-              }
-            }
-            s = S_TRL_VALUE;
-          } else if (TCHAR[c] === 1) this.trailerName(c);
-          else return this.refuse('trailer: whitespace or an invalid byte in a field name');
-          break;
-        case S_TRL_VALUE:
-          if (c === CR) s = S_TRL_LF;
-          else if (FVCHAR[c] !== 1) return this.refuse('trailer: control byte in a value');
-          break;
-        case S_TRL_LF:
-          if (c !== LF) return this.refuse('trailer: bare CR');
-          this.trailerFields++;
-          s = S_TRL_START;
-          break;
-        case S_END_LF:
-          if (c !== LF) return this.refuse('trailer section: bare CR');
-          this.state = S_DONE;
-          this.done = true;
-          return p + 1;
-      }
-      p++;
-    }
-    this.state = s;
-    return p;
-  }
-
-  /** Narrows the forbidden names the trailer field name being read can still be. */
-  private trailerName(c: number): void {
-    const i = this.nameAt++;
-    if (this.forbidden === 0) return;
-    const lc = LOWER[c]!;
-    for (let j = 0; j < FORBIDDEN_TRAILERS.length; j++) {
-      const k = FORBIDDEN_TRAILERS[j]!;
-      if (i >= k.length || k[i] !== lc) this.forbidden &= ~(1 << j);
-    }
-  }
 }
