@@ -1,6 +1,4 @@
-import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Dispatcher } from 'undici';
 import type { PickContext } from '../balance/balancer.js';
 import type { ExchangeObserver, ExchangeRecord } from '../model/exchange.js';
 import type { Outcome } from '../model/health.js';
@@ -28,6 +26,17 @@ export interface ProxyHooks {
 
 export const NO_HOOKS: ProxyHooks = { onAttempt() {}, failOpen() {}, exchanges: null };
 
+/**
+ * What an exchange record reads of its request: node:http's IncomingMessage has this shape,
+ * and the lean engine (lean/) keeps an object of it per request.
+ */
+export interface RequestLike {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly httpVersion: string;
+  readonly headers: { readonly host?: string | undefined; readonly 'user-agent'?: string | undefined; readonly referer?: string | undefined };
+}
+
 /** The request-side fields of an exchange record, read from the request only when asked. */
 export abstract class RequestRecord implements ExchangeRecord {
   readonly startMs = performance.now();
@@ -38,7 +47,7 @@ export abstract class RequestRecord implements ExchangeRecord {
   upstreamMs: number | null = null;
   errorCode: string | null = null;
 
-  constructor(protected readonly req: IncomingMessage, readonly clientIp: string) {}
+  constructor(protected readonly req: RequestLike, readonly clientIp: string) {}
 
   abstract readonly routeId: string | null;
   abstract readonly upstreamId: string | null;
@@ -61,12 +70,17 @@ export class GatewayAnswer extends RequestRecord {
   readonly memberId = null;
   readonly memberAddress = null;
   readonly attempts = 0;
-  constructor(req: IncomingMessage, clientIp: string, readonly upgrade: boolean) { super(req, clientIp); }
+  constructor(req: RequestLike, clientIp: string, readonly upgrade: boolean) { super(req, clientIp); }
 }
 
 /** Tells `observer` of an answer the gateway made at once: `code` with its status and body size. */
-export function gatewayAnswered(observer: ExchangeObserver, req: IncomingMessage, upgrade: boolean, code: string, status: number, bytes: number): void {
-  const r = new GatewayAnswer(req, unmappedIp(req.socket.remoteAddress ?? ''), upgrade);
+export function gatewayAnswered(observer: ExchangeObserver, req: RequestLike & { socket: { remoteAddress?: string | undefined } }, upgrade: boolean, code: string, status: number, bytes: number): void {
+  gatewayAnsweredFor(observer, req, unmappedIp(req.socket.remoteAddress ?? ''), upgrade, code, status, bytes);
+}
+
+/** gatewayAnswered for a request whose client address is known already. */
+export function gatewayAnsweredFor(observer: ExchangeObserver, req: RequestLike, clientIp: string, upgrade: boolean, code: string, status: number, bytes: number): void {
+  const r = new GatewayAnswer(req, clientIp, upgrade);
   observer.started();
   r.errorCode = code;
   r.status = status;
@@ -84,10 +98,12 @@ const anyMember = (): boolean => true;
  * says so), report each attempt to the hooks, and on a failure move on to a member not tried
  * yet while the retry rules allow, answering with the last failure when none is left.
  *
- * It is the exchange's undici handler and its own pick context, so that an attempt allocates
- * nothing; subclasses dispatch, answer the client, and say what the member's answer means.
+ * It is the exchange's own pick context (and, in the node:http engine, its undici handler), so
+ * that an attempt allocates nothing; subclasses dispatch, answer the client, and say what the
+ * member's answer means. Engine-neutral: an engine calls onConnect (or sets `sent`) once the
+ * attempt is on a member connection.
  */
-export abstract class AttemptLoop extends RequestRecord implements Dispatcher.DispatchHandler, PickContext<ProxyTarget> {
+export abstract class AttemptLoop extends RequestRecord implements PickContext<ProxyTarget> {
   // PickContext: what the balancer hashes on, and which members it may pick.
   readonly path: string;
   eligible: (t: ProxyTarget) => boolean = healthy;
@@ -108,7 +124,7 @@ export abstract class AttemptLoop extends RequestRecord implements Dispatcher.Di
   protected sent = false;
   protected lastFailure: ProxyFailure | null = null;
 
-  constructor(protected readonly upstream: ProxyUpstreamPlan, protected readonly hooks: ProxyHooks, clientIp: string, hashPath: string, req: IncomingMessage, readonly routeId: string) {
+  constructor(protected readonly upstream: ProxyUpstreamPlan, protected readonly hooks: ProxyHooks, clientIp: string, hashPath: string, req: RequestLike, readonly routeId: string) {
     super(req, clientIp);
     this.path = hashPath;
     this.observer = hooks.exchanges ?? null;

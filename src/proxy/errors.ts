@@ -62,13 +62,13 @@ export function rawProxyError(f: ProxyFailure): string {
   return rawProxyAnswer(f).text;
 }
 
-/** rawProxyError's text and the size of its body. */
-export function rawProxyAnswer(f: ProxyFailure): { text: string; bytes: number } {
+/** rawProxyError's text and the size of its body; `keepAlive` for an answer on a connection that stays open (the lean engine). */
+export function rawProxyAnswer(f: ProxyFailure, keepAlive = false): { text: string; bytes: number } {
   const body = JSON.stringify({ code: f.code, message: f.message });
   const bytes = Buffer.byteLength(body);
   const status = STATUS[f.code];
   return { bytes, text: `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n`
-    + `content-type: application/json\r\ncontent-length: ${bytes}\r\nx-sluice-error: ${f.code}\r\nconnection: close\r\n\r\n${body}` };
+    + `content-type: application/json\r\ncontent-length: ${bytes}\r\nx-sluice-error: ${f.code}\r\n${keepAlive ? 'connection: keep-alive\r\nkeep-alive: timeout=65' : 'connection: close'}\r\n\r\n${body}` };
 }
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'ClientClosedError', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);

@@ -49,7 +49,7 @@ type Body = null | Buffer | IncomingMessage;
  * parses the response headers into an object that would only be turned back into a list.
  * Measured on the bench, the raw interface is the fastest way through undici 7.
  */
-class Exchange extends AttemptLoop implements ClientBound {
+class Exchange extends AttemptLoop implements ClientBound, Dispatcher.DispatchHandler {
   /** Resumes reading the upstream body after the client drained. */
   private resume: (() => void) | null = null;
   private responded = false;
@@ -100,7 +100,7 @@ class Exchange extends AttemptLoop implements ClientBound {
   protected dispatch(t: MemberTarget): void {
     const timeout = this.f.plan.route.timeoutMs;
     const req = this.f.req;
-    t.pool.dispatch({
+    (t.pool as Dispatcher).dispatch({
       path: this.f.path,
       method: req.method as Dispatcher.HttpMethod,
       headers: this.headers,

@@ -33,9 +33,14 @@ export function plainResponse(req: IncomingMessage, socket: Socket): ServerRespo
  * on a retry either. Null when the request can be served; else why not, naming the header.
  */
 export function upgradeBodyProblem(req: IncomingMessage, max: number): string | null {
+  return upgradeBodyProblemOf(req.headers['transfer-encoding'] !== undefined, req.headers['content-length'], max);
+}
+
+/** upgradeBodyProblem from what the request says of its body (the lean engine's parsed head). */
+export function upgradeBodyProblemOf(transferEncoding: boolean, contentLength: string | undefined, max: number): string | null {
   const send = 'send it without Upgrade';
-  if (req.headers['transfer-encoding'] !== undefined) return `Transfer-Encoding is not served with an Upgrade other than websocket; ${send}`;
-  const len = req.headers['content-length'];
+  if (transferEncoding) return `Transfer-Encoding is not served with an Upgrade other than websocket; ${send}`;
+  const len = contentLength;
   if (len !== undefined && !(/^\d+$/.test(len) && Number(len) <= max)) return `Content-Length with an Upgrade other than websocket may be at most ${max}; ${send}`;
   return null;
 }

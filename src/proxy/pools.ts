@@ -2,12 +2,19 @@ import { Pool, type Dispatcher } from 'undici';
 import type { PoolSource } from '../runtime/pools.js';
 import type { MemberTarget, RoutePlan, UpstreamPlan } from '../runtime/snapshot.js';
 import type { Runtime } from '../runtime/runtime.js';
+import type { MemberPool } from './lean/member-pool.js';
 
-/** The runtime, snapshot pieces and member targets of the L7 proxy: their pools are undici's. */
-export type ProxyRuntime = Runtime<Dispatcher>;
-export type ProxyTarget = MemberTarget<Dispatcher>;
+/**
+ * A member's connection pool: undici's for the node:http engine, the lean engine's own
+ * (lean/member-pool.ts) for it. One engine runs per process (engine.ts), so each casts to its own.
+ */
+export type ProxyPool = Dispatcher | MemberPool;
+
+/** The runtime, snapshot pieces and member targets of the L7 proxy. */
+export type ProxyRuntime = Runtime<ProxyPool>;
+export type ProxyTarget = MemberTarget<ProxyPool>;
 export type ProxyRoutePlan = RoutePlan;
-export type ProxyUpstreamPlan = UpstreamPlan<Dispatcher>;
+export type ProxyUpstreamPlan = UpstreamPlan<ProxyPool>;
 
 export interface PoolOptions {
   /** Connect timeout per attempt. */

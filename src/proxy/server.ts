@@ -1,71 +1,26 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Logger } from 'pino';
-import type { ProxyRoutePlan as RoutePlan, ProxyRuntime as Runtime, ProxyUpstreamPlan } from './pools.js';
-import type { RouteMatch } from '../runtime/router.js';
+import type { ProxyOptions, ProxyServer } from './proxy-server.js';
+import { L7_ENGINE } from './engine.js';
+import { startLeanProxy } from './lean/server.js';
+import type { ProxyRuntime as Runtime } from './pools.js';
 import { clientConnectionClosed } from './client-gone.js';
 import { rawProxyAnswer, sendProxyError, statusOf, type ProxyFailure } from './errors.js';
-import { gatewayAnswered, NO_HOOKS, type ProxyHooks } from './attempts.js';
+import { gatewayAnswered, NO_HOOKS } from './attempts.js';
 import { forward, REPLAY_BUFFER_LIMIT } from './forward.js';
 import { hasDuplicateHost } from './host-header.js';
-import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './limits.js';
+import { DEFAULT_LISTENER_LIMITS } from './limits.js';
 import { perAddressGate } from './per-address.js';
 import { plainResponse, readUpgradeBody, upgradeBodyProblem } from './plain-upgrade.js';
 import { forwardUpgrade } from './upgrade.js';
 import { isWebSocketUpgrade, webSocketRequestProblem } from './websocket.js';
 import { unmappedIp } from '../model/host.js';
+import { notFound, resolveTarget, type Resolved } from './resolve.js';
 
-export interface ProxyOptions {
-  host: string;
-  port: number;
-  runtime: Runtime;
-  logger: Logger;
-  /** Passive health and fail-open notices. */
-  hooks?: ProxyHooks;
-  /** Several workers share one port (node:cluster); the primary owns the socket. */
-  exclusive?: boolean;
-  /** Timeouts and connection caps of this listener (this worker's share with --workers). */
-  limits?: Partial<ListenerLimits>;
-}
-
-export interface ProxyServer {
-  port: number;
-  /**
-   * Stops accepting and drains: idle connections close at once, every answer from then on
-   * says `Connection: close` and closes its connection, and it resolves when the last
-   * request in flight is done; after `graceMs` whatever is left is cut.
-   */
-  close(graceMs: number): Promise<void>;
-}
-
-/**
- * Where a request goes, worked out once from its Host, URL and socket. The route's upstream
- * plan comes from the same snapshot as the route; `match` is null when there is neither.
- */
-interface Resolved { host: string; path: string; hashPath: string; clientIp: string; match: RouteMatch<RoutePlan> | null; upstream: ProxyUpstreamPlan | undefined }
+export type { ProxyOptions, ProxyServer } from './proxy-server.js';
 
 function resolve(runtime: Runtime, req: IncomingMessage): Resolved {
-  const rawHost = req.headers.host ?? '';
-  const colon = rawHost.startsWith('[') ? rawHost.indexOf(']:') + 1 : rawHost.lastIndexOf(':');
-  const host = (colon > 0 ? rawHost.slice(0, colon) : rawHost).toLowerCase();
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  const hashPath = q < 0 ? url : url.slice(0, q);
-  const clientIp = unmappedIp(req.socket.remoteAddress ?? '');
-  const snapshot = runtime.snapshot;
-  const found = snapshot.router.match(host, hashPath, req.method ?? 'GET');
-  const upstream = found ? snapshot.upstreams.get(found.value.route.upstreamId) : undefined;
-  const match = upstream ? found : null;
-  let path = url;
-  if (match?.value.route.stripPrefix && match.prefix !== '/') {
-    const rest = url.slice(match.prefix.length);
-    path = rest.startsWith('/') ? rest : `/${rest}`;
-  }
-  return { host: rawHost, path, hashPath, clientIp, match, upstream };
-}
-
-function notFound(host: string, path: string) {
-  return { code: 'route_not_found' as const, message: `no route for ${host}${path}` };
+  return resolveTarget(runtime, req.headers.host ?? '', req.url ?? '/', req.method ?? 'GET', unmappedIp(req.socket.remoteAddress ?? ''));
 }
 
 const DUPLICATE_HOST: ProxyFailure = { code: 'bad_request', message: 'Host must be sent once' };
@@ -85,6 +40,7 @@ const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\nco
 const TIMEOUT_CHECK_MS = 1000;
 
 export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
+  if (L7_ENGINE === 'lean') return startLeanProxy(opts);
   const { runtime } = opts;
   const hooks = opts.hooks ?? NO_HOOKS;
   const limits = { ...DEFAULT_LISTENER_LIMITS, ...opts.limits };

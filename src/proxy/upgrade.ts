@@ -59,7 +59,7 @@ function badSwitch(raw: readonly Buffer[], accept: string): string | null {
  * a refusal is relayed as it is. An upgrade that reached a member is never sent again (the
  * member may have opened a session for it).
  */
-class UpgradeExchange extends AttemptLoop {
+class UpgradeExchange extends AttemptLoop implements Dispatcher.DispatchHandler {
   private readonly headers: string[];
   private readonly accept: string;
   /** The member's answer head reached the client: nothing more to retry or answer. */
@@ -76,7 +76,7 @@ class UpgradeExchange extends AttemptLoop {
   }
 
   protected dispatch(t: MemberTarget): void {
-    t.pool.dispatch({
+    (t.pool as Dispatcher).dispatch({
       path: this.u.path, method: 'GET', headers: this.headers, upgrade: 'websocket',
       headersTimeout: this.u.plan.route.timeoutMs, servername: t.servername,
     } as Dispatcher.DispatchOptions, this);

@@ -18,9 +18,14 @@ export function isWebSocketUpgrade(req: IncomingMessage): boolean {
 
 /** What is wrong with a WebSocket handshake request, naming the header; null when it is fine. */
 export function webSocketRequestProblem(req: IncomingMessage): string | null {
-  const key = req.headers['sec-websocket-key'];
+  const v = req.headers['sec-websocket-version'];
+  return webSocketProblemOf(req.headers['sec-websocket-key'], typeof v === 'string' ? v : undefined);
+}
+
+/** webSocketRequestProblem from the two fields' values (a repeated field's joined with ', ', as node:http does). */
+export function webSocketProblemOf(key: string | undefined, version: string | undefined): string | null {
   if (key === undefined || !KEY.test(key.trim())) return 'Sec-WebSocket-Key must be the base64 of 16 bytes';
-  if (req.headers['sec-websocket-version']?.trim() !== '13') return 'Sec-WebSocket-Version must be 13';
+  if (version?.trim() !== '13') return 'Sec-WebSocket-Version must be 13';
   return null;
 }
 

@@ -1,0 +1,306 @@
+// HTTP/1.1 behaviour of the proxy listener, on whichever L7 engine is selected
+// (SLUICE_L7_ENGINE=lean or the default): raw client bytes in, raw member bytes out.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer as createNetServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { echo, members, startBackend, type Backend } from '../helpers/backends.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { openRaw, until, type RawClient } from '../helpers/raw-client.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A member speaking raw TCP: `onConn` gets each accepted socket. */
+async function rawMember(onConn: (s: Socket) => void): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  const socks = new Set<Socket>();
+  const server = createNetServer((s) => { socks.add(s); s.on('close', () => socks.delete(s)); s.on('error', () => {}); onConn(s); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    server, port: (server.address() as AddressInfo).port,
+    async close() { for (const s of socks) s.destroy(); await new Promise((r) => server.close(r)); },
+  };
+}
+
+/** The answers in `text`, split by their framing (Content-Length or chunked): [head, body] each. */
+function answers(text: string): { head: string; body: string }[] {
+  const out: { head: string; body: string }[] = [];
+  let rest = text;
+  while (rest.length > 0) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) break;
+    const head = rest.slice(0, end);
+    rest = rest.slice(end + 4);
+    const lower = head.toLowerCase();
+    const cl = /\r\ncontent-length: *(\d+)/.exec(lower);
+    if (cl) { out.push({ head, body: rest.slice(0, Number(cl[1])) }); rest = rest.slice(Number(cl[1])); continue; }
+    if (/\r\ntransfer-encoding: *chunked/.test(lower)) {
+      let body = '';
+      for (;;) {
+        const nl = rest.indexOf('\r\n');
+        const size = parseInt(rest.slice(0, nl), 16);
+        rest = rest.slice(nl + 2);
+        if (size === 0) { rest = rest.slice(rest.indexOf('\r\n') + 2); break; }
+        body += rest.slice(0, size);
+        rest = rest.slice(size + 2);
+      }
+      out.push({ head, body });
+      continue;
+    }
+    out.push({ head, body: rest });
+    rest = '';
+  }
+  return out;
+}
+
+describe('HTTP/1.1 on the proxy listener', () => {
+  let gw: TestGateway;
+  let port: number;
+  const open: { close(): Promise<void> }[] = [];
+  const clients: RawClient[] = [];
+
+  before(async () => {
+    gw = await startTestGateway();
+    port = gw.sluice.proxyPort;
+  });
+  after(async () => {
+    for (const c of clients) c.s.destroy();
+    await gw.close();
+    await Promise.all(open.map((b) => b.close()));
+  });
+
+  async function client(): Promise<RawClient> {
+    const c = await openRaw(port);
+    clients.push(c);
+    return c;
+  }
+
+  async function echoRoute(host: string): Promise<Backend> {
+    const b = await startBackend(host, echo);
+    open.push(b);
+    await gw.expose({ members: members([b]) }, { hosts: [host] });
+    return b;
+  }
+
+  test('pipelining: three requests in one write are answered in order on one connection', async () => {
+    await echoRoute('pipe.test');
+    const c = await client();
+    c.s.write('GET /1 HTTP/1.1\r\nhost: pipe.test\r\n\r\nPOST /2 HTTP/1.1\r\nhost: pipe.test\r\ncontent-length: 3\r\n\r\nabcGET /3 HTTP/1.1\r\nhost: pipe.test\r\n\r\n');
+    assert.ok(await until(() => answers(c.text).length === 3, 3000), c.text);
+    const urls = answers(c.text).map((a) => JSON.parse(a.body).url);
+    assert.deepEqual(urls, ['/1', '/2', '/3']);
+    assert.equal(JSON.parse(answers(c.text)[1]!.body).bodyBytes, 3);
+    assert.equal(c.closedAt, null, 'kept alive');
+  });
+
+  test('chunked both ways, split over packets: the request body arrives whole, the chunked answer is passed on chunked', async () => {
+    const b = await startBackend('chunky', (req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => { body += d.toString(); });
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.flushHeaders();
+        // Pieces in separate packets, so that the gateway sees the framing split.
+        let i = 0;
+        const next = (): void => {
+          if (i === body.length) { res.end(); return; }
+          res.write(body[i++]!);
+          setTimeout(next, 5);
+        };
+        next();
+      });
+    });
+    open.push(b);
+    await gw.expose({ members: members([b]) }, { hosts: ['chunked.test'] });
+    const c = await client();
+    const parts = ['POST / HTTP/1.1\r\nhost: chunked.test\r\ntransfer-encoding: chunked\r\n\r\n5\r', '\nhel', 'lo\r\n6;ext=1\r\n, worl\r\n', '1\r\nd', '\r\n0\r\n', '\r\n'];
+    for (const p of parts) { c.s.write(p); await sleep(20); }
+    assert.ok(await until(() => c.text.endsWith('0\r\n\r\n'), 3000), c.text);
+    const [a] = answers(c.text);
+    assert.match(a!.head.toLowerCase(), /transfer-encoding: chunked/);
+    assert.equal(a!.body, 'hello, world');
+    c.s.write('GET / HTTP/1.1\r\nhost: chunked.test\r\ncontent-length: 0\r\n\r\n');
+    assert.ok(await until(() => answers(c.text).length === 2, 3000), 'the connection serves the next request');
+  });
+
+  test('a close-delimited answer (no Content-Length, no chunked) reaches the client whole, framed for it', async () => {
+    const m = await rawMember((s) => {
+      s.once('data', () => {
+        s.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nfirst part, ');
+        setTimeout(() => { s.end('last part'); }, 50);
+      });
+    });
+    open.push(m);
+    await gw.expose({ members: [{ host: '127.0.0.1', port: m.port }] }, { hosts: ['eof.test'] });
+    const c = await client();
+    c.s.write('GET / HTTP/1.1\r\nhost: eof.test\r\n\r\n');
+    // Passed on close-delimited (the connection closes after it) or re-framed chunked.
+    assert.ok(await until(() => c.closedAt !== null || c.text.endsWith('0\r\n\r\n'), 3000), c.text);
+    assert.match(c.text, /^HTTP\/1.1 200 /);
+    assert.equal(answers(c.text)[0]!.body, 'first part, last part');
+  });
+
+  test('HTTP/1.0 clients: kept alive when they ask (Content-Length answers), closed when not, a chunked answer de-chunked for them', async () => {
+    const sized = await startBackend('old', (req, res) => {
+      const body = JSON.stringify({ url: req.url });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    open.push(sized);
+    await gw.expose({ members: members([sized]) }, { hosts: ['old.test'] });
+    const ka = await client();
+    ka.s.write('GET /a HTTP/1.0\r\nhost: old.test\r\nconnection: keep-alive\r\n\r\n');
+    assert.ok(await until(() => answers(ka.text).length === 1, 3000), ka.text);
+    assert.match(answers(ka.text)[0]!.head.toLowerCase(), /connection: keep-alive/);
+    ka.s.write('GET /b HTTP/1.0\r\nhost: old.test\r\nconnection: keep-alive\r\n\r\n');
+    assert.ok(await until(() => answers(ka.text).length === 2, 3000), 'a second request on the kept connection');
+    assert.equal(ka.closedAt, null);
+
+    const once10 = await client();
+    once10.s.write('GET /c HTTP/1.0\r\nhost: old.test\r\n\r\n');
+    assert.ok(await until(() => once10.closedAt !== null, 3000), 'closed after the answer');
+    assert.equal(JSON.parse(answers(once10.text)[0]!.body).url, '/c');
+
+    const b = await startBackend('chunks10', (_req, res) => { res.write('abc'); setTimeout(() => res.end('def'), 20); });
+    open.push(b);
+    await gw.expose({ members: members([b]) }, { hosts: ['chunks10.test'] });
+    const c = await client();
+    c.s.write('GET / HTTP/1.0\r\nhost: chunks10.test\r\nconnection: keep-alive\r\n\r\n');
+    assert.ok(await until(() => c.closedAt !== null, 3000), 'a 1.0 client gets the answer close-delimited');
+    assert.ok(!/transfer-encoding/i.test(c.text), c.text);
+    assert.ok(c.text.endsWith('\r\n\r\nabcdef'), c.text);
+  });
+
+  test('HEAD, 204 and 304 answers have no body, and the connection goes on', async () => {
+    const b = await startBackend('nobody', (req, res) => {
+      if (req.url === '/204') { res.writeHead(204); res.end(); return; }
+      if (req.url === '/304') { res.writeHead(304, { etag: '"x"' }); res.end(); return; }
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '11' });
+      res.end(req.method === 'HEAD' ? undefined : 'hello world');
+    });
+    open.push(b);
+    await gw.expose({ members: members([b]) }, { hosts: ['nobody.test'] });
+    const c = await client();
+    c.s.write('HEAD / HTTP/1.1\r\nhost: nobody.test\r\n\r\n');
+    assert.ok(await until(() => c.text.includes('\r\n\r\n'), 3000));
+    c.s.write('GET /204 HTTP/1.1\r\nhost: nobody.test\r\n\r\n');
+    assert.ok(await until(() => (c.text.match(/HTTP\/1.1 /g) ?? []).length === 2, 3000));
+    c.s.write('GET /304 HTTP/1.1\r\nhost: nobody.test\r\n\r\n');
+    assert.ok(await until(() => (c.text.match(/HTTP\/1.1 /g) ?? []).length === 3, 3000));
+    c.s.write('GET / HTTP/1.1\r\nhost: nobody.test\r\n\r\n');
+    assert.ok(await until(() => c.text.endsWith('hello world'), 3000), c.text);
+    const heads = c.text.split(/HTTP\/1.1 /).slice(1);
+    assert.match(heads[0]!, /^200 [^]*content-length: 11\r\n[^]*\r\n\r\n$/i, 'HEAD: the length said, no body sent');
+    assert.match(heads[1]!, /^204 [^]*\r\n\r\n$/);
+    assert.match(heads[2]!, /^304 [^]*\r\n\r\n$/);
+    assert.equal(c.closedAt, null);
+  });
+
+  test('a slow reader of a large answer: the member is held back (what it could write stays bounded), then everything arrives', async () => {
+    const TOTAL = 48 * 1024 * 1024;
+    const CHUNK = 64 * 1024;
+    let taken = 0;
+    const m = await rawMember((s) => {
+      s.once('data', () => {
+        s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${TOTAL}\r\n\r\n`);
+        const piece = Buffer.alloc(CHUNK, 0x61);
+        // The next piece goes only once the kernel took the last: `taken` is what left the member.
+        const next = (): void => {
+          if (taken >= TOTAL) return;
+          s.write(piece, () => { taken += CHUNK; next(); });
+        };
+        next();
+      });
+    });
+    open.push(m);
+    await gw.expose({ members: [{ host: '127.0.0.1', port: m.port }] }, { hosts: ['big.test'] });
+    const c = connect(port, '127.0.0.1');
+    await once(c, 'connect');
+    c.pause();
+    c.write('GET / HTTP/1.1\r\nhost: big.test\r\n\r\n');
+    // The client reads nothing: the member stalls once the buffers on the way are full.
+    let last = -1;
+    for (let i = 0; i < 100 && taken !== last; i++) { last = taken; await sleep(100); }
+    assert.equal(taken, last, 'the member stalled');
+    assert.ok(taken < TOTAL / 2, `the member wrote ${taken} of ${TOTAL} bytes to a client that read none`);
+    let got = 0;
+    c.on('data', (d: Buffer) => { got += d.length; });
+    c.resume();
+    assert.ok(await until(() => got >= TOTAL, 20_000), `the client got ${got}`);
+    c.destroy();
+  });
+
+  test('a slow member and a large upload: the client is held back, the member gets every byte', async () => {
+    const TOTAL = 48 * 1024 * 1024;
+    let memberSock: Socket | null = null;
+    let received = 0;
+    const m = await rawMember((s) => {
+      memberSock = s;
+      s.pause();
+      s.on('data', (d: Buffer) => {
+        received += d.length;
+        if (received >= TOTAL) s.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok');
+      });
+    });
+    open.push(m);
+    await gw.expose({ members: [{ host: '127.0.0.1', port: m.port }] }, { hosts: ['upload.test'] });
+    const c = connect(port, '127.0.0.1');
+    await once(c, 'connect');
+    let text = '';
+    c.on('data', (d: Buffer) => { text += d.toString('latin1'); });
+    c.write(`PUT / HTTP/1.1\r\nhost: upload.test\r\ncontent-length: ${TOTAL}\r\n\r\n`);
+    const piece = Buffer.alloc(64 * 1024, 0x62);
+    let sent = 0;
+    const next = (): void => {
+      if (sent >= TOTAL) return;
+      c.write(piece, () => { sent += piece.length; next(); });
+    };
+    next();
+    assert.ok(await until(() => memberSock !== null, 3000), 'the member got the connection');
+    let last = -1;
+    for (let i = 0; i < 100 && sent !== last; i++) { last = sent; await sleep(100); }
+    assert.equal(sent, last, 'the client stalled');
+    assert.ok(sent < TOTAL / 2, `the client wrote ${sent} of ${TOTAL} bytes to a member that read none`);
+    memberSock!.resume();
+    assert.ok(await until(() => text.includes('\r\n\r\nok'), 20_000), `answer: ${text.slice(0, 200)}`);
+    assert.equal(received, TOTAL + (received - TOTAL), 'every byte reached the member');
+    assert.ok(received >= TOTAL);
+    c.destroy();
+  });
+
+  test('a stale pooled connection (the member drops it as the next request arrives): a GET is answered, a POST that reached the member is not sent twice', async () => {
+    const seen: string[] = [];
+    // Answers the first request on each connection, keeping it alive; drops the connection on the next.
+    const m = await rawMember((s) => {
+      let n = 0;
+      s.on('data', (d: Buffer) => {
+        const line = d.toString('latin1').split('\r\n')[0]!;
+        seen.push(line);
+        if (++n > 1) { s.destroy(); return; }
+        s.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst');
+      });
+    });
+    const spare = await startBackend('spare', echo);
+    open.push(m, spare);
+    await gw.expose({ members: [{ host: '127.0.0.1', port: m.port }, { host: '127.0.0.1', port: spare.port, backup: true }], retries: 1 }, { hosts: ['stale.test'] });
+    const c = await client();
+    c.s.write('GET /warm HTTP/1.1\r\nhost: stale.test\r\n\r\n');
+    assert.ok(await until(() => c.text.endsWith('first'), 3000), c.text);
+    c.s.write('GET /again HTTP/1.1\r\nhost: stale.test\r\n\r\n');
+    assert.ok(await until(() => answers(c.text).length === 2, 3000), c.text);
+    assert.match(answers(c.text)[1]!.head, /^HTTP\/1.1 200 /, 'the GET was answered');
+
+    const p = await client();
+    p.s.write('GET /warm HTTP/1.1\r\nhost: stale.test\r\n\r\n');
+    assert.ok(await until(() => answers(p.text).length === 1, 3000), p.text);
+    seen.length = 0;
+    spare.hits = 0;
+    // The pool holds a connection that served one request: the POST goes on it and is dropped.
+    p.s.write('POST /once HTTP/1.1\r\nhost: stale.test\r\ncontent-length: 3\r\n\r\nabc');
+    assert.ok(await until(() => answers(p.text).length === 2, 3000), p.text);
+    const post = answers(p.text)[1]!;
+    assert.match(post.head, /^HTTP\/1.1 502 /);
+    assert.match(post.head, /x-sluice-error: upstream_reset/);
+    assert.deepEqual(seen.filter((l) => l.startsWith('POST')), ['POST /once HTTP/1.1'], 'the member saw the POST once');
+    assert.equal(spare.hits, 0, 'and it went nowhere else');
+  });
+});
