@@ -139,6 +139,26 @@ describe('HTTP/1.1 on the proxy listener', () => {
     assert.equal(answers(c.text)[0]!.body, 'first part, last part');
   });
 
+  test('an answer without a Date gets one (RFC 9110 6.6.1); a member\'s own Date goes through as it is, alone', async () => {
+    const m = await rawMember((s) => {
+      s.on('data', (d: Buffer) => {
+        const own = d.toString('latin1').startsWith('GET /own ');
+        s.write(`HTTP/1.1 200 OK\r\n${own ? 'date: Sun, 06 Nov 1994 08:49:37 GMT\r\n' : ''}content-length: 2\r\n\r\nok`);
+      });
+    });
+    open.push(m);
+    await gw.expose({ members: [{ host: '127.0.0.1', port: m.port }] }, { hosts: ['date.test'] });
+    const c = await client();
+    c.s.write('GET /none HTTP/1.1\r\nhost: date.test\r\n\r\nGET /own HTTP/1.1\r\nhost: date.test\r\n\r\n');
+    assert.ok(await until(() => answers(c.text).length === 2, 3000), c.text);
+    const [added, own] = answers(c.text).map((a) => a.head.split('\r\n').filter((l) => /^date:/i.test(l)));
+    assert.equal(added!.length, 1, c.text);
+    const value = added![0]!.replace(/^date: */i, '');
+    assert.match(value, /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$/);
+    assert.ok(Math.abs(Date.parse(value) - Date.now()) < 60_000, `a Date of now, not ${value}`);
+    assert.deepEqual(own!.map((l) => l.replace(/^date: */i, '')), ['Sun, 06 Nov 1994 08:49:37 GMT'], c.text);
+  });
+
   test('HTTP/1.0 clients: kept alive when they ask (Content-Length answers), closed when not, a chunked answer de-chunked for them', async () => {
     const sized = await startBackend('old', (req, res) => {
       const body = JSON.stringify({ url: req.url });

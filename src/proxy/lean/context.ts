@@ -15,6 +15,8 @@ export interface LeanContext {
   draining: boolean;
   /** Date.now() as of the last deadline check (deadlines are as coarse as the check). */
   now: number;
+  /** The Date field for answers without one (date.ts), as of `now`. */
+  date: Buffer;
 }
 
 /** How often deadlines (header, request, idle keep-alive) are looked at, as node:http's check in server.ts. */

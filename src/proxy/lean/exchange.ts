@@ -250,7 +250,7 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
       let out = cl.out;
       if (cl.sock.writableLength > 0 || bound > out.length) out = Buffer.allocUnsafe(Math.max(bound, 4096));
       this.out = out;
-      this.outLen = writeResponseHead(out, 0, b, rh, p, r, framing === R_CHUNKED, keep ? CONNECTION_KEEP_ALIVE : CONNECTION_CLOSE);
+      this.outLen = writeResponseHead(out, 0, b, rh, p, r, framing === R_CHUNKED, keep ? CONNECTION_KEEP_ALIVE : CONNECTION_CLOSE, cl.ctx.date);
     }
     this.rs = framing;
     if (framing === R_CL) this.remaining = rh.contentLength;
@@ -282,7 +282,7 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     this.reusable = false;
     const out = Buffer.allocUnsafe(responseHeadBound(p, r));
     this.out = out;
-    this.outLen = writeResponseHead(out, 0, b, rh, p, r, false, null, true);
+    this.outLen = writeResponseHead(out, 0, b, rh, p, r, false, null, null, true);
     this.rs = R_TUNNEL;
     this.conn!.arm(0);
     this.flushOut();

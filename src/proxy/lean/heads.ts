@@ -161,24 +161,29 @@ export function writeRequestHead(out: Buffer, b: Buffer, h: RequestHead, r: Requ
 export function forwardedResponseField(h: ResponseHead, i: number): boolean { return (h.flags[i]! & FIELD_HOP) === 0; }
 
 /** An upper bound of the client head's size (see writeResponseHead). */
-export function responseHeadBound(headStart: number, headEnd: number): number { return headEnd - headStart + 96; }
+export function responseHeadBound(headStart: number, headEnd: number): number { return headEnd - headStart + 160; }
 
 /**
  * The client's response head: the member's status line as HTTP/1.1, its end-to-end fields as
- * sent, `Transfer-Encoding: chunked` when the body is forwarded chunked, then `conn` (the
- * Connection field for the client). All fields when `all` (a WebSocket 101 goes as it came).
+ * sent, `date` (the Date field, date.ts) when the member sent none, `Transfer-Encoding:
+ * chunked` when the body is forwarded chunked, then `conn` (the Connection field for the
+ * client). All fields and nothing added when `all` (a WebSocket 101 goes as it came).
  */
 export function writeResponseHead(out: Buffer, o: number, b: Buffer, h: ResponseHead, headStart: number, headEnd: number,
-  chunked: boolean, conn: Buffer | null, all = false): number {
+  chunked: boolean, conn: Buffer | null, date: Buffer | null, all = false): number {
   o = putAll(out, o, HTTP11);
   o = put(out, o, b, headStart + 8, startLineEnd(h, headEnd));
   const f = h.fields;
   let runStart = -1;
   for (let i = 0; i < h.count; i++) {
-    if (all || forwardedResponseField(h, i)) { if (runStart < 0) runStart = f[i << 2]!; continue; }
-    if (runStart >= 0) { o = put(out, o, b, runStart, f[i << 2]!); runStart = -1; }
+    const k = i << 2;
+    // Date is not hop-by-hop: the parser's flags leave it alone, so its name is looked at here.
+    if (date !== null && f[k + 1]! - f[k]! === 4 && equalsLower(b, f[k]!, f[k + 1]!, 'date')) date = null;
+    if (all || forwardedResponseField(h, i)) { if (runStart < 0) runStart = f[k]!; continue; }
+    if (runStart >= 0) { o = put(out, o, b, runStart, f[k]!); runStart = -1; }
   }
   if (runStart >= 0) o = put(out, o, b, runStart, lineEnd(h, h.count - 1, headEnd));
+  if (date !== null) o = putAll(out, o, date);
   if (chunked) o = putAll(out, o, TE_CHUNKED_RES);
   if (conn !== null) o = putAll(out, o, conn);
   out[o++] = CR; out[o++] = LF;

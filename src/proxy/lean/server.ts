@@ -7,6 +7,7 @@ import { perAddressGate } from '../per-address.js';
 import type { ProxyOptions, ProxyServer } from '../proxy-server.js';
 import { ClientConn } from './client.js';
 import { TIMEOUT_CHECK_MS, type LeanContext } from './context.js';
+import { dateField } from './date.js';
 
 
 /**
@@ -17,7 +18,7 @@ import { TIMEOUT_CHECK_MS, type LeanContext } from './context.js';
 export async function startLeanProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const hooks = opts.hooks ?? NO_HOOKS;
   const limits = { ...DEFAULT_LISTENER_LIMITS, ...opts.limits };
-  const ctx: LeanContext = { runtime: opts.runtime, hooks, observer: hooks.exchanges ?? null, limits, headLimits: DEFAULT_HEAD_LIMITS, draining: false, now: Date.now() };
+  const ctx: LeanContext = { runtime: opts.runtime, hooks, observer: hooks.exchanges ?? null, limits, headLimits: DEFAULT_HEAD_LIMITS, draining: false, now: Date.now(), date: dateField(Date.now()) };
   const conns = new Set<ClientConn>();
   const forget = (c: ClientConn): void => { conns.delete(c); };
   const admit = limits.maxConnectionsPerIp > 0 ? perAddressGate(limits.maxConnectionsPerIp) : null;
@@ -33,6 +34,7 @@ export async function startLeanProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const ticker = setInterval(() => {
     const now = Date.now();
     ctx.now = now;
+    ctx.date = dateField(now);
     for (const c of conns) c.check(now);
   }, TIMEOUT_CHECK_MS);
   ticker.unref();
