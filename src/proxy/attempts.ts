@@ -179,7 +179,8 @@ export abstract class AttemptLoop extends RequestRecord implements PickContext<P
     this.last = t;
     this.sent = false;
     this.abort = null;
-    this.started = performance.now();
+    // The first attempt begins in the same turn as the request's record: its clock reading serves.
+    this.started = first ? this.startMs : performance.now();
     plan.balancer.onStart(t);
     this.dispatch(t);
   }

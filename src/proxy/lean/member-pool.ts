@@ -161,7 +161,8 @@ export class MemberPool {
     for (let i = fresh ? -1 : idle.length - 1; i >= 0; i--) {
       const c = idle[i]!;
       if (c.servername !== servername && this.tls) continue;
-      idle.splice(i, 1);
+      // The newest is almost always taken (and plain pools take it always): no splice for it.
+      if (i === idle.length - 1) idle.pop(); else idle.splice(i, 1);
       c.owner = owner;
       c.uses++;
       return c;
