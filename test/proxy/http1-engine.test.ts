@@ -1,5 +1,4 @@
-// HTTP/1.1 behaviour of the proxy listener, on whichever L7 engine is selected
-// (SLUICE_L7_ENGINE=lean or the default): raw client bytes in, raw member bytes out.
+// HTTP/1.1 behaviour of the proxy listener: raw client bytes in, raw member bytes out.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { AttemptLoop } from '../attempts.js';
 import { rawProxyAnswer, statusOf, type ProxyFailure } from '../errors.js';
-import { LINGER_BYTES, LINGER_MS } from '../forward.js';
+import { LINGER_BYTES, LINGER_MS } from '../exchange-limits.js';
 import { NEED_MORE } from '../http1/head.js';
 import { parseResponseHead } from '../http1/parse.js';
 import type { ProxyRoutePlan, ProxyTarget, ProxyUpstreamPlan } from '../pools.js';
