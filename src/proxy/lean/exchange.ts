@@ -180,9 +180,10 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
         }
         case R_CHUNKED: {
           const framing = this.client.resChunks;
+          const data = framing.dataBytes;
           const q = framing.scan(b, p, e);
           if (q < 0) { this.brokeOffWith(memberError('HPE_INVALID_CHUNK_SIZE', `invalid chunked answer: ${framing.error}`)); return false; }
-          this.toClient(b, p, q, shared);
+          this.toClient(b, p, q, shared, framing.dataBytes - data);
           p = q;
           if (framing.done) { this.done(p < e); return !this.flushWait; }
           break;
@@ -290,8 +291,11 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     return r === e ? e : r;
   }
 
-  /** Body bytes to the client: after the head in `out` when they fit there, else written as they are. */
-  private toClient(b: Buffer, s: number, e: number, shared: boolean): void {
+  /**
+   * Body bytes to the client: after the head in `out` when they fit there, else written as they
+   * are. `payload`: how many of them are body data (the record counts no chunk framing).
+   */
+  private toClient(b: Buffer, s: number, e: number, shared: boolean, payload = e - s): void {
     const n = e - s;
     if (n === 0) return;
     if (this.left) {
@@ -299,7 +303,7 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
       if (this.discarded > LINGER_BYTES) this.cut();
       return;
     }
-    if (this.rs !== R_TUNNEL) this.bytesOut += n;
+    if (this.rs !== R_TUNNEL) this.bytesOut += payload;
     const out = this.out;
     if (out !== null) {
       if (this.outLen + n <= out.length) { this.outLen = put(out, this.outLen, b, s, e); return; }
