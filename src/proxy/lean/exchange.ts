@@ -11,6 +11,7 @@ import type { LeanRequest } from './context.js';
 import { CONNECTION_CLOSE, CONNECTION_KEEP_ALIVE, put, responseHeadBound, singleResponseValue, writeRequestHead, writeResponseHead } from './heads.js';
 import { memberError, type MemberConn, type MemberOwner, type MemberPool } from './member-pool.js';
 import { Dechunker } from './dechunk.js';
+import { chunkSizeLine, CRLF, LAST_CHUNK } from './rechunk.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -25,6 +26,8 @@ const R_EOF = 4;
 /** A WebSocket tunnel: raw bytes both ways. */
 const R_TUNNEL = 5;
 const R_DONE = 6;
+/** Close-delimited from the member, sent chunked to an HTTP/1.1 client (rechunk.ts). */
+const R_RECHUNK = 7;
 
 /** The TLS server name for a member with none of its own: the Host sent, as undici takes it (none for an IP). */
 function sniOf(host: string): string | null {
@@ -196,6 +199,14 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
           if (d.done) { this.done(p < e); return !this.flushWait; }
           break;
         }
+        case R_RECHUNK: {
+          const line = chunkSizeLine(e - p);
+          this.toClient(line, 0, line.length, false, 0);
+          this.toClient(b, p, e, shared);
+          this.toClient(CRLF, 0, 2, false, 0);
+          p = e;
+          break;
+        }
         case R_EOF:
         case R_TUNNEL:
           this.toClient(b, p, e, shared);
@@ -241,8 +252,8 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     if (cl.isHead || status === 204 || status === 304) framing = R_DONE;
     else if (rh.chunked) framing = cl.minor === 0 ? R_DECHUNK : R_CHUNKED;
     else if (rh.contentLength > 0) framing = R_CL;
-    else if (rh.contentLength < 0) framing = R_EOF;
-    this.reusable = rh.keepAlive && framing !== R_EOF;
+    else if (rh.contentLength < 0) framing = cl.minor === 0 ? R_EOF : R_RECHUNK;
+    this.reusable = rh.keepAlive && framing !== R_EOF && framing !== R_RECHUNK;
     const keep = !this.websocket && cl.keepAlive && cl.requestComplete && !cl.ctx.draining && framing !== R_EOF && framing !== R_DECHUNK && !cl.ended;
     cl.keepAlive = keep;
     if (!this.left) {
@@ -251,7 +262,7 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
       let out = cl.out;
       if (cl.sock.writableLength > 0 || bound > out.length) out = Buffer.allocUnsafe(Math.max(bound, 4096));
       this.out = out;
-      this.outLen = writeResponseHead(out, 0, b, rh, p, r, framing === R_CHUNKED, keep ? CONNECTION_KEEP_ALIVE : CONNECTION_CLOSE);
+      this.outLen = writeResponseHead(out, 0, b, rh, p, r, framing === R_CHUNKED || framing === R_RECHUNK, keep ? CONNECTION_KEEP_ALIVE : CONNECTION_CLOSE);
     }
     this.rs = framing;
     if (framing === R_CL) this.remaining = rh.contentLength;
@@ -394,6 +405,7 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
       this.done(false);
       return;
     }
+    if (this.rs === R_RECHUNK && err === null) { this.toClient(LAST_CHUNK, 0, LAST_CHUNK.length, false, 0); this.done(false); return; }
     if (this.rs === R_TUNNEL) { this.tunnelClosed(); return; }
     if (this.rs === R_DONE) return;
     if (this.rs !== R_HEAD) { this.brokeOffWith(err ?? memberError('UND_ERR_SOCKET', 'other side closed')); return; }
