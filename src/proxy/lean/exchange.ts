@@ -9,7 +9,7 @@ import { webSocketAccept } from '../websocket.js';
 import type { ClientConn } from './client.js';
 import type { LeanRequest } from './context.js';
 import { CONNECTION_CLOSE, CONNECTION_KEEP_ALIVE, put, responseHeadBound, singleResponseValue, writeRequestHead, writeResponseHead } from './heads.js';
-import { memberError, type MemberConn, type MemberOwner, type MemberPool } from './member-pool.js';
+import { memberError, type MemberConn, type MemberOwner } from './member-pool.js';
 import { Dechunker } from './dechunk.js';
 import { chunkSizeLine, CRLF, LAST_CHUNK } from './rechunk.js';
 
@@ -96,8 +96,7 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
   protected dispatch(t: ProxyTarget): void { this.connectTo(t, false); }
 
   private connectTo(t: ProxyTarget, fresh: boolean): void {
-    // One engine per process (engine.ts): this one's pools are MemberPools.
-    const pool = t.pool as MemberPool;
+    const pool = t.pool;
     this.rs = R_HEAD;
     this.gotBytes = false;
     const c = pool.acquire(this, pool.tls ? (t.servername ?? sniOf(this.sentHost)) : null, fresh);
