@@ -29,7 +29,7 @@ export default tseslint.config(
   layer(['health', 'proxy', 'l4', 'metrics', 'observe'], [NO_API_OR_CONTROL]),
   layer(['runtime'], [NO_API_OR_CONTROL, {
     regex: '^undici(/|$)',
-    message: 'runtime/ dispatches nothing: connection pools are the data plane\'s (proxy/pools.ts), handed in as a PoolSource.',
+    message: 'runtime/ dispatches nothing: connection pools are the data plane\'s (proxy/lean/member-pool.ts), handed in as a PoolSource.',
   }]),
   layer(['balance'], [{
     regex: '^(?!\\./|\\.\\./model/)',

@@ -10,7 +10,7 @@ import { HealthChecker } from '../src/health/checker.js';
 import { createLogger } from '../src/logger.js';
 import { derivedTencentUpstreamId } from '../src/model/ids.js';
 import type { Route, Upstream } from '../src/model/types.js';
-import { PoolRegistry } from '../src/proxy/pools.js';
+import { MemberPools } from '../src/proxy/lean/member-pool.js';
 import { DataPlaneFeed } from '../src/runtime/feed.js';
 import { followStore, type AppliedInfo } from '../src/runtime/follow.js';
 import { Runtime } from '../src/runtime/runtime.js';
@@ -43,7 +43,7 @@ async function measure(size: number): Promise<{ p50: number; p99: number; max: n
   const schema = `sluice_bench_${randomBytes(6).toString('hex')}`;
   const store = await PostgresStore.open(PG_URL, { schema, timeoutMs: 60_000 });
   const logger = createLogger('silent');
-  const runtime = new Runtime({ logger, pools: new PoolRegistry() });
+  const runtime = new Runtime({ logger, pools: new MemberPools() });
   const health = new HealthChecker(logger, (u) => runtime.setHealth(u));
   runtime.onSnapshot((s) => health.sync(s));
   let follower: { stop(): void } | null = null;

@@ -11,7 +11,7 @@ import { defaultHealthCheck } from '../src/model/defaults.js';
 import type { Upstream } from '../src/model/types.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { EMPTY_CONFIG } from '../src/runtime/config.js';
-import { PoolRegistry } from '../src/proxy/pools.js';
+import { MemberPools } from '../src/proxy/lean/member-pool.js';
 
 if (process.argv[2] === 'backend') {
   let failing = false;
@@ -42,7 +42,7 @@ const upstream: Upstream = {
 };
 
 const logger = createLogger('silent');
-const runtime = new Runtime({ logger, pools: new PoolRegistry() });
+const runtime = new Runtime({ logger, pools: new MemberPools() });
 let unhealthy = 0;
 let healthy = 0;
 const checker = new HealthChecker(logger, (u) => {

@@ -19,7 +19,7 @@ import { gaapSettings, type GaapLimits, type GaapSettings } from './control/gaap
 import { failOpenLogger } from './proxy/fail-open-log.js';
 import type { ProxyHooks } from './proxy/attempts.js';
 import type { ProxyRuntime } from './proxy/pools.js';
-import { proxyPools } from './proxy/engine.js';
+import { MemberPools } from './proxy/lean/member-pool.js';
 import { DEFAULT_LISTENER_LIMITS, perWorker, type ListenerLimits } from './proxy/limits.js';
 import { startProxy, type ProxyServer } from './proxy/server.js';
 import { startProxyWorkers, type ProxyWorkers } from './proxy/workers.js';
@@ -154,7 +154,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const generatedAdminToken = await bootstrapOperatorToken(store, opts.adminToken, log);
 
   const l7Scope = opts.l7Regions ?? null;
-  const runtime: ProxyRuntime = new Runtime({ logger: log, pools: proxyPools(), l7Scope });
+  const runtime: ProxyRuntime = new Runtime({ logger: log, pools: new MemberPools(), l7Scope });
   const defaultRegion = opts.defaultRegion ?? 'default';
   // The L4 plane settles each proxy's task once its sockets say so (CREATING -> RUNNING...).
   const settle = (proxyId: string, status: Proxy['status']): Promise<boolean> => markApplied(store, OPERATOR, proxyId, status).then(() => true, (err: unknown) => {

@@ -3,7 +3,6 @@ import type { PickContext } from '../balance/balancer.js';
 import type { ExchangeObserver, ExchangeRecord } from '../model/exchange.js';
 import type { Outcome } from '../model/health.js';
 import type { Upstream } from '../model/types.js';
-import { unmappedIp } from '../model/host.js';
 import { classify, noMember, type ProxyFailure } from './errors.js';
 import type { ProxyTarget, ProxyUpstreamPlan } from './pools.js';
 
@@ -26,10 +25,7 @@ export interface ProxyHooks {
 
 export const NO_HOOKS: ProxyHooks = { onAttempt() {}, failOpen() {}, exchanges: null };
 
-/**
- * What an exchange record reads of its request: node:http's IncomingMessage has this shape,
- * and the lean engine (lean/) keeps an object of it per request.
- */
+/** What an exchange record reads of its request (the engine keeps one per request: lean/context.ts LeanRequest). */
 export interface RequestLike {
   readonly method?: string | undefined;
   readonly url?: string | undefined;
@@ -74,11 +70,6 @@ export class GatewayAnswer extends RequestRecord {
 }
 
 /** Tells `observer` of an answer the gateway made at once: `code` with its status and body size. */
-export function gatewayAnswered(observer: ExchangeObserver, req: RequestLike & { socket: { remoteAddress?: string | undefined } }, upgrade: boolean, code: string, status: number, bytes: number): void {
-  gatewayAnsweredFor(observer, req, unmappedIp(req.socket.remoteAddress ?? ''), upgrade, code, status, bytes);
-}
-
-/** gatewayAnswered for a request whose client address is known already. */
 export function gatewayAnsweredFor(observer: ExchangeObserver, req: RequestLike, clientIp: string, upgrade: boolean, code: string, status: number, bytes: number): void {
   const r = new GatewayAnswer(req, clientIp, upgrade);
   observer.started();
@@ -98,10 +89,9 @@ const anyMember = (): boolean => true;
  * says so), report each attempt to the hooks, and on a failure move on to a member not tried
  * yet while the retry rules allow, answering with the last failure when none is left.
  *
- * It is the exchange's own pick context (and, in the node:http engine, its undici handler), so
- * that an attempt allocates nothing; subclasses dispatch, answer the client, and say what the
- * member's answer means. Engine-neutral: an engine calls onConnect (or sets `sent`) once the
- * attempt is on a member connection.
+ * It is the exchange's own pick context, so that an attempt allocates nothing; subclasses
+ * dispatch, answer the client, say what the member's answer means, and set `sent` once the
+ * attempt is written to a member connection.
  */
 export abstract class AttemptLoop extends RequestRecord implements PickContext<ProxyTarget> {
   // PickContext: what the balancer hashes on, and which members it may pick.
@@ -118,8 +108,6 @@ export abstract class AttemptLoop extends RequestRecord implements PickContext<P
   protected target: ProxyTarget | null = null;
   /** performance.now() when the current attempt began. */
   protected started = 0;
-  /** Aborts the current attempt once it is on a connection. */
-  protected abort: ((err: Error) => void) | null = null;
   /** The current attempt has been written to an upstream socket. */
   protected sent = false;
   protected lastFailure: ProxyFailure | null = null;
@@ -144,7 +132,7 @@ export abstract class AttemptLoop extends RequestRecord implements PickContext<P
     this.observer?.ended(this);
   }
 
-  /** Sends the attempt to `t` (on `t.pool`, with this as the handler). */
+  /** Sends the attempt to `t` (on `t.pool`). */
   protected abstract dispatch(t: ProxyTarget): void;
   /** No (further) member to try: answers the client with `f`. */
   protected abstract giveUp(f: ProxyFailure): void;
@@ -178,16 +166,10 @@ export abstract class AttemptLoop extends RequestRecord implements PickContext<P
     this.target = t;
     this.last = t;
     this.sent = false;
-    this.abort = null;
     // The first attempt begins in the same turn as the request's record: its clock reading serves.
     this.started = first ? this.startMs : performance.now();
     plan.balancer.onStart(t);
     this.dispatch(t);
-  }
-
-  onConnect(abort: (err?: Error) => void): void {
-    this.abort = abort;
-    this.sent = true;
   }
 
   /** The member answered the attempt with this status. */

@@ -1,4 +1,4 @@
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { Outcome } from '../model/health.js';
 import type { UpstreamPlan } from '../runtime/snapshot.js';
 
@@ -41,28 +41,9 @@ export function noMember(plan: UpstreamPlan): ProxyFailure {
 export function statusOf(code: ProxyErrorCode): number { return STATUS[code]; }
 
 /**
- * The gateway's own error answer: JSON body, stable code header, connection kept unless told.
- * Returns the body's size (0 when an answer had already begun: the connection is cut).
+ * The gateway's own error answer: JSON body, stable code header, and its body's size;
+ * `keepAlive` for an answer on a connection that stays open.
  */
-export function sendProxyError(res: ServerResponse, f: ProxyFailure): number {
-  if (res.headersSent) { res.destroy(); return 0; }
-  const body = JSON.stringify({ code: f.code, message: f.message });
-  const length = Buffer.byteLength(body);
-  res.writeHead(STATUS[f.code], {
-    'content-type': 'application/json',
-    'content-length': length,
-    'x-sluice-error': f.code,
-  });
-  res.end(body);
-  return length;
-}
-
-/** The same answer written on a raw socket (failed WebSocket upgrades). */
-export function rawProxyError(f: ProxyFailure): string {
-  return rawProxyAnswer(f).text;
-}
-
-/** rawProxyError's text and the size of its body; `keepAlive` for an answer on a connection that stays open (the lean engine). */
 export function rawProxyAnswer(f: ProxyFailure, keepAlive = false): { text: string; bytes: number } {
   const body = JSON.stringify({ code: f.code, message: f.message });
   const bytes = Buffer.byteLength(body);

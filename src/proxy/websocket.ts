@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 
 /** RFC 6455 4.2.2: what a server appends to the client's key before hashing it. */
 const ACCEPT_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -7,22 +6,13 @@ const ACCEPT_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const KEY = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
 
 /**
- * The only upgrade passed through as a tunnel: a GET whose Upgrade is exactly `websocket`.
- * Anything else (h2c, tls/1.0, several tokens) could open a channel to paths no route
- * exposes once a member agrees to it, so it is served as a plain request instead.
+ * What is wrong with a WebSocket handshake request, naming the header; null when it is fine.
+ * Takes the fields' values as sent (a repeated field's values joined with ', ').
+ *
+ * The only upgrade passed through as a tunnel is a GET whose Upgrade is exactly `websocket`
+ * (lean/client.ts): anything else (h2c, tls/1.0, several tokens) could open a channel to paths
+ * no route exposes once a member agrees to it, so it is served as a plain request instead.
  */
-export function isWebSocketUpgrade(req: IncomingMessage): boolean {
-  const u = req.headers.upgrade;
-  return req.method === 'GET' && u !== undefined && u.trim().toLowerCase() === 'websocket';
-}
-
-/** What is wrong with a WebSocket handshake request, naming the header; null when it is fine. */
-export function webSocketRequestProblem(req: IncomingMessage): string | null {
-  const v = req.headers['sec-websocket-version'];
-  return webSocketProblemOf(req.headers['sec-websocket-key'], typeof v === 'string' ? v : undefined);
-}
-
-/** webSocketRequestProblem from the two fields' values (a repeated field's joined with ', ', as node:http does). */
 export function webSocketProblemOf(key: string | undefined, version: string | undefined): string | null {
   if (key === undefined || !KEY.test(key.trim())) return 'Sec-WebSocket-Key must be the base64 of 16 bytes';
   if (version?.trim() !== '13') return 'Sec-WebSocket-Version must be 13';

@@ -4,7 +4,7 @@ import { createLogger } from '../logger.js';
 import { Runtime } from '../runtime/runtime.js';
 import { DataPlaneFeed } from '../runtime/feed.js';
 import { failOpenLogger } from './fail-open-log.js';
-import { proxyPools } from './engine.js';
+import { MemberPools } from './lean/member-pool.js';
 import type { ProxyHooks } from './attempts.js';
 import { startProxy, type ProxyServer } from './server.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
@@ -17,7 +17,7 @@ import { teeExchanges } from '../observe/tee.js';
 
 const setup = JSON.parse(process.env.SLUICE_WORKER_SETUP ?? '{}') as WorkerSetup;
 const logger = createLogger(setup.logLevel ?? 'info').child({ worker: process.pid });
-const runtime = new Runtime({ logger, pools: proxyPools(), l7Scope: setup.l7Regions === null ? null : new Set(setup.l7Regions) });
+const runtime = new Runtime({ logger, pools: new MemberPools(), l7Scope: setup.l7Regions === null ? null : new Set(setup.l7Regions) });
 let proxy: ProxyServer | null = null;
 // This worker's series; the primary merges every worker's into one scrape.
 const metrics = new ProcessMetrics(true);

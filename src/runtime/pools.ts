@@ -1,6 +1,6 @@
 /**
  * Where a snapshot's members get their connection pools. The data plane that dispatches
- * implements it (proxy/pools.ts, on undici); the runtime only hands each member target the
+ * implements it (proxy/lean/member-pool.ts); the runtime only hands each member target the
  * pool for its origin and TLS policy, and says when no plan uses one any more.
  */
 export interface PoolSource<P> {

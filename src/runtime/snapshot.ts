@@ -15,7 +15,7 @@ export interface MemberTarget<P = unknown> extends Target {
   upstreamId: string;
   host: string;
   port: number;
-  /** scheme://host:port for undici (grpc -> http, grpcs -> https). */
+  /** scheme://host:port, the pool key (grpc -> http, grpcs -> https). */
   origin: string;
   pool: P;
   /** Key of this member's health state (runtime/member-state.ts). */

@@ -1,5 +1,4 @@
-// HTTP/1.1 behaviour of the proxy listener, on whichever L7 engine is selected
-// (SLUICE_L7_ENGINE=lean or the default): raw client bytes in, raw member bytes out.
+// HTTP/1.1 behaviour of the proxy listener: raw client bytes in, raw member bytes out.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -21,7 +20,7 @@ async function rawMember(onConn: (s: Socket) => void): Promise<{ server: Server;
   };
 }
 
-/** The answers in `text`, split by their framing (Content-Length or chunked): [head, body] each. */
+/** The answers in `text`, split by their framing (Content-Length or chunked): [head, body] each; a chunked one not complete yet is left out. */
 function answers(text: string): { head: string; body: string }[] {
   const out: { head: string; body: string }[] = [];
   let rest = text;
@@ -37,9 +36,16 @@ function answers(text: string): { head: string; body: string }[] {
       let body = '';
       for (;;) {
         const nl = rest.indexOf('\r\n');
+        if (nl < 0) return out;
         const size = parseInt(rest.slice(0, nl), 16);
         rest = rest.slice(nl + 2);
-        if (size === 0) { rest = rest.slice(rest.indexOf('\r\n') + 2); break; }
+        if (size === 0) {
+          const end = rest.indexOf('\r\n');
+          if (end < 0) return out;
+          rest = rest.slice(end + 2);
+          break;
+        }
+        if (rest.length < size + 2) return out;
         body += rest.slice(0, size);
         rest = rest.slice(size + 2);
       }
@@ -122,21 +128,60 @@ describe('HTTP/1.1 on the proxy listener', () => {
     assert.ok(await until(() => answers(c.text).length === 2, 3000), 'the connection serves the next request');
   });
 
-  test('a close-delimited answer (no Content-Length, no chunked) reaches the client whole, framed for it', async () => {
+  test('a close-delimited answer (no Content-Length, no chunked): chunked to an HTTP/1.1 client, its connection kept; close-delimited to HTTP/1.0; a member reset gets no last chunk', async () => {
+    // Each member connection answers once, close-delimited: the first part at once, the rest
+    // (and the close, or a reset for /reset) when the test says, so that each part is one read.
+    const parts: Socket[] = [];
     const m = await rawMember((s) => {
       s.once('data', () => {
         s.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nfirst part, ');
-        setTimeout(() => { s.end('last part'); }, 50);
+        parts.push(s);
       });
     });
     open.push(m);
     await gw.expose({ members: [{ host: '127.0.0.1', port: m.port }] }, { hosts: ['eof.test'] });
+    /** Once `c` has its `n`th first part, the member sends the rest (or resets). */
+    const rest = async (c: RawClient, how: 'end' | 'reset', n = 1): Promise<void> => {
+      assert.ok(await until(() => c.text.split('first part, ').length > n && parts.length > 0, 3000), c.text);
+      const s = parts.shift()!;
+      if (how === 'end') s.end('last part');
+      else s.resetAndDestroy();
+    };
+
     const c = await client();
-    c.s.write('GET / HTTP/1.1\r\nhost: eof.test\r\n\r\n');
-    // Passed on close-delimited (the connection closes after it) or re-framed chunked.
-    assert.ok(await until(() => c.closedAt !== null || c.text.endsWith('0\r\n\r\n'), 3000), c.text);
-    assert.match(c.text, /^HTTP\/1.1 200 /);
-    assert.equal(answers(c.text)[0]!.body, 'first part, last part');
+    c.s.write('GET /a HTTP/1.1\r\nhost: eof.test\r\n\r\n');
+    await rest(c, 'end');
+    assert.ok(await until(() => c.text.endsWith('0\r\n\r\n'), 3000), c.text);
+    const [a] = answers(c.text);
+    assert.match(a!.head, /^HTTP\/1.1 200 /);
+    assert.match(a!.head.toLowerCase(), /\r\ntransfer-encoding: chunked(\r\n|$)/);
+    assert.match(a!.head.toLowerCase(), /\r\nconnection: keep-alive(\r\n|$)/);
+    assert.ok(!/content-length/i.test(a!.head), a!.head);
+    assert.ok(c.text.endsWith('\r\n\r\nc\r\nfirst part, \r\n9\r\nlast part\r\n0\r\n\r\n'), `one chunk per member read, then the last chunk: ${c.text}`);
+    assert.equal(a!.body, 'first part, last part');
+    // The client connection stays open and serves the next request.
+    c.s.write('GET /b HTTP/1.1\r\nhost: eof.test\r\n\r\n');
+    await rest(c, 'end', 2);
+    assert.ok(await until(() => answers(c.text).length === 2 && c.text.endsWith('0\r\n\r\n'), 3000), c.text);
+    assert.equal(answers(c.text)[1]!.body, 'first part, last part');
+    assert.equal(c.closedAt, null, 'kept alive after a re-chunked answer');
+
+    // HTTP/1.0 cannot take chunked: close-delimited, and closed, even when it asked for keep-alive.
+    const old = await client();
+    old.s.write('GET /c HTTP/1.0\r\nhost: eof.test\r\nconnection: keep-alive\r\n\r\n');
+    await rest(old, 'end');
+    assert.ok(await until(() => old.closedAt !== null, 3000), 'a 1.0 client: closed to end the answer');
+    assert.ok(!/transfer-encoding/i.test(old.text), old.text);
+    assert.match(old.text, /^HTTP\/1.1 200 /);
+    assert.ok(old.text.endsWith('\r\n\r\nfirst part, last part'), old.text);
+
+    // A member that resets mid-answer: the client is cut without the last chunk, so it knows.
+    const cut = await client();
+    cut.s.write('GET /reset HTTP/1.1\r\nhost: eof.test\r\n\r\n');
+    await rest(cut, 'reset');
+    assert.ok(await until(() => cut.closedAt !== null, 3000), 'the client connection is cut');
+    assert.match(cut.text, /^HTTP\/1.1 200 /);
+    assert.ok(!cut.text.endsWith('0\r\n\r\n'), cut.text);
   });
 
   test('an answer without a Date gets one (RFC 9110 6.6.1); a member\'s own Date goes through as it is, alone', async () => {

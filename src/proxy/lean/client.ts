@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { gatewayAnsweredFor } from '../attempts.js';
 import { rawProxyAnswer, statusOf, type ProxyFailure } from '../errors.js';
-import { REPLAY_BUFFER_LIMIT } from '../forward.js';
+import { REPLAY_BUFFER_LIMIT } from '../exchange-limits.js';
 import { NEED_MORE, newRequestHead, newResponseHead, type RequestHead, type ResponseHead } from '../http1/head.js';
 import { ChunkedFraming, parseRequestHead } from '../http1/parse.js';
 import { upgradeBodyProblemOf } from '../plain-upgrade.js';

@@ -19,10 +19,10 @@ export interface LeanContext {
   date: Buffer;
 }
 
-/** How often deadlines (header, request, idle keep-alive) are looked at, as node:http's check in server.ts. */
+/** How often deadlines (header, request, idle keep-alive) are looked at: a slow client outlives its deadline by at most this. */
 export const TIMEOUT_CHECK_MS = 1000;
 
-/** Idle keep-alive connections are closed after this long (node:http's keepAliveTimeout in server.ts). */
+/** Idle keep-alive connections are closed after this long (what `keep-alive: timeout=65` tells clients). */
 export const KEEP_ALIVE_MS = 65_000;
 
 /**

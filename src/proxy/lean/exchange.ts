@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { AttemptLoop } from '../attempts.js';
 import { rawProxyAnswer, statusOf, type ProxyFailure } from '../errors.js';
-import { LINGER_BYTES, LINGER_MS } from '../forward.js';
+import { LINGER_BYTES, LINGER_MS } from '../exchange-limits.js';
 import { NEED_MORE } from '../http1/head.js';
 import { parseResponseHead } from '../http1/parse.js';
 import type { ProxyRoutePlan, ProxyTarget, ProxyUpstreamPlan } from '../pools.js';
@@ -9,8 +9,9 @@ import { webSocketAccept } from '../websocket.js';
 import type { ClientConn } from './client.js';
 import type { LeanRequest } from './context.js';
 import { CONNECTION_CLOSE, CONNECTION_KEEP_ALIVE, put, responseHeadBound, singleResponseValue, writeRequestHead, writeResponseHead } from './heads.js';
-import { memberError, type MemberConn, type MemberOwner, type MemberPool } from './member-pool.js';
+import { memberError, type MemberConn, type MemberOwner } from './member-pool.js';
 import { Dechunker } from './dechunk.js';
+import { chunkSizeLine, CRLF, LAST_CHUNK } from './rechunk.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -25,6 +26,8 @@ const R_EOF = 4;
 /** A WebSocket tunnel: raw bytes both ways. */
 const R_TUNNEL = 5;
 const R_DONE = 6;
+/** Close-delimited from the member, sent chunked to an HTTP/1.1 client (rechunk.ts). */
+const R_RECHUNK = 7;
 
 /** The TLS server name for a member with none of its own: the Host sent, as undici takes it (none for an IP). */
 function sniOf(host: string): string | null {
@@ -93,8 +96,7 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
   protected dispatch(t: ProxyTarget): void { this.connectTo(t, false); }
 
   private connectTo(t: ProxyTarget, fresh: boolean): void {
-    // One engine per process (engine.ts): this one's pools are MemberPools.
-    const pool = t.pool as MemberPool;
+    const pool = t.pool;
     this.rs = R_HEAD;
     this.gotBytes = false;
     const c = pool.acquire(this, pool.tls ? (t.servername ?? sniOf(this.sentHost)) : null, fresh);
@@ -180,9 +182,10 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
         }
         case R_CHUNKED: {
           const framing = this.client.resChunks;
+          const data = framing.dataBytes;
           const q = framing.scan(b, p, e);
           if (q < 0) { this.brokeOffWith(memberError('HPE_INVALID_CHUNK_SIZE', `invalid chunked answer: ${framing.error}`)); return false; }
-          this.toClient(b, p, q, shared);
+          this.toClient(b, p, q, shared, framing.dataBytes - data);
           p = q;
           if (framing.done) { this.done(p < e); return !this.flushWait; }
           break;
@@ -193,6 +196,14 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
           if (q < 0) { this.brokeOffWith(memberError('HPE_INVALID_CHUNK_SIZE', 'invalid chunked answer')); return false; }
           p = q;
           if (d.done) { this.done(p < e); return !this.flushWait; }
+          break;
+        }
+        case R_RECHUNK: {
+          const line = chunkSizeLine(e - p);
+          this.toClient(line, 0, line.length, false, 0);
+          this.toClient(b, p, e, shared);
+          this.toClient(CRLF, 0, 2, false, 0);
+          p = e;
           break;
         }
         case R_EOF:
@@ -240,8 +251,8 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     if (cl.isHead || status === 204 || status === 304) framing = R_DONE;
     else if (rh.chunked) framing = cl.minor === 0 ? R_DECHUNK : R_CHUNKED;
     else if (rh.contentLength > 0) framing = R_CL;
-    else if (rh.contentLength < 0) framing = R_EOF;
-    this.reusable = rh.keepAlive && framing !== R_EOF;
+    else if (rh.contentLength < 0) framing = cl.minor === 0 ? R_EOF : R_RECHUNK;
+    this.reusable = rh.keepAlive && framing !== R_EOF && framing !== R_RECHUNK;
     const keep = !this.websocket && cl.keepAlive && cl.requestComplete && !cl.ctx.draining && framing !== R_EOF && framing !== R_DECHUNK && !cl.ended;
     cl.keepAlive = keep;
     if (!this.left) {
@@ -250,7 +261,7 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
       let out = cl.out;
       if (cl.sock.writableLength > 0 || bound > out.length) out = Buffer.allocUnsafe(Math.max(bound, 4096));
       this.out = out;
-      this.outLen = writeResponseHead(out, 0, b, rh, p, r, framing === R_CHUNKED, keep ? CONNECTION_KEEP_ALIVE : CONNECTION_CLOSE, cl.ctx.date);
+      this.outLen = writeResponseHead(out, 0, b, rh, p, r, framing === R_CHUNKED || framing === R_RECHUNK, keep ? CONNECTION_KEEP_ALIVE : CONNECTION_CLOSE, cl.ctx.date);
     }
     this.rs = framing;
     if (framing === R_CL) this.remaining = rh.contentLength;
@@ -290,8 +301,11 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     return r === e ? e : r;
   }
 
-  /** Body bytes to the client: after the head in `out` when they fit there, else written as they are. */
-  private toClient(b: Buffer, s: number, e: number, shared: boolean): void {
+  /**
+   * Body bytes to the client: after the head in `out` when they fit there, else written as they
+   * are. `payload`: how many of them are body data (the record counts no chunk framing).
+   */
+  private toClient(b: Buffer, s: number, e: number, shared: boolean, payload = e - s): void {
     const n = e - s;
     if (n === 0) return;
     if (this.left) {
@@ -299,7 +313,7 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
       if (this.discarded > LINGER_BYTES) this.cut();
       return;
     }
-    if (this.rs !== R_TUNNEL) this.bytesOut += n;
+    if (this.rs !== R_TUNNEL) this.bytesOut += payload;
     const out = this.out;
     if (out !== null) {
       if (this.outLen + n <= out.length) { this.outLen = put(out, this.outLen, b, s, e); return; }
@@ -390,6 +404,7 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
       this.done(false);
       return;
     }
+    if (this.rs === R_RECHUNK && err === null) { this.toClient(LAST_CHUNK, 0, LAST_CHUNK.length, false, 0); this.done(false); return; }
     if (this.rs === R_TUNNEL) { this.tunnelClosed(); return; }
     if (this.rs === R_DONE) return;
     if (this.rs !== R_HEAD) { this.brokeOffWith(err ?? memberError('UND_ERR_SOCKET', 'other side closed')); return; }

@@ -111,7 +111,7 @@ export class RequestFields {
 }
 
 /**
- * The upstream request head, as headers.ts upstreamRequestHeaders gives the node:http engine:
+ * The upstream request head:
  * `METHOD path HTTP/1.1`, host first, the client's fields that are not hop-by-hop nor set by
  * the gateway (as sent: raw lines, names in their case), te: trailers when asked, then
  * X-Forwarded-For (appended to), X-Forwarded-Proto/Host and X-Real-IP; `chunked` for a chunked
@@ -157,7 +157,7 @@ export function writeRequestHead(out: Buffer, b: Buffer, h: RequestHead, r: Requ
   return o;
 }
 
-/** Response fields passed to the client: not hop-by-hop (the parser flags headers.ts DROP_RESPONSE's and those named in Connection). */
+/** Response fields passed to the client: not hop-by-hop (the parser flags RFC 9110's hop-by-hop fields and those named in Connection). */
 export function forwardedResponseField(h: ResponseHead, i: number): boolean { return (h.flags[i]! & FIELD_HOP) === 0; }
 
 /** An upper bound of the client head's size (see writeResponseHead). */

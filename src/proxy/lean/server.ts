@@ -11,8 +11,8 @@ import { dateField } from './date.js';
 
 
 /**
- * The proxy listener on the lean HTTP/1.1 engine: the same contract as server.ts startProxy
- * (limits, drain, workers), on a `net` server whose connections are ClientConns. Deadlines are
+ * The proxy listener (server.ts startProxy): limits, drain and workers (proxy-server.ts), on a
+ * `net` server whose connections are ClientConns. Deadlines are
  * fields checked once a second rather than a timer per request.
  */
 export async function startLeanProxy(opts: ProxyOptions): Promise<ProxyServer> {
@@ -22,7 +22,9 @@ export async function startLeanProxy(opts: ProxyOptions): Promise<ProxyServer> {
   const conns = new Set<ClientConn>();
   const forget = (c: ClientConn): void => { conns.delete(c); };
   const admit = limits.maxConnectionsPerIp > 0 ? perAddressGate(limits.maxConnectionsPerIp) : null;
-  // Counted here rather than with server.maxConnections, for the reason server.ts gives (workers).
+  // Counted here rather than with server.maxConnections: under node:cluster a worker at that
+  // cap hands the connection back to the primary, which offers it to the next worker, round
+  // and round while every worker is full. Closed here, it is closed at once.
   const max = limits.maxConnections;
 
   // Half-open allowed: a client that shuts its sending side after a request still gets the answer.

@@ -229,7 +229,7 @@ test('Connection: close/keep-alive decide keepAlive; other options make the fiel
   refused(`GET / HTTP/1.1\r\n${H}Connection: ${Array.from({ length: 33 }, (_, i) => `x${i}`).join(', ')}\r\n\r\n`, -400, /options/);
 });
 
-test('flags: the gateway\'s request drop list (headers.ts) is FIELD_HOP, Host/X-Forwarded-For/the forwarded ones say why', () => {
+test('flags: the gateway\'s request drop list (hop-by-hop and the fields it sets itself) is FIELD_HOP, Host/X-Forwarded-For/the forwarded ones say why', () => {
   const names = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding',
     'upgrade', 'http2-settings', 'expect', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip'];
   const values: Record<string, string> = { connection: 'keep-alive', 'transfer-encoding': 'chunked', host: 'example.com' };

@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DROP_RESPONSE } from '../../../src/proxy/headers.js';
 import { DEFAULT_HEAD_LIMITS, FIELD_HOP, NEED_MORE, newResponseHead, type HeadLimits, type ResponseHead } from '../../../src/proxy/http1/head.js';
 import { parseResponseHead } from '../../../src/proxy/http1/parse.js';
+
+/** Response fields never passed to the client: hop-by-hop (RFC 9110 7.6.1) and the framing the gateway redoes. */
+const DROP_RESPONSE: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 const L = DEFAULT_HEAD_LIMITS;
 
