@@ -79,6 +79,9 @@ test('--access-log FILE: one line per request with the route, member, attempts, 
     }
     const posted = await send(p.proxyUrl, 'a.test', { method: 'POST', path: '/post', body: 'x'.repeat(1234), headers: { 'content-length': '1234' } });
     assert.equal(posted.status, 200);
+    // A chunked body is streamed to the member in its framing; only its data is counted.
+    const chunked = await send(p.proxyUrl, 'a.test', { method: 'POST', path: '/chunked', body: 'y'.repeat(3000), headers: { 'transfer-encoding': 'chunked' } });
+    assert.equal(chunked.status, 200);
     assert.equal((await send(p.proxyUrl, 'nowhere.test', { path: '/missing' })).status, 404);
     assert.equal((await send(p.proxyUrl, 'broken.test')).status, 502);
 
@@ -87,7 +90,7 @@ test('--access-log FILE: one line per request with the route, member, attempts, 
     const [code] = await once(p.child, 'exit');
     assert.equal(code, 0);
     const all = await linesOf(file);
-    assert.equal(all.length, warm + N + 3, 'one line per request, none lost at the stop');
+    assert.equal(all.length, warm + N + 4, 'one line per request, none lost at the stop');
     const lines = all.slice(warm);
     for (const l of lines) {
       assert.equal(l.type, 'access');
@@ -126,10 +129,12 @@ test('--access-log FILE: one line per request with the route, member, attempts, 
     const post = lines[N]!;
     assert.equal(post.method, 'POST');
     assert.equal(post.request_bytes, 1234);
-    const miss = lines[N + 1]!;
+    const streamed = lines[N + 1]!;
+    assert.deepEqual([streamed.method, streamed.target, streamed.request_bytes], ['POST', '/chunked', 3000]);
+    const miss = lines[N + 2]!;
     assert.deepEqual([miss.status, miss.error, miss.route, miss.upstream, miss.member, miss.attempts, miss.upstream_ms, miss.host], [404, 'route_not_found', null, null, null, 0, null, 'nowhere.test']);
     assert.ok(miss.body_bytes_sent > 0, 'the error body is counted');
-    const bad = lines[N + 2]!;
+    const bad = lines[N + 3]!;
     assert.deepEqual([bad.status, bad.error, bad.route, bad.upstream, bad.member, bad.member_addr], [502, 'upstream_connect_failed', broken.routeId, broken.upstream.id, broken.upstream.members[0].id, `127.0.0.1:${dead}`]);
     assert.ok(bad.attempts >= 1);
     assert.equal(bad.upstream_ms, null, 'no member answered');

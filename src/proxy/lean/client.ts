@@ -121,7 +121,7 @@ export class ClientConn {
     const st = this.state;
     if (st === S_CLOSED) return;
     if (st === S_TUNNEL) {
-      if (this.x !== null && !this.x.forwardBody(d, 0, d.length)) this.pauseIn();
+      if (this.x !== null && !this.x.forwardBody(d, 0, d.length, 0)) this.pauseIn();
       return;
     }
     if (this.pending !== null) { this.pending = Buffer.concat([this.pending, d]); return; }
@@ -165,7 +165,7 @@ export class ClientConn {
           this.pauseIn();
           return;
         case S_TUNNEL:
-          if (this.x !== null && !this.x.forwardBody(b, off, end)) this.pauseIn();
+          if (this.x !== null && !this.x.forwardBody(b, off, end, 0)) this.pauseIn();
           return;
         default:
           return;
@@ -269,12 +269,17 @@ export class ClientConn {
     }
     let q: number;
     let complete: boolean;
+    // Body data in these bytes: a chunked body's framing is forwarded but not counted.
+    let data: number;
     if (this.chunkedBody) {
+      const before = this.reqChunks.dataBytes;
       q = this.reqChunks.scan(b, off, end);
       if (q < 0) { this.badBody(this.reqChunks.error); return -1; }
       complete = this.reqChunks.done;
+      data = this.reqChunks.dataBytes - before;
     } else {
       const n = Math.min(this.remaining, end - off);
+      data = n;
       q = off + n;
       this.remaining -= n;
       complete = this.remaining === 0;
@@ -297,7 +302,7 @@ export class ClientConn {
       return this.state === S_CLOSED ? -1 : q;
     }
     let ok = true;
-    if (mode === B_STREAM && this.x !== null && q > off) ok = this.x.forwardBody(b, off, q);
+    if (mode === B_STREAM && this.x !== null && q > off) ok = this.x.forwardBody(b, off, q, data);
     if (complete) {
       this.requestComplete = true;
       this.setDeadline(D_NONE, 0);

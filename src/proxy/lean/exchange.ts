@@ -142,11 +142,14 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     if (this.streaming || this.websocket) cl.bodyReady();
   }
 
-  /** A piece of a streamed request body (or tunnel bytes); false when the member's buffer is full (wait for bodyDrained). */
-  forwardBody(b: Buffer, s: number, e: number): boolean {
+  /**
+   * A piece of a streamed request body (or tunnel bytes), of which `data` bytes are body data
+   * (the rest chunk framing); false when the member's buffer is full (wait for bodyDrained).
+   */
+  forwardBody(b: Buffer, s: number, e: number, data: number): boolean {
     const c = this.conn;
     if (c === null || this.rs === R_DONE) return true;
-    if (this.rs !== R_TUNNEL) { this.streamed += e - s; this.bytesIn += e - s; }
+    if (this.rs !== R_TUNNEL) { this.streamed += e - s; this.bytesIn += data; }
     return c.sock.write(s === 0 && e === b.length ? b : b.subarray(s, e));
   }
 
