@@ -108,3 +108,13 @@ class IndexedHeapFrontier<T> {
     return top;
   }
 }
+
+/**
+ * The least slot whose target `eligible` accepts (any, when there is no filter). The root
+ * nearly always passes: it is tested first so that a pick makes no closure for the walk.
+ */
+export function firstEligible<T, S extends { target: T; heapIndex: number }>(heap: IndexedHeap<S>, eligible: ((t: T) => boolean) | undefined): S | null {
+  const top = heap.items[0];
+  if (top === undefined || !eligible || eligible(top.target)) return top ?? null;
+  return heap.first((s) => eligible(s.target));
+}

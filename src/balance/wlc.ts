@@ -1,5 +1,5 @@
 import type { Balancer, PickContext, Target } from './balancer.js';
-import { IndexedHeap } from './heap.js';
+import { firstEligible, IndexedHeap } from './heap.js';
 import { nextTurn, turnBefore, type RoundRobinTurn } from './turns.js';
 
 interface Slot<T> extends RoundRobinTurn {
@@ -35,7 +35,7 @@ export class WeightedLeastConnections<T extends Target> implements Balancer<T> {
   pick(ctx: PickContext<T>): T | null {
     this.applyPendingTurn();
     const eligible = ctx.eligible;
-    const slot = eligible ? this.heap.first((s) => eligible(s.target)) : this.heap.items[0];
+    const slot = firstEligible(this.heap, eligible);
     if (!slot) return null;
     this.pending = slot;
     return slot.target;

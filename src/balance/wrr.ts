@@ -1,5 +1,5 @@
 import type { Balancer, PickContext, Target } from './balancer.js';
-import { IndexedHeap } from './heap.js';
+import { firstEligible, IndexedHeap } from './heap.js';
 import { nextTurn, turnBefore, type RoundRobinTurn } from './turns.js';
 
 interface Slot<T> extends RoundRobinTurn {
@@ -30,7 +30,7 @@ export class WeightedRoundRobin<T extends Target> implements Balancer<T> {
   pick(ctx: PickContext<T>): T | null {
     const eligible = ctx.eligible;
     const heap = this.heap;
-    const slot = eligible ? heap.first((s) => eligible(s.target)) : heap.items[0];
+    const slot = firstEligible(heap, eligible);
     if (!slot) return null;
     if (slot.round < this.round - 1) { slot.round = this.round; slot.turn = 1; }
     this.round = slot.round;
