@@ -1,6 +1,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { ExchangeObserver, ExchangeRecord } from '../model/exchange.js';
 import type { L4SessionObserver, L4SessionRecord } from '../model/l4-session.js';
+import { accessLine } from './access-line.js';
 import { LineBatch } from './line-batch.js';
 
 /** Where access lines go and which share of the L7 requests is logged. */
@@ -32,8 +33,6 @@ const ERROR_LOG_MS = 10_000;
 /** The fields a client chose freely, shortened when a line would not fit one atomic pipe write. */
 const CLIENT_FIELDS = ['target', 'referer', 'user_agent', 'host'] as const;
 
-/** Milliseconds to the microsecond: enough for a log line, and shorter than a double's digits. */
-const ms = (x: number): number => Math.round(x * 1000) / 1000;
 
 function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -67,7 +66,8 @@ export function alwaysLogged(r: ExchangeRecord): boolean {
 }
 
 /**
- * One process's access log: one pino JSON line per L7 request (`type: "access"`) and per L4
+ * One process's access log: one JSON line per L7 request (`type: "access"`, built by
+ * access-line.ts in pino's shape) and one pino line per L4
  * connection or UDP session (`type: "l4_access"`), written through an asynchronous
  * sonic-boom destination so that the hot path only formats a line and appends it to a
  * buffer. The type marker stands where pino puts its level, so that the lines are told from
@@ -83,7 +83,6 @@ export class AccessLog {
   private readonly timer: NodeJS.Timeout;
   private readonly onExit: () => void;
   private dropped = 0;
-  private readonly http: Logger;
   private readonly stream: Logger;
   private closing: Promise<void> | null = null;
   private lastError = 0;
@@ -119,36 +118,17 @@ export class AccessLog {
       formatters: { level: () => ({ type }) },
       hooks: file ? {} : { streamWrite: fitPipe },
     }, this.batch as unknown as DestinationStream);
-    this.http = make('access');
     this.stream = make('l4_access');
     const sample = settings.sample;
+    const pid = process.pid;
     this.l7 = {
       started() {},
       ended: (r) => {
         if (this.closing !== null) return;
         // Decided before anything of the line is read or built.
         if (sample < 1 && Math.random() >= sample && !alwaysLogged(r)) return;
-        this.http.info({
-          remote_addr: r.clientIp,
-          method: r.method,
-          target: r.rawTarget,
-          http_version: r.httpVersion,
-          status: r.status,
-          body_bytes_sent: r.bytesOut,
-          referer: r.referer,
-          user_agent: r.userAgent,
-          host: r.host,
-          request_bytes: r.bytesIn,
-          request_ms: ms(r.endMs - r.startMs),
-          route: r.routeId,
-          upstream: r.upstreamId,
-          member: r.memberId,
-          member_addr: r.memberAddress,
-          attempts: r.attempts,
-          upstream_ms: r.upstreamMs === null ? null : ms(r.upstreamMs),
-          error: r.errorCode,
-          upgrade: r.upgrade,
-        });
+        const line = accessLine(r, pid);
+        this.batch.write(file ? line : fitPipe(line));
       },
     };
     this.l4 = {
