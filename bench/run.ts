@@ -136,6 +136,7 @@ function render(backendKind: string): string {
   const get = (n: string) => samples.get(key(n, shipped, 'fresh'));
   const bar = (label: string, value: string, want: string) => `- ${label}: ${value} (bar ${want})`;
   const sl = get('sluice'); const un = get('undici-bare'); const rf = get('reply-from'); const hp = get('http-proxy');
+  const ng = samples.get(key('nginx', '-', 'fresh'));
   const c1 = sl && un ? (median(sl.map((x) => x.c1p50)) / median(un.map((x) => x.c1p50))).toFixed(2) : '–';
   return [
     `## L7 proxy benchmark (${new Date().toISOString().slice(0, 10)})`,
@@ -147,10 +148,12 @@ function render(backendKind: string): string {
     ...rows,
     '',
     `Bars (same V8 flags: ${shipped}):`,
-    bar('sluice ÷ bare undici', ratioWithRounds(sl, un), '≥ 0.90'),
+    // The HTTP/1.1 engine's bars (the issue that made it); the Node peers' bars are older.
+    bar('sluice ÷ bare undici', ratioWithRounds(sl, un), '≥ 2.0'),
+    bar('sluice ÷ nginx', ratioWithRounds(sl, ng), '≥ 0.7'),
     bar('sluice ÷ @fastify/reply-from', ratioWithRounds(sl, rf), '≥ 1.45'),
     bar('sluice ÷ http-proxy', ratioWithRounds(sl, hp), '≥ 1.75'),
-    bar('sluice c1 p50 ÷ bare undici c1 p50', c1, '≤ 1.15'),
+    bar('sluice c1 p50 ÷ bare undici c1 p50', c1, '≤ 1.0'),
     '',
   ].join('\n');
 }
