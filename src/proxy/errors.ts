@@ -52,7 +52,9 @@ export function rawProxyAnswer(f: ProxyFailure, keepAlive = false): { text: stri
     + `content-type: application/json\r\ncontent-length: ${bytes}\r\nx-sluice-error: ${f.code}\r\n${keepAlive ? 'connection: keep-alive\r\nkeep-alive: timeout=65' : 'connection: close'}\r\n\r\n${body}` };
 }
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'ClientClosedError', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
+// The UND_ERR_ names are the ones the engine's member connections raise (lean/member-pool.ts
+// memberError), kept from undici so that logs and tests read as before.
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 
 /** Classifies an upstream error by what it means for the client and for retries. */
