@@ -4,9 +4,11 @@ import type { ProxyFailure } from './errors.js';
 
 /**
  * Where a request goes, worked out once from its Host, URL and socket. The route's upstream
- * plan comes from the same snapshot as the route; `match` is null when there is neither.
+ * plan comes from the same snapshot as the route: both are there, or neither (no route, or
+ * a route whose upstream is gone), so one test of `match` tells both.
  */
-export interface Resolved { host: string; path: string; hashPath: string; clientIp: string; match: RouteMatch<RoutePlan> | null; upstream: ProxyUpstreamPlan | undefined }
+export type Resolved = { host: string; path: string; hashPath: string; clientIp: string }
+  & ({ match: RouteMatch<RoutePlan>; upstream: ProxyUpstreamPlan } | { match: null; upstream: null });
 
 /** The host a Host value routes on: lower-cased, without its port. */
 export function routeHost(rawHost: string): string {
@@ -15,8 +17,8 @@ export function routeHost(rawHost: string): string {
 }
 
 /**
- * Routes a request by its Host (as sent), target (path and query) and method; both engines
- * share it. `host` is routeHost(rawHost), passed by a caller that keeps it per connection.
+ * Routes a request by its Host (as sent), target (path and query) and method;
+ * `host` is routeHost(rawHost), passed by a caller that keeps it per connection.
  */
 export function resolveTarget(runtime: Runtime, rawHost: string, url: string, method: string, clientIp: string, host = routeHost(rawHost)): Resolved {
   const q = url.indexOf('?');
@@ -24,13 +26,13 @@ export function resolveTarget(runtime: Runtime, rawHost: string, url: string, me
   const snapshot = runtime.snapshot;
   const found = snapshot.router.match(host, hashPath, method);
   const upstream = found ? snapshot.upstreams.get(found.value.route.upstreamId) : undefined;
-  const match = upstream ? found : null;
+  if (!found || !upstream) return { host: rawHost, path: url, hashPath, clientIp, match: null, upstream: null };
   let path = url;
-  if (match?.value.route.stripPrefix && match.prefix !== '/') {
-    const rest = url.slice(match.prefix.length);
+  if (found.value.route.stripPrefix && found.prefix !== '/') {
+    const rest = url.slice(found.prefix.length);
     path = rest.startsWith('/') ? rest : `/${rest}`;
   }
-  return { host: rawHost, path, hashPath, clientIp, match, upstream };
+  return { host: rawHost, path, hashPath, clientIp, match: found, upstream };
 }
 
 export function notFound(host: string, path: string): ProxyFailure {

@@ -219,7 +219,7 @@ export class ClientConn {
     // A connection usually sends one Host: its routing form is kept.
     if (h.host !== this.rawHost) { this.rawHost = h.host; this.routeHost = routeHost(h.host); }
     const t = resolveTarget(ctx.runtime, h.host, h.path, h.method, this.clientIp, this.routeHost);
-    if (!t.match || !t.upstream) {
+    if (t.match === null) {
       if (!this.refuse(req, websocket, notFound(t.host, t.hashPath))) return -1;
       if (hasBody) { this.startBody(h, B_DISCARD); return he; }
       this.state = S_HEAD;

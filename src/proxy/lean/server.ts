@@ -9,10 +9,9 @@ import { ClientConn } from './client.js';
 import { TIMEOUT_CHECK_MS, type LeanContext } from './context.js';
 import { dateField } from './date.js';
 
-
 /**
- * The proxy listener (server.ts startProxy): limits, drain and workers (proxy-server.ts), on a
- * `net` server whose connections are ClientConns. Deadlines are
+ * The proxy listener (what server.ts exports as startProxy): connection caps, drain and a
+ * socket shared by workers, on a `net` server whose connections are ClientConns. Deadlines are
  * fields checked once a second rather than a timer per request.
  */
 export async function startLeanProxy(opts: ProxyOptions): Promise<ProxyServer> {
