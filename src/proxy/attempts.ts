@@ -27,10 +27,14 @@ export const NO_HOOKS: ProxyHooks = { onAttempt() {}, failOpen() {}, exchanges: 
 
 /** What an exchange record reads of its request (the engine keeps one per request: lean/context.ts LeanRequest). */
 export interface RequestLike {
-  readonly method?: string | undefined;
-  readonly url?: string | undefined;
+  readonly method: string;
+  /** The request target as sent. */
+  readonly rawTarget: string;
+  /** The Host field as sent ('' when none). */
+  readonly host: string;
   readonly httpVersion: string;
-  readonly headers: { readonly host?: string | undefined; readonly 'user-agent'?: string | undefined; readonly referer?: string | undefined };
+  readonly userAgent: string | null;
+  readonly referer: string | null;
 }
 
 /** The request-side fields of an exchange record, read from the request only when asked. */
@@ -51,12 +55,12 @@ export abstract class RequestRecord implements ExchangeRecord {
   abstract readonly memberAddress: string | null;
   abstract readonly attempts: number;
   abstract readonly upgrade: boolean;
-  get method(): string { return this.req.method ?? 'GET'; }
-  get rawTarget(): string { return this.req.url ?? '/'; }
-  get host(): string { return this.req.headers.host ?? ''; }
+  get method(): string { return this.req.method; }
+  get rawTarget(): string { return this.req.rawTarget; }
+  get host(): string { return this.req.host; }
   get httpVersion(): string { return this.req.httpVersion; }
-  get userAgent(): string | null { return this.req.headers['user-agent'] ?? null; }
-  get referer(): string | null { return this.req.headers.referer ?? null; }
+  get userAgent(): string | null { return this.req.userAgent; }
+  get referer(): string | null { return this.req.referer; }
 }
 
 /** An answer the gateway made before any upstream was involved (no route, a bad request). */
@@ -70,7 +74,7 @@ export class GatewayAnswer extends RequestRecord {
 }
 
 /** Tells `observer` of an answer the gateway made at once: `code` with its status and body size. */
-export function gatewayAnsweredFor(observer: ExchangeObserver, req: RequestLike, clientIp: string, upgrade: boolean, code: string, status: number, bytes: number): void {
+export function gatewayAnswered(observer: ExchangeObserver, req: RequestLike, clientIp: string, upgrade: boolean, code: string, status: number, bytes: number): void {
   const r = new GatewayAnswer(req, clientIp, upgrade);
   observer.started();
   r.errorCode = code;

@@ -16,6 +16,9 @@ const MAX_CHUNK_SIZE = Number.MAX_SAFE_INTEGER;
 const FORBIDDEN_TRAILERS = [K('content-length'), K('transfer-encoding'), K('host')];
 const ALL_FORBIDDEN = (1 << FORBIDDEN_TRAILERS.length) - 1;
 
+/** Where a scan hands the data of each chunk. */
+export interface ChunkSink { chunkData(b: Buffer, s: number, e: number): void }
+
 /**
  * Follows a chunked body over raw bytes that are forwarded unchanged (RFC 9112 7.1): chunk
  * sizes, extensions (bounded), data, the last chunk and the trailer section (validated like
@@ -57,13 +60,18 @@ export class ChunkedFraming {
     return -1;
   }
 
-  /** Scans b[start..end): the offset reached (== end, or the message's end when `done`), or -1 when the framing is invalid. */
-  scan(b: Buffer, start: number, end: number): number {
+  /**
+   * Scans b[start..end): the offset reached (== end, or the message's end when `done`), or -1
+   * when the framing is invalid. `sink`, when given, is handed each run of chunk data (for a
+   * recipient that takes the framing off, as an HTTP/1.0 client must get it).
+   */
+  scan(b: Buffer, start: number, end: number, sink: ChunkSink | null = null): number {
     let p = start, s = this.state;
     if (s === S_DONE) return start;
     while (p < end) {
       if (s === S_DATA) {
         const take = Math.min(this.size, end - p);
+        if (sink !== null && take > 0) sink.chunkData(b, p, p + take);
         this.size -= take;
         this.dataBytes += take;
         p += take;

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { gatewayAnsweredFor } from '../attempts.js';
+import { gatewayAnswered } from '../attempts.js';
 import { rawProxyAnswer, statusOf, type ProxyFailure } from '../errors.js';
 import { REPLAY_BUFFER_LIMIT } from '../exchange-limits.js';
 import { NEED_MORE, newRequestHead, newResponseHead, type RequestHead, type ResponseHead } from '../http1/head.js';
@@ -416,7 +416,7 @@ export class ClientConn {
     const a = rawProxyAnswer(f, keep);
     this.sock.write(a.text, 'latin1');
     const o = this.ctx.observer;
-    if (o !== null) gatewayAnsweredFor(o, req, this.clientIp, closing && this.head.upgrade !== null, f.code, statusOf(f.code), a.bytes);
+    if (o !== null) gatewayAnswered(o, req, this.clientIp, closing && this.head.upgrade !== null, f.code, statusOf(f.code), a.bytes);
     if (!keep) { this.close(); return false; }
     return true;
   }

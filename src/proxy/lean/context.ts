@@ -32,12 +32,11 @@ export const KEEP_ALIVE_MS = 65_000;
  */
 export class LeanRequest implements RequestLike {
   constructor(
-    readonly method: string, readonly url: string, readonly httpVersion: string, readonly host: string,
+    readonly method: string, readonly rawTarget: string, readonly httpVersion: string, readonly host: string,
     private readonly b: Buffer, private readonly ua0: number, private readonly ua1: number,
     private readonly ref0: number, private readonly ref1: number,
   ) {}
 
-  get headers(): this { return this; }
-  get 'user-agent'(): string | undefined { return this.ua0 < 0 ? undefined : this.b.toString('latin1', this.ua0, this.ua1); }
-  get referer(): string | undefined { return this.ref0 < 0 ? undefined : this.b.toString('latin1', this.ref0, this.ref1); }
+  get userAgent(): string | null { return this.ua0 < 0 ? null : this.b.toString('latin1', this.ua0, this.ua1); }
+  get referer(): string | null { return this.ref0 < 0 ? null : this.b.toString('latin1', this.ref0, this.ref1); }
 }

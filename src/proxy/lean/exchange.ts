@@ -10,7 +10,6 @@ import type { ClientConn } from './client.js';
 import type { LeanRequest } from './context.js';
 import { CONNECTION_CLOSE, CONNECTION_KEEP_ALIVE, put, responseHeadBound, singleResponseValue, writeRequestHead, writeResponseHead } from './heads.js';
 import { memberError, type MemberConn, type MemberOwner } from './member-pool.js';
-import { Dechunker } from './dechunk.js';
 import { chunkSizeLine, CRLF, LAST_CHUNK } from './rechunk.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -69,7 +68,6 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
   /** Streamed request body bytes forwarded so far (the attempt cannot be resent once any went). */
   private streamed = 0;
   private gotBytes = false;
-  private dechunker: Dechunker | null = null;
   /** The answer's head (or a gateway answer) went to the client. */
   get hasResponded(): boolean { return this.responded; }
   private readonly sentHost: string;
@@ -194,11 +192,11 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
           break;
         }
         case R_DECHUNK: {
-          const d = this.dechunker!;
-          const q = d.scan(b, p, e, this);
-          if (q < 0) { this.brokeOffWith(memberError('HPE_INVALID_CHUNK_SIZE', 'invalid chunked answer')); return false; }
+          const framing = this.client.resChunks;
+          const q = framing.scan(b, p, e, this);
+          if (q < 0) { this.brokeOffWith(memberError('HPE_INVALID_CHUNK_SIZE', `invalid chunked answer: ${framing.error}`)); return false; }
           p = q;
-          if (d.done) { this.done(p < e); return !this.flushWait; }
+          if (framing.done) { this.done(p < e); return !this.flushWait; }
           break;
         }
         case R_RECHUNK: {
@@ -224,7 +222,7 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     return !this.flushWait;
   }
 
-  /** De-chunked data for an HTTP/1.0 client (Dechunker's sink). */
+  /** De-chunked data for an HTTP/1.0 client (the framing's ChunkSink). */
   chunkData(b: Buffer, s: number, e: number): void { this.toClient(b, s, e, this.conn !== null && this.conn.reusesReadBuffer); }
 
   /** Parses the answer's head at b[p..e): the offset past it, or -1 when the exchange moved on (failed, retried). */
@@ -268,8 +266,7 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     }
     this.rs = framing;
     if (framing === R_CL) this.remaining = rh.contentLength;
-    else if (framing === R_CHUNKED) cl.resChunks.reset();
-    else if (framing === R_DECHUNK) (this.dechunker ??= new Dechunker()).reset();
+    else if (framing === R_CHUNKED || framing === R_DECHUNK) cl.resChunks.reset();
     else if (framing === R_DONE) { this.done(r < e); return -1; }
     return r;
   }
