@@ -98,6 +98,30 @@ describe('HTTP/1.1 on the proxy listener', () => {
     assert.equal(c.closedAt, null, 'kept alive');
   });
 
+  test('request-target forms: absolute-form routes on its authority over Host and goes upstream in origin-form; userinfo, authority-form and a bare * are refused', async () => {
+    await echoRoute('abs.test');
+    const c = await client();
+    // The authority overrides a Host naming another site (RFC 9112 3.2.2): routed to abs.test, sent as /p?q=1 with that Host.
+    c.s.write('GET http://ABS.test:80/p?q=1 HTTP/1.1\r\nhost: elsewhere.test\r\n\r\n');
+    assert.ok(await until(() => answers(c.text).length === 1, 3000), c.text);
+    const [a] = answers(c.text);
+    assert.match(a!.head, /^HTTP\/1\.1 200/);
+    const seen = JSON.parse(a!.body) as { url: string; headers: Record<string, string> };
+    assert.equal(seen.url, '/p?q=1');
+    assert.equal(seen.headers.host, 'ABS.test:80');
+    // ...and a Host naming the routed site cannot pull an absolute-form request for another one onto it.
+    c.s.write('GET http://other.test/p HTTP/1.1\r\nhost: abs.test\r\n\r\n');
+    assert.ok(await until(() => answers(c.text).length === 2, 3000), c.text);
+    assert.match(answers(c.text)[1]!.head, /^HTTP\/1\.1 404/);
+    for (const bad of ['GET http://u:p@abs.test/ HTTP/1.1\r\nhost: abs.test\r\n\r\n', 'CONNECT abs.test:443 HTTP/1.1\r\nhost: abs.test:443\r\n\r\n',
+      'GET * HTTP/1.1\r\nhost: abs.test\r\n\r\n', 'GET ftp://abs.test/ HTTP/1.1\r\nhost: abs.test\r\n\r\n']) {
+      const r = await client();
+      r.s.write(bad);
+      assert.ok(await until(() => r.closedAt !== null, 3000), `closed after ${JSON.stringify(bad)}`);
+      assert.match(r.text, /^HTTP\/1\.1 (400|501) /, JSON.stringify(bad));
+    }
+  });
+
   test('chunked both ways, split over packets: the request body arrives whole, the chunked answer is passed on chunked', async () => {
     const b = await startBackend('chunky', (req, res) => {
       let body = '';

@@ -127,7 +127,9 @@ export function writeRequestHead(out: Buffer, b: Buffer, h: RequestHead, r: Requ
   o = putAll(out, o, REQ_VERSION_HOST);
   const hf = r.hostField;
   const f = h.fields;
-  const sameHost = hf >= 0 && host === h.host && host === clientHost;
+  // The Host field's bytes serve only when they are what is sent: not for an absolute-form
+  // target (its path differs from the target), whose authority replaced the field (RFC 9112 3.2.2).
+  const sameHost = hf >= 0 && host === h.host && host === clientHost && h.path === h.target;
   if (sameHost) o = put(out, o, b, f[(hf << 2) + 2]!, f[(hf << 2) + 3]!);
   else o += out.write(host, o, 'latin1');
   out[o++] = CR; out[o++] = LF;
