@@ -94,6 +94,14 @@ export function clusterHealth(opts: ClusterHealthOptions): ClusterHealth {
     timer.unref();
   };
 
+  // The rows were indexed at the last refresh; a node seen down since (by the registry read
+  // the GAAP status also comes from) stops counting at once, so that the two views agree.
+  const live = (vs: readonly Remote[] | undefined): Remote[] => {
+    if (vs === undefined) return [];
+    const up = opts.nodes.upNow();
+    return up === null ? [...vs] : vs.filter((v) => up.has(v.nodeId));
+  };
+
   const own = (state: Judged['state'], reason: string, sinceMs: number): Remote | null => {
     const me = opts.self();
     return me && (state === 'healthy' || state === 'unhealthy') ? { nodeId: me.id, nodeName: me.name, state, reason, sinceMs, downIps: [] } : null;
@@ -106,7 +114,7 @@ export function clusterHealth(opts: ClusterHealthOptions): ClusterHealth {
     // since null and a state: the config decided (off, not served), the same on every node.
     if (r.since === null && r.state !== 'unknown') return { ...r, nodes: [] };
     const mine = r.since === null ? null : own(r.state, r.reason, Date.parse(r.since));
-    const vs = [...(mine ? [mine] : []), ...(members.get(memberStateKey(u.id, r.memberId, r.host, r.port)) ?? [])];
+    const vs = [...(mine ? [mine] : []), ...live(members.get(memberStateKey(u.id, r.memberId, r.host, r.port)))];
     const agg = aggregateVerdicts(vs);
     if (!agg) return { ...r, nodes: [] };
     return { ...r, state: agg.state, reason: agg.reason, since: new Date(agg.sinceMs).toISOString(), nodes: listed(vs) };
@@ -120,9 +128,8 @@ export function clusterHealth(opts: ClusterHealthOptions): ClusterHealth {
     stats: opts.localL4?.stats ?? NO_STATS,
     binding(listenerId, bindingId): BindingHealthReport | null {
       const mine = opts.localL4?.binding(listenerId, bindingId) ?? null;
-      const remote = bindings.get(bindingKey(listenerId, bindingId));
-      if (!remote) return mine;
-      const vs: Remote[] = [...remote];
+      const vs = live(bindings.get(bindingKey(listenerId, bindingId)));
+      if (vs.length === 0) return mine;
       // Only the healthy flag and the addresses of this node's verdict matter here.
       if (mine) vs.push({ nodeId: '', nodeName: '', state: mine.healthy ? 'healthy' : 'unhealthy', reason: '', sinceMs: 0, downIps: mine.downIps });
       const agg = aggregateVerdicts(vs)!;

@@ -135,6 +135,19 @@ export class NodeCache {
 
   constructor(private readonly store: Store, private readonly ttlMs = NODE_CACHE_MS) {}
 
+  /**
+   * The ids of the nodes up as of the last read (null: none yet), so that a synchronous reader
+   * agrees with what the last asynchronous one saw.
+   */
+  upNow(): ReadonlySet<string> | null {
+    const last = this.last;
+    if (last === null) return null;
+    if (this.up === null || this.up.of !== last.nodes) this.up = { of: last.nodes, ids: new Set(last.nodes.filter((n) => n.status === 'up').map((n) => n.id)) };
+    return this.up.ids;
+  }
+
+  private up: { of: NodeView[]; ids: ReadonlySet<string> } | null = null;
+
   /** Every registry row with its status, at most `ttlMs` old. Rejects when the store does not answer. */
   nodes(): Promise<NodeView[]> {
     if (this.last && Date.now() - this.last.at < this.ttlMs) return Promise.resolve(this.last.nodes);
