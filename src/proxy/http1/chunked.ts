@@ -1,5 +1,8 @@
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from './head.js';
-import { BACKSLASH, COLON, CR, DQUOTE, EQUALS, FVCHAR, HEX, HT, LF, LOWER, QDTEXT, SEMI, SP, TCHAR } from './chars.js';
+import * as chars from './chars.js';
+
+// Local copies: an imported binding costs a module-cell load and a hole check at every use (parse.ts).
+const { BACKSLASH, COLON, CR, DQUOTE, EQUALS, FVCHAR, HEX, HT, LF, LOWER, QDTEXT, SEMI, SP, TCHAR } = chars;
 
 const K = (s: string): Buffer => Buffer.from(s, 'latin1');
 
