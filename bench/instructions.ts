@@ -2,6 +2,11 @@
 // callgrind, for sluice and its Node peers. The count does not move with what else a shared
 // VM is doing, where req/s ratios swing by ±10 %; it still moves by a few per cent between
 // runs (when V8 compiles and collects garbage differs), so compare proxies within one run.
+// The window is long (10,000 requests of warm-up, 30,000 measured) because callgrind slows a
+// process ~50 times: in a short one, what a proxy does per second rather than per request
+// (health probes, heartbeats, a late JIT compile or a full GC) weighs 50 times too much, and
+// moved sluice's figure by up to 20 % between runs of one build (4,000 + 10,000: 53,200 and
+// 64,300; 10,000 + 30,000: 46,200). Every proxy gets the same window.
 // It counts user-space work only: the kernel's share of each request (about a third here) is
 // alike for every Node proxy, so req/s ratios are closer to 1 than instruction ratios.
 // Loopback only; every process it starts is stopped.
@@ -14,8 +19,8 @@ import { has, shippedNodeFlags, stop, wrapNode, writeResults } from './lib.js';
 import { LOAD_CPU, proxySpecs, startBackends } from './proxies.js';
 
 const { values } = parseArgs({ options: {
-  warm: { type: 'string', default: '4000' },
-  measure: { type: 'string', default: '10000' },
+  warm: { type: 'string', default: '10000' },
+  measure: { type: 'string', default: '30000' },
   only: { type: 'string', default: 'sluice,undici-bare,reply-from,http-proxy' },
   'node-flags': { type: 'string', default: shippedNodeFlags().join(' ') },
 } });
