@@ -287,8 +287,7 @@ function fieldLines(b: Buffer, p: number, start: number, end: number, lim: numbe
     while (p < lim && ((c = b[p]!) >= 0x20 ? c !== 0x7f : c === HT)) p++;
     if (p >= lim) return outOfBytes(h, start, end, limits, req);
     let ve = p;
-    while (ve > vs && ((c = b[ve - 1]!) === SP || c === HT)) ve--;
-    c = b[p]!;
+    while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HT)) ve--;
     if (c !== CR) return fail(h, bad, `field ${b.toString('latin1', ns, ne)}: ${c === LF ? 'bare LF' : 'control byte'} in the value`);
     if (p + 1 >= lim) return outOfBytes(h, start, end, limits, req);
     if (b[p + 1] !== LF) return fail(h, bad, `field ${b.toString('latin1', ns, ne)}: bare CR in the value`);

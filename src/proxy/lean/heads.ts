@@ -18,10 +18,10 @@ const COMMA_SP = K(', ');
  * client sent no X-Forwarded-For (see writeRequestHead), for the Host `tailHost`: a connection
  * nearly always sends one Host, so its requests end with one copy.
  */
-export interface AddressFields { readonly ip: string; readonly xffTail: Buffer; readonly xriTail: Buffer; tailHost: string | null; tail: Buffer }
+export interface AddressFields { readonly xffTail: Buffer; readonly xriTail: Buffer; tailHost: string | null; tail: Buffer }
 
 export function addressFields(ip: string): AddressFields {
-  return { ip, xffTail: K(`${ip}\r\nx-forwarded-proto: http\r\nx-forwarded-host: `), xriTail: K(`\r\nx-real-ip: ${ip}\r\n`), tailHost: null, tail: EMPTY };
+  return { xffTail: K(`${ip}\r\nx-forwarded-proto: http\r\nx-forwarded-host: `), xriTail: K(`\r\nx-real-ip: ${ip}\r\n`), tailHost: null, tail: EMPTY };
 }
 
 /** `a.tail` for `host`, made when the Host changes. */
