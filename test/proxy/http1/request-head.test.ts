@@ -5,6 +5,7 @@ import {
   DEFAULT_HEAD_LIMITS, FIELD_FORWARDED, FIELD_HOP, FIELD_HOST, FIELD_XFF, NEED_MORE, newRequestHead, type HeadLimits, type RequestHead,
 } from '../../../src/proxy/http1/head.js';
 import { KNOWN_METHODS, parseRequestHead, resetHead } from '../../../src/proxy/http1/parse.js';
+import { FVCHAR } from '../../../src/proxy/http1/chars.js';
 
 const L = DEFAULT_HEAD_LIMITS;
 
@@ -133,6 +134,23 @@ test('field lines: refused (400) shapes, each with a message naming the problem'
   refused(`GET / HTTP/1.1\r\n${H}\r\r\n`, -400, /bare CR/);
 });
 
+test('field values: every byte is taken or refused as chars.ts FVCHAR says, inside a value, at its end and after trailing OWS', () => {
+  for (let c = 0; c < 256; c++) {
+    if (c === 0x0d || c === 0x0a) continue; // line endings: the refused shapes above
+    const ch = String.fromCharCode(c);
+    for (const v of [`a${ch}b`, `a${ch}`, `a${ch} \t`]) {
+      const s = `GET / HTTP/1.1\r\n${H}X-A: ${v}\r\n\r\n`;
+      if (FVCHAR[c] === 1) {
+        const { r, h, b } = parse(s);
+        assert.equal(r, b.length, `byte 0x${c.toString(16)} in ${JSON.stringify(v)}`);
+        // SP and HTAB at a value's end are OWS, trimmed; anything else is kept.
+        const kept = v.replace(/[ \t]+$/, '');
+        assert.equal(field(h, b, 1).value, kept, `byte 0x${c.toString(16)} in ${JSON.stringify(v)}`);
+      } else refused(s, -400, /control byte/);
+    }
+  }
+});
+
 test('Content-Length: digits only (leading zeros fine), one field and one value, at most 15 digits', () => {
   assert.equal(ok(`POST / HTTP/1.1\r\n${H}Content-Length: 005\r\n\r\n`).contentLength, 5);
   assert.equal(ok(`POST / HTTP/1.1\r\n${H}Content-Length:  7 \r\n\r\n`).contentLength, 7);
@@ -212,6 +230,12 @@ test('Connection: close/keep-alive decide keepAlive; other options make the fiel
   assert.equal(ok(`GET / HTTP/1.1\r\n${H}Connection: close\r\n\r\n`).keepAlive, false);
   assert.equal(ok(`GET / HTTP/1.1\r\n${H}Connection: Keep-Alive, CLOSE\r\n\r\n`).keepAlive, false);
   assert.equal(ok(`GET / HTTP/1.1\r\n${H}Connection: keep-alive\r\n\r\n`).keepAlive, true);
+  // A lone option in any case (the parser's short path), and near misses of the same length.
+  assert.equal(ok(`GET / HTTP/1.1\r\n${H}Connection: CLOSE\r\n\r\n`).keepAlive, false);
+  assert.equal(ok('GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n').keepAlive, true);
+  assert.equal(ok(`GET / HTTP/1.1\r\n${H}Connection: closf\r\n\r\n`).keepAlive, true);
+  assert.equal(ok('GET / HTTP/1.0\r\nConnection: keep-alivf\r\n\r\n').keepAlive, false);
+  refused(`GET / HTTP/1.1\r\n${H}Connection: clos\x7f\r\n\r\n`, -400, /control byte/);
   assert.equal(ok('GET / HTTP/1.0\r\n\r\n').keepAlive, false);
   assert.equal(ok('GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n').keepAlive, true);
   assert.equal(ok(`GET / HTTP/1.1\r\n${H}Connection: , ,close,\r\n\r\n`).keepAlive, false);
