@@ -318,6 +318,74 @@ describe('HTTP/1.1 on the proxy listener', () => {
     c.destroy();
   });
 
+  test('the route timeout is member inactivity: an answer trickling for longer in all passes whole (twice on one pooled connection), one that stops mid-body is cut, a head that never comes gets 504, and a client that reads slowly does not count', { timeout: 30_000 }, async () => {
+    const BIG = 8 * 1024 * 1024;
+    const m = await rawMember((s) => {
+      let buf = '';
+      s.on('data', (d: Buffer) => {
+        buf += d.toString('latin1');
+        for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
+          const path = buf.slice(0, end).split(' ')[1];
+          buf = buf.slice(end + 4);
+          if (path === '/trickle') {
+            // 8 chunks 100 ms apart: 800 ms in all, never 300 ms without a byte.
+            s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n');
+            let n = 0;
+            const next = (): void => {
+              if (s.destroyed) return;
+              if (n++ < 8) { s.write(`1\r\n${n}\r\n`); setTimeout(next, 100); } else s.write('0\r\n\r\n');
+            };
+            setTimeout(next, 100);
+          } else if (path === '/stall') {
+            s.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nfirst ten.');
+          } else if (path === '/big') {
+            s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${BIG}\r\n\r\n`);
+            s.write(Buffer.alloc(BIG, 0x62));
+          }
+          // '/silent' gets nothing.
+        }
+      });
+    });
+    open.push(m);
+    await gw.expose({ members: [{ host: '127.0.0.1', port: m.port }], retries: 0 }, { hosts: ['idle.test'], timeoutMs: 300 });
+
+    const c = await client();
+    for (const round of [1, 2]) {
+      c.s.write('GET /trickle HTTP/1.1\r\nhost: idle.test\r\n\r\n');
+      assert.ok(await until(() => answers(c.text).length === round, 5000), `round ${round}: ${c.text}`);
+      assert.equal(answers(c.text)[round - 1]!.body, '12345678');
+    }
+    assert.equal(c.closedAt, null, 'kept alive');
+
+    const stall = await client();
+    stall.s.write('GET /stall HTTP/1.1\r\nhost: idle.test\r\n\r\n');
+    assert.ok(await until(() => stall.closedAt !== null, 5000), 'a client whose answer stopped mid-body is cut');
+    assert.match(stall.text, /^HTTP\/1.1 200 /);
+    assert.ok(stall.text.endsWith('\r\n\r\nfirst ten.'), stall.text);
+
+    const silent = await client();
+    silent.s.write('GET /silent HTTP/1.1\r\nhost: idle.test\r\n\r\n');
+    assert.ok(await until(() => silent.text.includes('\r\n\r\n'), 5000), 'an answer');
+    assert.match(silent.text, /^HTTP\/1.1 504 /);
+    assert.match(silent.text, /\r\nx-sluice-error: upstream_timeout\r\n/);
+
+    // The client takes nothing for three timeouts' worth: the member is held back, not timed out.
+    const slow = connect(port, '127.0.0.1');
+    await once(slow, 'connect');
+    slow.pause();
+    slow.write('GET /big HTTP/1.1\r\nhost: idle.test\r\n\r\n');
+    await sleep(1000);
+    let got = 0;
+    let closed = false;
+    slow.on('data', (d: Buffer) => { got += d.length; });
+    slow.on('close', () => { closed = true; });
+    slow.resume();
+    assert.ok(await until(() => got > BIG || closed, 10_000), `the client got ${got}`);
+    assert.ok(got > BIG, `the whole answer arrived (${got} bytes)`);
+    assert.equal(closed, false, 'and the connection stayed');
+    slow.destroy();
+  });
+
   test('a slow member and a large upload: the client is held back, the member gets every byte', async () => {
     const TOTAL = 48 * 1024 * 1024;
     let memberSock: Socket | null = null;

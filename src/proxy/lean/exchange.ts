@@ -148,6 +148,7 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     const c = this.conn;
     if (c === null || this.rs === R_DONE) return true;
     if (this.rs !== R_TUNNEL) { this.streamed += e - s; this.bytesIn += data; }
+    c.active = true;
     return c.sock.write(s === 0 && e === b.length ? b : b.subarray(s, e));
   }
 

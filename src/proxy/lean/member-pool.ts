@@ -17,11 +17,17 @@ export interface MemberOwner {
   memberData(b: Buffer, start: number, end: number): boolean;
   /** The connection is gone; err is null when the member closed it cleanly. */
   memberClosed(err: Error | null): void;
-  /** No byte either way for the armed timeout (see MemberConn.arm). */
+  /** No byte from the member, nor request bytes to it, for the armed timeout (see MemberConn.arm). */
   memberTimeout(): void;
   /** The socket's write buffer drained. */
   memberDrain(): void;
 }
+
+/**
+ * The armed timeout is watched in this many ticks: it fires between timeoutMs and
+ * timeoutMs * (1 + 1/TICKS) after the last activity, never before.
+ */
+const TICKS = 8;
 
 /** Read buffer of a plain member connection (reused for every read, see `onread`). */
 const READ_SIZE = 64 * 1024;
@@ -49,9 +55,19 @@ export class MemberConn {
   /** Requests sent on it so far (a reused connection may have gone stale). */
   uses = 0;
   idleSince = 0;
+  /**
+   * A byte came or went since the last tick. The exchange sets it for what it writes; a
+   * socket timeout would do the same, but Node re-inserts its timer on every read and write.
+   */
+  active = false;
   private paused = false;
-  private armed = -1;
+  private armed = 0;
+  private ticks = 0;
+  private quiet = 0;
+  private ticking = false;
+  private timer: NodeJS.Timeout | null = null;
   private err: Error | null = null;
+  private readonly onTick = (): void => this.tick();
 
   constructor(readonly pool: MemberPool, readonly servername: string | null) {
     if (pool.tls) {
@@ -71,7 +87,7 @@ export class MemberConn {
     }
     if (pool.tls) this.sock.setNoDelay(true);
     this.sock.setTimeout(pool.opts.connectTimeoutMs);
-    this.sock.on('timeout', () => this.timedOut());
+    this.sock.on('timeout', () => this.connectTimedOut());
     this.sock.on('error', (e: Error) => { this.err ??= e; });
     this.sock.on('drain', () => this.owner?.memberDrain());
     this.sock.on('close', () => this.closed());
@@ -79,7 +95,7 @@ export class MemberConn {
 
   private ready(): void {
     this.connected = true;
-    this.armed = -1;
+    this.sock.setTimeout(0);
     this.owner?.memberReady(this);
   }
 
@@ -88,6 +104,7 @@ export class MemberConn {
     const o = this.owner;
     // Bytes nobody asked for (a member talking out of turn on an idle connection): unusable.
     if (o === null) { this.destroy(); return false; }
+    this.active = true;
     if (o.memberData(b, 0, n) || this.owner !== o) return true;
     this.paused = true;
     return false;
@@ -105,13 +122,13 @@ export class MemberConn {
     this.sock.resume();
   }
 
-  private timedOut(): void {
-    if (!this.connected) { this.destroy(memberError('UND_ERR_CONNECT_TIMEOUT', 'connect timeout')); return; }
-    this.owner?.memberTimeout();
+  private connectTimedOut(): void {
+    if (!this.connected) this.destroy(memberError('UND_ERR_CONNECT_TIMEOUT', 'connect timeout'));
   }
 
   private closed(): void {
     this.dead = true;
+    if (this.timer !== null) clearTimeout(this.timer);
     this.pool.forget(this);
     const o = this.owner;
     this.owner = null;
@@ -119,26 +136,46 @@ export class MemberConn {
   }
 
   /**
-   * Sets the inactivity timeout (the route's wait for the answer and between its chunks);
-   * Node re-creates its timer on every call, so only a change of value calls it.
+   * Starts the inactivity timeout (the route's wait for the answer and between its chunks) as
+   * of now; 0 stops it. One timer per connection ticks while it is armed and owned: a request
+   * on a connection still ticking sets two fields, where a socket timeout would re-insert
+   * Node's timer on every read and write.
    */
   arm(ms: number): void {
-    if (ms === this.armed) return;
-    this.armed = ms;
-    this.sock.setTimeout(ms);
+    this.active = true;
+    this.quiet = 0;
+    if (ms !== this.armed) {
+      this.armed = ms;
+      this.ticks = Math.min(TICKS, ms);
+      if (this.timer !== null) { clearTimeout(this.timer); this.timer = null; this.ticking = false; }
+      if (ms === 0) return;
+    }
+    if (this.ticking || ms === 0) return;
+    this.ticking = true;
+    if (this.timer === null) this.timer = setTimeout(this.onTick, Math.ceil(ms / this.ticks)).unref();
+    else this.timer.refresh();
   }
 
-  /** Re-arms after a pause (the timer does not run again until the next byte otherwise). */
-  rearm(): void {
-    const ms = this.armed;
-    this.armed = -1;
-    this.arm(ms);
+  /** Starts the armed timeout afresh (after a pause, which the timeout does not count). */
+  rearm(): void { this.arm(this.armed); }
+
+  private tick(): void {
+    const o = this.owner;
+    // Back in the pool (or gone): the next request arms it again.
+    if (o === null || this.dead) { this.ticking = false; return; }
+    if (this.active) { this.active = false; this.quiet = 0; } else if (++this.quiet >= this.ticks) {
+      this.ticking = false;
+      o.memberTimeout();
+      return;
+    }
+    this.timer!.refresh();
   }
 
   destroy(err?: Error): void {
     if (this.dead) return;
     if (err) this.err ??= err;
     this.dead = true;
+    if (this.timer !== null) clearTimeout(this.timer);
     this.sock.destroy();
   }
 }
