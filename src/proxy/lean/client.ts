@@ -12,6 +12,7 @@ import { webSocketProblemOf } from '../websocket.js';
 import { KEEP_ALIVE_MS, LeanRequest, TIMEOUT_CHECK_MS, type LeanContext } from './context.js';
 import { LeanExchange } from './exchange.js';
 import { addressFields, RequestFields, type AddressFields } from './heads.js';
+import { OutBuffer } from './out-buffer.js';
 
 // What the connection is reading.
 const S_HEAD = 0;
@@ -60,7 +61,7 @@ export class ClientConn {
   readonly resHead: ResponseHead;
   readonly reqChunks = new ChunkedFraming();
   readonly resChunks = new ChunkedFraming();
-  readonly out: Buffer = Buffer.allocUnsafeSlow(OUT_SIZE);
+  readonly out = new OutBuffer(OUT_SIZE);
   /** Where the current request's head is (its bytes stay as they came: Node never reuses a read's buffer). */
   headBuf: Buffer = CONTINUE;
   headStart = 0;

@@ -2,6 +2,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { PoolSource } from '../../runtime/pools.js';
 import { DEFAULT_POOL_OPTIONS, type PoolOptions } from '../pools.js';
+import { OutBuffer } from './out-buffer.js';
 
 /**
  * Whoever holds a member connection (one exchange at a time). Methods rather than callbacks,
@@ -49,7 +50,7 @@ export class MemberConn {
   owner: MemberOwner | null = null;
   readonly reusesReadBuffer: boolean;
   /** Request heads are written from here (only when the last write from it was taken whole). */
-  readonly out: Buffer = Buffer.allocUnsafeSlow(OUT_SIZE);
+  readonly out = new OutBuffer(OUT_SIZE);
   connected = false;
   dead = false;
   /** Requests sent on it so far (a reused connection may have gone stale). */
