@@ -123,20 +123,14 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     const bodyLen = body === null ? 0 : body.length;
     const bound = cl.fields.bound(cl.headStart, cl.headEnd, this.targetPath, this.sentHost, this.clientHost, cl.address);
     const own = c.out;
-    // The last write from `own` may still be queued (Node holds the buffer): use a new one then.
-    const out = c.sock.writableLength > 0 || bound > own.buf.length ? Buffer.allocUnsafe(bound + (bound + bodyLen <= 65536 ? bodyLen : 0)) : own.buf;
+    const out = own.take(c.sock.writableLength, bound, bound + (bound + bodyLen <= 65536 ? bodyLen : 0));
     let o = writeRequestHead(out, cl.headBuf, h, cl.fields, cl.headStart, cl.headEnd, this.targetPath, this.sentHost, this.clientHost, cl.address, this.websocket);
-    if (body !== null && o + bodyLen <= out.length) {
-      o = put(out, o, body, 0, bodyLen);
-      c.sock.write(out === own.buf ? own.view(o) : out.subarray(0, o));
-    } else if (body !== null) {
-      c.sock.cork();
-      c.sock.write(out === own.buf ? own.view(o) : out.subarray(0, o));
-      c.sock.write(body);
-      c.sock.uncork();
-    } else {
-      c.sock.write(out === own.buf ? own.view(o) : out.subarray(0, o));
-    }
+    // A buffered body goes in the same write when it fits after the head.
+    const apart = body !== null && o + bodyLen > out.length;
+    if (body !== null && !apart) o = put(out, o, body, 0, bodyLen);
+    if (apart) c.sock.cork();
+    c.sock.write(own.slice(out, o));
+    if (apart) { c.sock.write(body); c.sock.uncork(); }
     if (this.streaming || this.websocket) cl.bodyReady();
   }
 
@@ -260,8 +254,7 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     if (!this.left) {
       this.responded = true;
       const bound = responseHeadBound(p, r);
-      let out = cl.out.buf;
-      if (cl.sock.writableLength > 0 || bound > out.length) out = Buffer.allocUnsafe(Math.max(bound, 4096));
+      const out = cl.out.take(cl.sock.writableLength, bound, Math.max(bound, 4096));
       this.out = out;
       this.outLen = writeResponseHead(out, 0, b, rh, p, r, framing === R_CHUNKED || framing === R_RECHUNK, keep ? CONNECTION_KEEP_ALIVE : CONNECTION_CLOSE, cl.ctx.date);
     }
@@ -338,9 +331,7 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     this.out = null;
     const n = this.outLen;
     this.outLen = 0;
-    if (n === 0) return;
-    const own = this.client.out;
-    if (!this.client.sock.write(out === own.buf ? own.view(n) : n === out.length ? out : out.subarray(0, n))) this.waitFlush();
+    if (n > 0 && !this.client.sock.write(this.client.out.slice(out, n))) this.waitFlush();
   }
 
   private waitFlush(): void {

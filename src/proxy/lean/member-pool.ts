@@ -29,6 +29,8 @@ export interface MemberOwner {
  * timeoutMs * (1 + 1/TICKS) after the last activity, never before.
  */
 const TICKS = 8;
+/** Ticks for a timeout of `ms` (at least a millisecond each). */
+const ticksOf = (ms: number): number => Math.min(TICKS, ms);
 
 /** Read buffer of a plain member connection (reused for every read, see `onread`). */
 const READ_SIZE = 64 * 1024;
@@ -63,7 +65,6 @@ export class MemberConn {
   active = false;
   private paused = false;
   private armed = 0;
-  private ticks = 0;
   private quiet = 0;
   private ticking = false;
   private timer: NodeJS.Timeout | null = null;
@@ -147,13 +148,12 @@ export class MemberConn {
     this.quiet = 0;
     if (ms !== this.armed) {
       this.armed = ms;
-      this.ticks = Math.min(TICKS, ms);
+      // The timer's period is the old timeout's: a new one for the new.
       if (this.timer !== null) { clearTimeout(this.timer); this.timer = null; this.ticking = false; }
-      if (ms === 0) return;
     }
-    if (this.ticking || ms === 0) return;
+    if (ms === 0 || this.ticking) return;
     this.ticking = true;
-    if (this.timer === null) this.timer = setTimeout(this.onTick, Math.ceil(ms / this.ticks)).unref();
+    if (this.timer === null) this.timer = setTimeout(this.onTick, Math.ceil(ms / ticksOf(ms))).unref();
     else this.timer.refresh();
   }
 
@@ -164,7 +164,7 @@ export class MemberConn {
     const o = this.owner;
     // Back in the pool (or gone): the next request arms it again.
     if (o === null || this.dead) { this.ticking = false; return; }
-    if (this.active) { this.active = false; this.quiet = 0; } else if (++this.quiet >= this.ticks) {
+    if (this.active) { this.active = false; this.quiet = 0; } else if (++this.quiet >= ticksOf(this.armed)) {
       this.ticking = false;
       o.memberTimeout();
       return;
@@ -176,7 +176,7 @@ export class MemberConn {
     if (this.dead) return;
     if (err) this.err ??= err;
     this.dead = true;
-    if (this.timer !== null) clearTimeout(this.timer);
+    // The timer stops in closed(), which follows; a tick before it sees `dead`.
     this.sock.destroy();
   }
 }
