@@ -315,6 +315,28 @@ test('pipelined heads back to back: each parse returns where the next one starts
   assert.deepEqual([p, h.path, h.host, h.contentLength, h.keepAlive], [b.length, '/3', 'h', -1, false]);
 });
 
+test('one head object across a connection\'s requests: a repeated target and Host are the same, a changed or invalid one is read afresh', () => {
+  const h = newRequestHead();
+  const next = (s: string): number => { const b = Buffer.from(s, 'latin1'); return parseRequestHead(b, 0, b.length, h, L); };
+  assert.ok(next(`GET /a HTTP/1.1\r\nHost: h.example:80\r\n\r\n`) > 0);
+  assert.deepEqual([h.target, h.host], ['/a', 'h.example:80']);
+  assert.ok(next(`GET /a HTTP/1.1\r\nHost: h.example:80\r\n\r\n`) > 0);
+  assert.deepEqual([h.target, h.host], ['/a', 'h.example:80']);
+  // Same length, other bytes: a new string, and a Host of the same length that is not valid is refused.
+  assert.ok(next(`GET /b HTTP/1.1\r\nHost: h.example:81\r\n\r\n`) > 0);
+  assert.deepEqual([h.target, h.host], ['/b', 'h.example:81']);
+  assert.equal(next(`GET /b HTTP/1.1\r\nHost: h.examp/e:81\r\n\r\n`), -400);
+  assert.match(h.error, /Host/);
+  assert.equal(next(`GET /b HTTP/1.1\r\nHost: h.example:99999\r\n\r\n`), -400);
+  // An absolute-form target's authority is the host; the Host field after it is read again.
+  assert.ok(next(`GET http://abs.example/c HTTP/1.1\r\nHost: h.example:81\r\n\r\n`) > 0);
+  assert.deepEqual([h.path, h.host], ['/c', 'abs.example']);
+  assert.ok(next(`GET /c HTTP/1.1\r\nHost: abs.example\r\n\r\n`) > 0);
+  assert.deepEqual([h.target, h.host], ['/c', 'abs.example']);
+  assert.ok(next(`GET /c HTTP/1.0\r\n\r\n`) > 0);
+  assert.equal(h.host, '');
+});
+
 test('a parse that needs more bytes leaves the head\'s strings alone and allocates nothing it keeps', () => {
   const h = ok(`GET /first HTTP/1.1\r\n${H}\r\n`);
   const b = Buffer.from(`GET /second HTTP/1.1\r\n${H}`, 'latin1');
