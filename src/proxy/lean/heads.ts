@@ -38,20 +38,23 @@ const TE_CHUNKED_RES = K('Transfer-Encoding: chunked\r\n');
 
 /*
  * Copying, as measured under callgrind (Node 20): a byte loop costs V8 about 25 instructions a
- * byte; a TypedArray set about 250 for a whole array and 850 with the view a part needs,
- * whatever the length. So short runs go by hand. The set and the view are called through the
- * functions held here: V8 compiles `buf.set(...)` and `buf.subarray(...)` on a Buffer to a
- * generic property lookup at every call (~200 instructions each), a held function's call to none.
+ * byte; a TypedArray set about 250 for a whole array, and the view a part needs as much again,
+ * whatever the length. So short runs go by hand. V8 compiles a typed array's method and
+ * accessor reads (`buf.set`, `buf.buffer`, `buf.byteOffset`, and Buffer#subarray's reads of
+ * them) to a generic property lookup at every call, ~200 instructions each, even with
+ * monomorphic feedback; calling the functions held here costs none.
  */
 const SHORT_RUN = 24;
 const SHORT_WHOLE = 8;
+const TYPED_ARRAY = Object.getPrototypeOf(Uint8Array.prototype) as object;
 const U8_SET = Uint8Array.prototype.set;
-const BUF_SUBARRAY = Buffer.prototype.subarray;
+const BUFFER_OF = Object.getOwnPropertyDescriptor(TYPED_ARRAY, 'buffer')!.get as (this: Uint8Array) => ArrayBuffer;
+const OFFSET_OF = Object.getOwnPropertyDescriptor(TYPED_ARRAY, 'byteOffset')!.get as (this: Uint8Array) => number;
 
 /** Copies src[s..e) to dst at d. */
 export function put(dst: Buffer, d: number, src: Buffer, s: number, e: number): number {
   const n = e - s;
-  if (n > SHORT_RUN) { U8_SET.call(dst, BUF_SUBARRAY.call(src, s, e), d); return d + n; }
+  if (n > SHORT_RUN) { U8_SET.call(dst, new Uint8Array(BUFFER_OF.call(src), OFFSET_OF.call(src) + s, n), d); return d + n; }
   for (let i = 0; i < n; i++) dst[d + i] = src[s + i]!;
   return d + n;
 }
