@@ -228,6 +228,55 @@ describe('HTTP/1.1 on the proxy listener', () => {
     assert.deepEqual(own!.map((l) => l.replace(/^date: */i, '')), ['Sun, 06 Nov 1994 08:49:37 GMT'], c.text);
   });
 
+  test('the status line: an HTTP/1.1 member\'s goes as it came (reason included, or none), an HTTP/1.0 member\'s is sent as HTTP/1.1', async () => {
+    const m = await rawMember((s) => {
+      s.on('data', (d: Buffer) => {
+        const path = / (\/\S*) /.exec(d.toString('latin1'))![1];
+        const line = path === '/old' ? 'HTTP/1.0 203 Old Reason' : path === '/bare' ? 'HTTP/1.1 299' : 'HTTP/1.1 299 Custom  Reason';
+        const keep = path === '/old' ? 'connection: keep-alive\r\n' : '';
+        s.write(`${line}\r\nx-a: 1\r\n${keep}content-length: 2\r\nx-b: 2\r\n\r\nok`);
+      });
+    });
+    open.push(m);
+    await gw.expose({ members: [{ host: '127.0.0.1', port: m.port }] }, { hosts: ['status.test'] });
+    const c = await client();
+    c.s.write('GET /new HTTP/1.1\r\nhost: status.test\r\n\r\nGET /bare HTTP/1.1\r\nhost: status.test\r\n\r\nGET /old HTTP/1.1\r\nhost: status.test\r\n\r\n');
+    assert.ok(await until(() => answers(c.text).length === 3, 3000), c.text);
+    const heads = answers(c.text).map((a) => a.head.split('\r\n'));
+    assert.deepEqual(heads.map((h) => h[0]), ['HTTP/1.1 299 Custom  Reason', 'HTTP/1.1 299', 'HTTP/1.1 203 Old Reason']);
+    for (const h of heads) {
+      assert.deepEqual(h.slice(1, 4), ['x-a: 1', 'content-length: 2', 'x-b: 2'], h.join('|'));
+      assert.equal(h.filter((l) => /^connection:/i.test(l)).length, 1, h.join('|'));
+    }
+    assert.ok(answers(c.text).every((a) => a.body === 'ok'));
+  });
+
+  test('a kept-alive connection repeating a request follows a route change: to the new upstream, then to 404 once the route is gone', async () => {
+    const a = await startBackend('memo-a', echo);
+    const b = await startBackend('memo-b', echo);
+    open.push(a, b);
+    await gw.expose({ members: members([a]) }, { hosts: ['memo.test'] });
+    const route = (await gw.api('GET', '/v1/routes')).body.items.find((r: { hosts?: string[] }) => r.hosts?.includes('memo.test'));
+    const c = await client();
+    const ask = async (n: number): Promise<{ head: string; body: string }> => {
+      c.s.write('GET /same HTTP/1.1\r\nhost: memo.test\r\n\r\n');
+      assert.ok(await until(() => answers(c.text).length === n, 3000), c.text);
+      return answers(c.text)[n - 1]!;
+    };
+    assert.equal(JSON.parse((await ask(1)).body).name, 'memo-a');
+    assert.equal(JSON.parse((await ask(2)).body).name, 'memo-a');
+    const other = await gw.api('POST', '/v1/upstreams', { tenantId: gw.tenantId, name: 'memo-b', members: members([b]) });
+    assert.equal(other.status, 201);
+    const id = route.id as string;
+    assert.equal((await gw.api('PUT', `/v1/routes/${id}`, { upstreamId: other.body.id, hosts: ['memo.test'] })).status, 200);
+    await gw.settled();
+    assert.equal(JSON.parse((await ask(3)).body).name, 'memo-b');
+    assert.equal((await gw.api('DELETE', `/v1/routes/${id}`)).status, 204);
+    await gw.settled();
+    assert.match((await ask(4)).head, /^HTTP\/1\.1 404/);
+    assert.equal(c.closedAt, null, 'one connection throughout');
+  });
+
   test('HTTP/1.0 clients: kept alive when they ask (Content-Length answers), closed when not, a chunked answer de-chunked for them', async () => {
     const sized = await startBackend('old', (req, res) => {
       const body = JSON.stringify({ url: req.url });

@@ -7,7 +7,7 @@ import { NEED_MORE, newRequestHead, newResponseHead, type RequestHead, type Resp
 import { ChunkedFraming, parseRequestHead } from '../http1/parse.js';
 import { upgradeBodyProblemOf } from '../plain-upgrade.js';
 import type { ProxyRoutePlan, ProxyUpstreamPlan } from '../pools.js';
-import { notFound, resolveTarget, routeHost } from '../resolve.js';
+import { notFound, resolveTarget, routeHost, type Resolved } from '../resolve.js';
 import { webSocketProblemOf } from '../websocket.js';
 import { KEEP_ALIVE_MS, LeanRequest, TIMEOUT_CHECK_MS, type LeanContext } from './context.js';
 import { LeanExchange } from './exchange.js';
@@ -97,6 +97,11 @@ export class ClientConn {
   readonly address: AddressFields;
   private rawHost = '';
   private routeHost = '';
+  /** The last request's routing, and the snapshot, target and method it was worked out for. */
+  private resolved: Resolved | null = null;
+  private resolvedIn: object | null = null;
+  private resolvedPath = '';
+  private resolvedMethod = '';
   /** The exchange waiting for the client to take what was written (one flush callback per connection, not per request). */
   private flushOwner: LeanExchange | null = null;
   private readonly onFlushed = (): void => {
@@ -219,7 +224,17 @@ export class ClientConn {
 
     // A connection usually sends one Host: its routing form is kept.
     if (h.host !== this.rawHost) { this.rawHost = h.host; this.routeHost = routeHost(h.host); }
-    const t = resolveTarget(ctx.runtime, h.host, h.path, h.method, this.clientIp, this.routeHost);
+    // A keep-alive client mostly repeats its last request's route: kept while the snapshot,
+    // Host, target and method are the same (the parser keeps their strings when they repeat).
+    const snapshot = ctx.runtime.snapshot;
+    let t = this.resolved;
+    if (t === null || snapshot !== this.resolvedIn || h.path !== this.resolvedPath || h.method !== this.resolvedMethod || h.host !== t.host) {
+      t = resolveTarget(ctx.runtime, h.host, h.path, h.method, this.clientIp, this.routeHost);
+      this.resolved = t;
+      this.resolvedIn = snapshot;
+      this.resolvedPath = h.path;
+      this.resolvedMethod = h.method;
+    }
     if (t.match === null) {
       if (!this.refuse(req, websocket, notFound(t.host, t.hashPath))) return -1;
       if (hasBody) { this.startBody(h, B_DISCARD); return he; }

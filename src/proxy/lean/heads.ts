@@ -207,10 +207,14 @@ export function responseHeadBound(headStart: number, headEnd: number): number { 
  */
 export function writeResponseHead(out: Buffer, o: number, b: Buffer, h: ResponseHead, headStart: number, headEnd: number,
   chunked: boolean, conn: Buffer | null, date: Buffer | null, all = false): number {
-  o = putAll(out, o, HTTP11);
-  o = put(out, o, b, headStart + 8, startLineEnd(h, headEnd));
   const f = h.fields;
   let runStart = -1;
+  // An HTTP/1.1 status line goes as it came, in one copy with the fields after it.
+  if (h.minor === 1) runStart = headStart;
+  else {
+    o = putAll(out, o, HTTP11);
+    o = put(out, o, b, headStart + 8, startLineEnd(h, headEnd));
+  }
   for (let i = 0; i < h.count; i++) {
     const k = i << 2;
     // Date is not hop-by-hop: the parser's flags leave it alone, so its name is looked at here.
