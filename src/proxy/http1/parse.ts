@@ -45,12 +45,31 @@ const DOT = 0x2e, STAR = 0x2a;
 const K = (s: string): Buffer => Buffer.from(s, 'latin1');
 
 /**
- * Compares b[p..p+k.length) with a constant of lower-case letters, digits and '-'. `| 0x20`
- * lower-cases a letter; over the bytes that reach here (tchar or field-vchar, no CTLs) it can
- * turn nothing else into one of the constant's bytes.
+ * A constant eqLc compares with: lower-case letters, digits and '-', as bytes and as its whole
+ * 4-byte words (little-endian int32), so that a compare costs one test per 4 bytes.
  */
-function eqLc(b: Buffer, p: number, k: Buffer): boolean {
-  for (let i = 0; i < k.length; i++) if ((b[p + i]! | 0x20) !== k[i]) return false;
+interface Lc { readonly bytes: Buffer; readonly words: Int32Array }
+
+function lc(s: string): Lc {
+  const bytes = K(s);
+  const words = new Int32Array(bytes.length >> 2);
+  for (let j = 0; j < words.length; j++) words[j] = bytes.readInt32LE(j << 2);
+  return { bytes, words };
+}
+
+/**
+ * Compares b[p..p+k.bytes.length) with `k` (the caller has checked the length). `| 0x20`
+ * lower-cases a letter (bytewise, four at once in a word); over the bytes that reach here
+ * (tchar or field-vchar, no CTLs) it can turn nothing else into one of the constant's bytes.
+ */
+function eqLc(b: Buffer, p: number, k: Lc): boolean {
+  const w = k.words;
+  for (let j = 0; j < w.length; j++) {
+    const q = p + (j << 2);
+    if ((b[q]! | b[q + 1]! << 8 | b[q + 2]! << 16 | b[q + 3]! << 24 | 0x20202020) !== w[j]) return false;
+  }
+  const t = k.bytes;
+  for (let i = w.length << 2; i < t.length; i++) if ((b[p + i]! | 0x20) !== t[i]) return false;
   return true;
 }
 
@@ -77,12 +96,12 @@ function method(b: Buffer, s: number, e: number): string | null {
   return null;
 }
 
-const K_HOST = K('host'), K_CL = K('content-length'), K_TE = K('transfer-encoding'), K_CONNECTION = K('connection');
-const K_KEEPALIVE = K('keep-alive'), K_PROXYCONN = K('proxy-connection'), K_TEH = K('te'), K_TRAILER = K('trailer');
-const K_UPGRADE = K('upgrade'), K_XFF = K('x-forwarded-for'), K_XFP = K('x-forwarded-proto'), K_XFH = K('x-forwarded-host');
-const K_XRI = K('x-real-ip'), K_PROXYAUTHZ = K('proxy-authorization'), K_PROXYAUTHN = K('proxy-authenticate');
-const K_H2S = K('http2-settings'), K_EXPECT = K('expect'), K_CHUNKED = K('chunked'), K_CLOSE = K('close');
-const K_TRAILERS = K('trailers'), K_CONTINUE = K('100-continue'), K_HTTP = K('http'), K_HTTP_SLASH = K('HTTP/');
+const K_HOST = lc('host'), K_CL = lc('content-length'), K_TE = lc('transfer-encoding'), K_CONNECTION = lc('connection');
+const K_KEEPALIVE = lc('keep-alive'), K_PROXYCONN = lc('proxy-connection'), K_TEH = lc('te'), K_TRAILER = lc('trailer');
+const K_UPGRADE = lc('upgrade'), K_XFF = lc('x-forwarded-for'), K_XFP = lc('x-forwarded-proto'), K_XFH = lc('x-forwarded-host');
+const K_XRI = lc('x-real-ip'), K_PROXYAUTHZ = lc('proxy-authorization'), K_PROXYAUTHN = lc('proxy-authenticate');
+const K_H2S = lc('http2-settings'), K_EXPECT = lc('expect'), K_CHUNKED = lc('chunked'), K_CLOSE = lc('close');
+const K_TRAILERS = lc('trailers'), K_CONTINUE = lc('100-continue'), K_HTTP = lc('http'), K_HTTP_SLASH = K('HTTP/');
 
 // What the field lines said, for the whole-message checks after the last one. Module state is
 // safe: a parse runs to its end without yielding.
