@@ -128,6 +128,20 @@ const direct: ProxySpec = {
   },
 };
 
+/**
+ * A bare Node TCP pipe (peers/net-proxy.mjs, the L4 bench's baseline): no HTTP at all, each
+ * client connection piped to one backend. The floor under any proxy built on Node's sockets.
+ */
+const nodePipe: ProxySpec = {
+  name: 'node-pipe', node: true,
+  async start(backends, flags) {
+    const port = await freePort();
+    const proc = launch(process.execPath, [...flags, 'bench/peers/net-proxy.mjs', `${port}=${backends.join(',')}`], PROXY_CPU);
+    await waitPort(port);
+    return { name: 'node-pipe', port, proc, node: true };
+  },
+};
+
 export function proxySpecs(): ProxySpec[] {
   const specs = [
     direct,
@@ -135,6 +149,7 @@ export function proxySpecs(): ProxySpec[] {
     nodePeer('undici-bare', 'bench/peers/undici-proxy.mjs'),
     nodePeer('reply-from', 'bench/peers/reply-from.mjs'),
     nodePeer('http-proxy', 'bench/peers/http-proxy.mjs'),
+    nodePipe,
   ];
   if (has('nginx')) specs.push(nginx);
   if (has('haproxy')) specs.push(haproxy);
