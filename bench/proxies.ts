@@ -37,12 +37,13 @@ http { access_log off; ${servers} }`);
   return { ports, kind: 'Node node:http', procs };
 }
 
-function nodePeer(name: string, file: string): ProxySpec {
+/** A Node proxy in `file`, started with `args(port, backends)` (by default the port, then each backend's). */
+function nodePeer(name: string, file: string, args = (port: number, backends: number[]): string[] => [String(port), ...backends.map(String)]): ProxySpec {
   return {
     name, node: true,
     async start(backends, flags) {
       const port = await freePort();
-      const proc = launch(process.execPath, [...flags, file, String(port), ...backends.map(String)], PROXY_CPU);
+      const proc = launch(process.execPath, [...flags, file, ...args(port, backends)], PROXY_CPU);
       await waitPort(port);
       return { name, port, proc, node: true };
     },
@@ -128,20 +129,6 @@ const direct: ProxySpec = {
   },
 };
 
-/**
- * A bare Node TCP pipe (peers/net-proxy.mjs, the L4 bench's baseline): no HTTP at all, each
- * client connection piped to one backend. The floor under any proxy built on Node's sockets.
- */
-const nodePipe: ProxySpec = {
-  name: 'node-pipe', node: true,
-  async start(backends, flags) {
-    const port = await freePort();
-    const proc = launch(process.execPath, [...flags, 'bench/peers/net-proxy.mjs', `${port}=${backends.join(',')}`], PROXY_CPU);
-    await waitPort(port);
-    return { name: 'node-pipe', port, proc, node: true };
-  },
-};
-
 export function proxySpecs(): ProxySpec[] {
   const specs = [
     direct,
@@ -149,7 +136,9 @@ export function proxySpecs(): ProxySpec[] {
     nodePeer('undici-bare', 'bench/peers/undici-proxy.mjs'),
     nodePeer('reply-from', 'bench/peers/reply-from.mjs'),
     nodePeer('http-proxy', 'bench/peers/http-proxy.mjs'),
-    nodePipe,
+    // A bare Node TCP pipe (the L4 bench's baseline): no HTTP at all, each client connection
+    // piped to one backend. The floor under any proxy built on Node's sockets.
+    nodePeer('node-pipe', 'bench/peers/net-proxy.mjs', (port, backends) => [`${port}=${backends.join(',')}`]),
   ];
   if (has('nginx')) specs.push(nginx);
   if (has('haproxy')) specs.push(haproxy);

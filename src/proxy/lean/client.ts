@@ -222,13 +222,13 @@ export class ClientConn {
       this.keepAlive = false;
     }
 
-    // A connection usually sends one Host: its routing form is kept.
-    if (h.host !== this.rawHost) { this.rawHost = h.host; this.routeHost = routeHost(h.host); }
     // A keep-alive client mostly repeats its last request's route: kept while the snapshot,
     // Host, target and method are the same (the parser keeps their strings when they repeat).
     const snapshot = ctx.runtime.snapshot;
     let t = this.resolved;
     if (t === null || snapshot !== this.resolvedIn || h.path !== this.resolvedPath || h.method !== this.resolvedMethod || h.host !== t.host) {
+      // A connection usually sends one Host: its routing form is kept across other targets too.
+      if (h.host !== this.rawHost) { this.rawHost = h.host; this.routeHost = routeHost(h.host); }
       t = resolveTarget(ctx.runtime, h.host, h.path, h.method, this.clientIp, this.routeHost);
       this.resolved = t;
       this.resolvedIn = snapshot;
