@@ -228,6 +228,34 @@ describe('HTTP/1.1 on the proxy listener', () => {
     assert.deepEqual(own!.map((l) => l.replace(/^date: */i, '')), ['Sun, 06 Nov 1994 08:49:37 GMT'], c.text);
   });
 
+  test('one kept-alive connection, each routing key changed in turn: Host, its case and port, method and target each route afresh', async () => {
+    const a = await startBackend('keys-a', echo);
+    const b = await startBackend('keys-b', echo);
+    const c2 = await startBackend('keys-c', echo);
+    open.push(a, b, c2);
+    await gw.expose({ members: members([a]) }, { hosts: ['keys-a.test'] });
+    await gw.expose({ members: members([b]) }, { hosts: ['keys-b.test'] });
+    await gw.expose({ members: members([c2]) }, { hosts: ['keys-a.test'], paths: ['/post-only'], methods: ['POST'] });
+    const c = await client();
+    let n = 0;
+    const ask = async (line: string, host: string): Promise<{ head: string; body: string }> => {
+      c.s.write(`${line} HTTP/1.1\r\nhost: ${host}\r\ncontent-length: 0\r\n\r\n`);
+      n++;
+      assert.ok(await until(() => answers(c.text).length === n, 3000), c.text);
+      return answers(c.text)[n - 1]!;
+    };
+    const to = async (line: string, host: string): Promise<string> => JSON.parse((await ask(line, host)).body).name;
+    assert.equal(await to('GET /x', 'keys-a.test'), 'keys-a');
+    assert.equal(await to('GET /x', 'keys-b.test'), 'keys-b');
+    assert.equal(await to('GET /x', 'KEYS-A.test:80'), 'keys-a');
+    assert.equal(await to('GET /post-only', 'keys-a.test'), 'keys-a');
+    assert.equal(await to('POST /post-only', 'keys-a.test'), 'keys-c');
+    assert.equal(await to('GET /post-only', 'keys-a.test'), 'keys-a');
+    assert.match((await ask('GET /x', 'nowhere.test')).head, /^HTTP\/1\.1 404/);
+    assert.equal(await to('GET /x', 'keys-a.test'), 'keys-a');
+    assert.equal(c.closedAt, null, 'one connection throughout');
+  });
+
   test('the status line: an HTTP/1.1 member\'s goes as it came (reason included, or none), an HTTP/1.0 member\'s is sent as HTTP/1.1', async () => {
     const m = await rawMember((s) => {
       s.on('data', (d: Buffer) => {
