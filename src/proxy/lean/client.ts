@@ -13,6 +13,7 @@ import { KEEP_ALIVE_MS, LeanRequest, TIMEOUT_CHECK_MS, type LeanContext } from '
 import { LeanExchange } from './exchange.js';
 import { addressFields, RequestFields, type AddressFields } from './heads.js';
 import { OutBuffer } from './out-buffer.js';
+import { flushNow } from './turn-cork.js';
 
 // What the connection is reading.
 const S_HEAD = 0;
@@ -341,7 +342,7 @@ export class ClientConn {
   /** A malformed chunked request body. */
   private badBody(why: string): void {
     const x = this.x;
-    if (x !== null && x.hasResponded) { this.x = null; x.clientGone(); this.sock.destroy(); this.state = S_CLOSED; return; }
+    if (x !== null && x.hasResponded) { this.x = null; x.clientGone(); this.cut(); return; }
     if (x !== null) { this.x = null; x.clientGone(); }
     this.sock.write(refusal(400, `invalid chunked body: ${why}`), 'latin1');
     this.close();
@@ -413,7 +414,14 @@ export class ClientConn {
     if (this.x === x) this.x = null;
     this.state = S_CLOSED;
     if (graceful) this.sock.destroySoon();
-    else this.sock.destroy();
+    else this.cut();
+  }
+
+  /** Closes at once, after what the turn holds for the client (turn-cork.ts): the bytes before a cut still go. */
+  private cut(): void {
+    this.state = S_CLOSED;
+    flushNow(this.sock);
+    this.sock.destroy();
   }
 
   /** Writes what is queued, then closes. */
@@ -474,7 +482,7 @@ export class ClientConn {
     this.x = null;
     const answered = x !== null && x.hasResponded;
     x?.clientGone();
-    if (answered) { this.sock.destroy(); this.state = S_CLOSED; return; }
+    if (answered) { this.cut(); return; }
     this.sock.write(REQUEST_TIMEOUT, 'latin1');
     this.close();
   }

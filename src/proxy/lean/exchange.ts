@@ -11,6 +11,7 @@ import type { LeanRequest } from './context.js';
 import { CONNECTION_CLOSE, CONNECTION_KEEP_ALIVE, put, responseHeadBound, singleResponseValue, writeRequestHead, writeResponseHead } from './heads.js';
 import { memberError, type MemberConn, type MemberOwner } from './member-pool.js';
 import { chunkSizeLine, CRLF, LAST_CHUNK } from './rechunk.js';
+import { batched, flushNow } from './turn-cork.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -129,7 +130,7 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     const apart = body !== null && o + bodyLen > out.length;
     if (body !== null && !apart) o = put(out, o, body, 0, bodyLen);
     if (apart) c.sock.cork();
-    c.sock.write(own.slice(out, o));
+    batched(c.sock).write(own.slice(out, o));
     if (apart) { c.sock.write(body); c.sock.uncork(); }
     if (this.streaming || this.websocket) cl.bodyReady();
   }
@@ -315,6 +316,8 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     }
     const sock = this.client.sock;
     const ok = sock.write(b.subarray(s, e));
+    // With the head still held for the turn's end, both leave now in one write.
+    if (shared) flushNow(sock);
     // A write Node did not hand to the kernel whole keeps a reference to the member's read
     // buffer (or, unshared, is past the high-water mark): read on once the client took it.
     if (shared ? sock.writableLength > 0 : !ok) this.waitFlush();
@@ -331,7 +334,7 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     this.out = null;
     const n = this.outLen;
     this.outLen = 0;
-    if (n > 0 && !this.client.sock.write(this.client.out.slice(out, n))) this.waitFlush();
+    if (n > 0 && !batched(this.client.sock).write(this.client.out.slice(out, n))) this.waitFlush();
   }
 
   private waitFlush(): void {
