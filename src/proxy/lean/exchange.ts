@@ -129,9 +129,9 @@ export class LeanExchange extends AttemptLoop implements MemberOwner {
     // A buffered body goes in the same write when it fits after the head.
     const apart = body !== null && o + bodyLen > out.length;
     if (body !== null && !apart) o = put(out, o, body, 0, bodyLen);
-    if (apart) c.sock.cork();
+    // The socket is corked for the turn (turn-cork.ts): a body apart joins the head in one writev.
     batched(c.sock).write(own.slice(out, o));
-    if (apart) { c.sock.write(body); c.sock.uncork(); }
+    if (apart) c.sock.write(body);
     if (this.streaming || this.websocket) cl.bodyReady();
   }
 

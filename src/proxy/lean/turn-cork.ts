@@ -37,7 +37,7 @@ export function batched(sock: Socket): Socket {
 /**
  * Hands what a batched socket holds to the kernel now: before a write that must be taken
  * at once (it references a buffer about to be reused), and before a destroy, which would drop
- * it. Only the engine corks these sockets, and never across a turn but here.
+ * it. Only `batched` corks the engine's sockets, so one uncork releases them.
  */
 export function flushNow(sock: Socket): void {
   if (sock.writableCorked > 0) sock.uncork();
