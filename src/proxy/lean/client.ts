@@ -475,6 +475,9 @@ export class ClientConn {
 
   /** Called about once a second with the time: acts on a deadline passed. */
   check(now: number): void {
+    // An idle connection would otherwise hold a superseded snapshot (its router, its plans)
+    // until it closes: dropped here, a config change frees the old one within a check.
+    if (this.resolvedIn !== null && this.resolvedIn !== this.ctx.runtime.snapshot && this.state === S_HEAD && this.x === null) this.forgetRoute();
     if (this.deadline === 0 || now < this.deadline || this.state === S_CLOSED) return;
     this.deadline = 0;
     if (this.deadlineKind === D_IDLE) { this.sock.destroy(); return; }
@@ -485,6 +488,13 @@ export class ClientConn {
     if (answered) { this.cut(); return; }
     this.sock.write(REQUEST_TIMEOUT, 'latin1');
     this.close();
+  }
+
+  private forgetRoute(): void {
+    this.resolved = null;
+    this.resolvedIn = null;
+    this.plan = null;
+    this.upstream = null;
   }
 
   /** close(grace) began: an idle connection closes now, a busy one after its answer. */
