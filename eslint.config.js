@@ -35,6 +35,10 @@ export default tseslint.config(
     regex: '^(?!\\./|\\.\\./model/)',
     message: 'balance/ imports only model/ (it is shared by L7 and L4 and knows neither).',
   }]),
+  layer(['net'], [{
+    regex: '^\\.\\./',
+    message: 'net/ (socket helpers both planes share) imports nothing else of sluice.',
+  }]),
   layer(['api'], [{
     regex: UP_TO('runtime', 'proxy', 'l4'),
     message: 'api/ never imports the data plane (runtime, proxy, l4): it reads health through model/health.ts HealthReporter.',

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { batched, flushNow } from '../../../src/proxy/lean/turn-cork.js';
+import { batched, flushNow } from '../../src/net/turn-cork.js';
 
 /** A loopback server that keeps what each connection sent; `pair()` gives a connected client socket and the server's record of it. */
 async function sink(): Promise<{ server: Server; close(): void; pair(): Promise<{ sock: Socket; got: () => string; closed: Promise<unknown> }> }> {

@@ -13,7 +13,7 @@ import { KEEP_ALIVE_MS, LeanRequest, TIMEOUT_CHECK_MS, type LeanContext } from '
 import { LeanExchange } from './exchange.js';
 import { addressFields, RequestFields, type AddressFields } from './heads.js';
 import { OutBuffer } from './out-buffer.js';
-import { flushNow } from './turn-cork.js';
+import { flushNow } from '../../net/turn-cork.js';
 
 // What the connection is reading.
 const S_HEAD = 0;

@@ -11,7 +11,7 @@ import type { LeanRequest } from './context.js';
 import { CONNECTION_CLOSE, CONNECTION_KEEP_ALIVE, put, responseHeadBound, singleResponseValue, writeRequestHead, writeResponseHead } from './heads.js';
 import { memberError, type MemberConn, type MemberOwner } from './member-pool.js';
 import { chunkSizeLine, CRLF, LAST_CHUNK } from './rechunk.js';
-import { batched, flushNow } from './turn-cork.js';
+import { batched, flushNow } from '../../net/turn-cork.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
