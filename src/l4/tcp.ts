@@ -4,6 +4,7 @@ import type { ListenerTotals, Tally } from './counters.js';
 import { endSpread, refusal, type L4Listener, type ListenerContext } from './listener.js';
 import type { ListenerPlan, OriginTarget } from './plan.js';
 import { proxyV1, proxyV2 } from './proxy-protocol.js';
+import { batched } from '../net/turn-cork.js';
 import type { L4End, L4SessionObserver, L4SessionRecord } from '../model/l4-session.js';
 
 /** TCP keepalive on both legs reaps peers that vanished without a FIN or RST. */
@@ -45,7 +46,9 @@ class Flow {
     // Idle either way: any chunk in either direction counts (the listener's sweep reads it).
     this.conn.active = true;
     this.tally.bytes += chunk.length;
-    if (!this.dst.write(chunk)) { this.blockedByDst = true; this.src.pause(); }
+    // Held to the end of the turn with the turn's other writes (turn-cork.ts): one wake-up of
+    // each receiver for all of them.
+    if (!batched(this.dst).write(chunk)) { this.blockedByDst = true; this.src.pause(); }
     if (!this.bucket.spend(chunk.length)) {
       this.blockedByBucket = true;
       this.src.pause();
@@ -63,12 +66,15 @@ class Flow {
  * The origin leg reads into a buffer of its own (net.connect's onread) instead of a fresh
  * 64 KiB allocation per read, shrunk to the bytes read: for small answers that allocation
  * and its copy are most of a read's cost. A buffer is read into again only once the write
- * of its last chunk went to the kernel at once; while any byte of `dst` is still queued,
+ * of its last chunk went to the kernel. The next buffer is asked for right after a read, while
+ * its chunk is still held for the turn's end (turn-cork.ts): then the spare is read into, free
+ * because nothing written before that chunk is held any more. Otherwise (the client is slow)
  * the next read gets a fresh buffer and the queued one is left to the write that holds it.
  */
 class OriginReads {
   flow: Flow | null = null;
   private buf: Buffer | null = null;
+  private spare: Buffer | null = null;
   private lastRead = 0;
 
   readonly onread = {
@@ -84,7 +90,17 @@ class OriginReads {
     const cur = this.buf;
     // A read that filled its buffer or went past the small size is bulk: the large one.
     const size = (cur !== null && this.lastRead >= cur.length) || this.lastRead > READ_SMALL ? READ_LARGE : READ_SMALL;
-    if (cur !== null && cur.length === size && (this.flow === null || this.flow.queued === 0)) return cur;
+    const queued = this.flow === null ? 0 : this.flow.queued;
+    if (cur !== null && cur.length === size) {
+      if (queued === 0) return cur;
+      // What is held is (part of) the last chunk, read into `cur`: the write queue is in order.
+      const spare = this.spare;
+      if (queued <= this.lastRead && spare !== null && spare.length === size) {
+        this.spare = cur;
+        return (this.buf = spare);
+      }
+    }
+    this.spare = cur;
     return (this.buf = Buffer.allocUnsafeSlow(size));
   }
 }
