@@ -98,6 +98,40 @@ describe('HTTP/1.1 on the proxy listener', () => {
     assert.equal(c.closedAt, null, 'kept alive');
   });
 
+  test('heads in pieces: two pipelined requests sent a byte per packet, and a head split at every position, are answered as if sent whole', async () => {
+    await echoRoute('bytes.test');
+    const fields = Array.from({ length: 40 }, (_, i) => `x-f${i}: ${'v'.repeat(i * 7)}\r\n`).join('');
+    const one = `GET /first HTTP/1.1\r\nhost: bytes.test\r\n${fields}\r\n`;
+    const two = `POST /second HTTP/1.1\r\nhost: bytes.test\r\ncontent-length: 5\r\n${fields}\r\nhello`;
+    const c = await client();
+    c.s.setNoDelay(true);
+    const all = Buffer.from(one + two, 'latin1');
+    for (let i = 0; i < all.length; i++) {
+      c.s.write(all.subarray(i, i + 1));
+      // Now and then a turn of the loop, so that the bytes go in many packets.
+      if (i % 16 === 0) await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(await until(() => answers(c.text).length === 2, 10_000), c.text.slice(0, 300));
+    const seen = answers(c.text).map((a) => JSON.parse(a.body) as { url: string; bodyBytes: number; headers: Record<string, string> });
+    assert.deepEqual(seen.map((e) => e.url), ['/first', '/second']);
+    assert.equal(seen[1]!.bodyBytes, 5);
+    assert.equal(seen[0]!.headers['x-f39'], 'v'.repeat(39 * 7), 'the last field came through whole');
+    assert.equal(c.closedAt, null, 'kept alive');
+
+    // Split once, at every position of a head: the same answer each time.
+    const head = Buffer.from('GET /split?q=1 HTTP/1.1\r\nhost: bytes.test\r\nx-a: 1\r\n\r\n', 'latin1');
+    for (let at = 1; at < head.length; at++) {
+      const s = await client();
+      s.s.setNoDelay(true);
+      s.s.write(head.subarray(0, at));
+      await new Promise((r) => setTimeout(r, 2));
+      s.s.write(head.subarray(at));
+      assert.ok(await until(() => answers(s.text).length === 1, 3000), `split at ${at}: ${s.text}`);
+      assert.equal((JSON.parse(answers(s.text)[0]!.body) as { url: string }).url, '/split?q=1', `split at ${at}`);
+      s.s.destroy();
+    }
+  });
+
   test('request-target forms: absolute-form routes on its authority over Host and goes upstream in origin-form; userinfo, authority-form and a bare * are refused', async () => {
     await echoRoute('abs.test');
     const c = await client();
