@@ -132,6 +132,46 @@ describe('HTTP/1.1 on the proxy listener', () => {
     }
   });
 
+  test('a client that pipelines requests and reads nothing is sent no more than it takes: the member sees a few of them, and all are answered in order once it reads', async () => {
+    const N = 600;
+    const SIZE = 60_000;
+    let seen = 0;
+    const b = await startBackend('lazy.test', (req, res) => {
+      seen++;
+      res.writeHead(200, { 'content-length': SIZE, 'x-url': req.url ?? '' });
+      res.end(Buffer.alloc(SIZE, 97));
+    });
+    open.push(b);
+    await gw.expose({ members: members([b]) }, { hosts: ['lazy.test'] });
+    const s = connect(port, '127.0.0.1');
+    await once(s, 'connect');
+    s.pause();
+    s.write(Array.from({ length: N }, (_, i) => `GET /${i} HTTP/1.1\r\nhost: lazy.test\r\n\r\n`).join(''));
+    // Until the count settles: the kernel's buffers take some answers, the gateway one more.
+    let last = -1;
+    for (let i = 0; i < 100 && seen !== last; i++) { last = seen; await sleep(200); }
+    assert.ok(seen < N / 4, `the member saw ${seen} of ${N} requests while the client read nothing`);
+
+    let got = 0;
+    let text = '';
+    const urls: string[] = [];
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+      text += d.toString('latin1');
+      // Only the heads are kept (the bodies are counted).
+      let at: number;
+      while ((at = text.indexOf('\r\n\r\n')) >= 0 && text.length >= at + 4 + SIZE) {
+        urls.push(/x-url: ([^\r]*)/i.exec(text.slice(0, at))?.[1] ?? '?');
+        text = text.slice(at + 4 + SIZE);
+      }
+    });
+    s.resume();
+    assert.ok(await until(() => urls.length === N, 20_000), `${urls.length} of ${N} answers (${got} bytes)`);
+    assert.deepEqual(urls, Array.from({ length: N }, (_, i) => `/${i}`));
+    assert.equal(seen, N);
+    s.destroy();
+  });
+
   test('request-target forms: absolute-form routes on its authority over Host and goes upstream in origin-form; userinfo, authority-form and a bare * are refused', async () => {
     await echoRoute('abs.test');
     const c = await client();

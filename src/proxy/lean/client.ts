@@ -151,6 +151,7 @@ export class ClientConn {
           // Empty lines before a request line are ignored (RFC 9112 2.2).
           while (off < end && (b[off] === CR || b[off] === LF)) off++;
           if (off >= end) return;
+          if (this.sock.writableNeedDrain) { this.waitForClient(b, off, end); return; }
           const r = parseRequestHead(b, off, end, this.head, this.ctx.headLimits);
           if (r === NEED_MORE) {
             if (end - off > this.ctx.headLimits.maxHeadBytes) { this.refuseHead(431); return; }
@@ -179,6 +180,26 @@ export class ClientConn {
       }
     }
   }
+
+  /**
+   * The client has not taken what was written to it: a pipelined request waits (S_WAIT keeps
+   * its bytes, paused) until it has. Else a client that sends requests and reads nothing has
+   * the gateway hold every answer: 3,000 pipelined GETs of a 60 KB answer held 180 MB.
+   */
+  private waitForClient(b: Buffer, off: number, end: number): void {
+    this.state = S_WAIT;
+    this.setDeadline(D_NONE, 0);
+    this.pending = off === 0 && end === b.length ? b : b.subarray(off, end);
+    this.pauseIn();
+    this.sock.once('drain', this.onClientTook);
+  }
+
+  private readonly onClientTook = (): void => {
+    if (this.state !== S_WAIT || this.x !== null) return;
+    if (!this.keepAlive || this.ctx.draining) { this.close(); return; }
+    this.state = S_HEAD;
+    this.readOn();
+  };
 
   private setDeadline(kind: number, ms: number): void {
     this.deadlineKind = kind;
