@@ -75,6 +75,8 @@ Options for start:
                             (default 60)
   --request-timeout SECONDS ...and the whole request, body included (default 300; 0 = none);
                             at least --header-timeout
+  --send-timeout SECONDS    a client that has not taken what was written to it within this is
+                            cut, with its member connection (default 60; 0 = none)
   --max-connections N       open client connections on the proxy listener; one more is closed
                             at accept (default 10000; 0 = no limit). With --workers each worker
                             takes ceil(N / workers)
@@ -184,6 +186,7 @@ async function main(argv: string[]): Promise<number> {
       'upstream-client-key': { type: 'string' },
       'header-timeout': { type: 'string', default: '60' },
       'request-timeout': { type: 'string', default: '300' },
+      'send-timeout': { type: 'string', default: '60' },
       'max-connections': { type: 'string', default: '10000' },
       'max-connections-per-ip': { type: 'string', default: '0' },
       'shutdown-grace': { type: 'string', default: '10' },
@@ -225,6 +228,7 @@ async function main(argv: string[]): Promise<number> {
   const listenerLimits = {
     headerTimeoutMs: headerTimeout * 1000,
     requestTimeoutMs: requestTimeout * 1000,
+    sendTimeoutMs: intIn('--send-timeout', values['send-timeout']!, 0, 86_400) * 1000,
     maxConnections: intIn('--max-connections', values['max-connections']!, 0, 1_000_000),
     maxConnectionsPerIp: intIn('--max-connections-per-ip', values['max-connections-per-ip']!, 0, 1_000_000),
   };

@@ -4,6 +4,12 @@ export interface ListenerLimits {
   headerTimeoutMs: number;
   /** The whole request, body included; 0 = no limit. */
   requestTimeoutMs: number;
+  /**
+   * A client that has not taken what was written to it (the socket's buffer past its
+   * high-water mark, not drained) within this is cut, its member connection with it; 0 = no
+   * limit. Else a client that reads nothing holds a member connection for as long as it likes.
+   */
+  sendTimeoutMs: number;
   /** Open client connections; one more is closed at accept. 0 = no limit. */
   maxConnections: number;
   /** Open client connections per client address; one more is closed at accept. 0 = no limit. */
@@ -11,13 +17,15 @@ export interface ListenerLimits {
 }
 
 /**
- * nginx's client_header_timeout (60 s) and Node's request timeout (300 s). 10,000 connections
+ * nginx's client_header_timeout (60 s), Node's request timeout (300 s) and nginx's
+ * send_timeout (60 s). 10,000 connections
  * keep file descriptors (a client connection can hold an upstream one too) and memory well
  * inside what a stock host allows while being far more than one node serves in usual use.
  */
 export const DEFAULT_LISTENER_LIMITS: ListenerLimits = {
   headerTimeoutMs: 60_000,
   requestTimeoutMs: 300_000,
+  sendTimeoutMs: 60_000,
   maxConnections: 10_000,
   maxConnectionsPerIp: 0,
 };

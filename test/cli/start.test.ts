@@ -41,7 +41,7 @@ test('sluice --help documents every flag', async () => {
   child.stdout!.on('data', (d) => { out += d; });
   const [code] = await once(child, 'exit');
   assert.equal(code, 0);
-  for (const flag of ['--data-dir', '--admin-listen', '--proxy-listen', '--store', '--store-timeout', '--store-connect-timeout', '--log-level', '--workers', '--max-upstreams', '--max-members', '--upstream-client-cert', '--upstream-client-key', '--huawei-api-rate', '--tencent-api-rate', '--admin-tls-cert', '--admin-tls-key', '--header-timeout', '--request-timeout', '--max-connections', '--max-connections-per-ip', '--shutdown-grace', '--max-proxies-per-group', '--max-proxies-per-tenant', '--max-listeners-per-proxy', '--max-origins-per-listener', '--max-ports-per-call', '--region', '--l7-regions', '--node-name', '--l4-drain-timeout', '--metrics-listen', 'SLUICE_ADMIN_TOKEN']) {
+  for (const flag of ['--data-dir', '--admin-listen', '--proxy-listen', '--store', '--store-timeout', '--store-connect-timeout', '--log-level', '--workers', '--max-upstreams', '--max-members', '--upstream-client-cert', '--upstream-client-key', '--huawei-api-rate', '--tencent-api-rate', '--admin-tls-cert', '--admin-tls-key', '--header-timeout', '--request-timeout', '--send-timeout', '--max-connections', '--max-connections-per-ip', '--shutdown-grace', '--max-proxies-per-group', '--max-proxies-per-tenant', '--max-listeners-per-proxy', '--max-origins-per-listener', '--max-ports-per-call', '--region', '--l7-regions', '--node-name', '--l4-drain-timeout', '--metrics-listen', 'SLUICE_ADMIN_TOKEN']) {
     assert.ok(out.includes(flag), `help mentions ${flag}`);
   }
 });
@@ -66,6 +66,8 @@ test('sluice start refuses bad quota, store deadline, certificate, timeout and c
     [['--store-connect-timeout', '0'], '--store-connect-timeout'],
     [['--header-timeout', '0'], '--header-timeout'],
     [['--request-timeout', '5', '--header-timeout', '10'], '--request-timeout'],
+    [['--send-timeout', 'never'], '--send-timeout'],
+    [['--send-timeout', '-1'], '--send-timeout'],
     [['--max-connections', 'many'], '--max-connections'],
     [['--max-connections-per-ip', '1.5'], '--max-connections-per-ip'],
     [['--shutdown-grace', '-'], '--shutdown-grace'],

@@ -92,6 +92,49 @@ describe('proxy listener timeouts and connection caps', () => {
     assert.match(slowBody.text, /^HTTP\/1.1 408 /);
   });
 
+  test('--send-timeout: a client that reads nothing of a large answer is cut and its member connection closed; one that reads slowly gets it whole', { timeout: 60_000 }, async () => {
+    // Larger than what the kernel's buffers between the gateway and a client take.
+    const SIZE = 32 * 1024 * 1024;
+    const closed: number[] = [];
+    const big = await startBackend('big', (_req, res) => {
+      res.on('close', () => closed.push(Date.now()));
+      res.writeHead(200, { 'content-length': SIZE });
+      res.end(Buffer.alloc(SIZE, 98));
+    });
+    try {
+      const gw = await startTestGateway({ listenerLimits: { sendTimeoutMs: 2000 } });
+      gws.push(gw);
+      await gw.expose({ members: members([big]) }, { hosts: ['big.test'] });
+      const port = gw.sluice.proxyPort;
+
+      const stuck = await open(port);
+      stuck.s.pause();
+      stuck.s.write('GET / HTTP/1.1\r\nhost: big.test\r\n\r\n');
+      assert.ok(await until(() => closed.length === 1, 15_000), 'the member connection serving the client that reads nothing is closed');
+      // Reading again, it finds its connection reset, short of the answer.
+      stuck.s.resume();
+      assert.ok(await until(() => stuck.closedAt !== null, 10_000), 'the client that read nothing was cut');
+      assert.ok(Buffer.byteLength(stuck.text, 'latin1') < SIZE, 'short of the answer');
+
+      // Reads in bursts with pauses shorter than the timeout: it gets every byte.
+      const slow = await open(port);
+      let got = 0;
+      slow.s.on('data', (d: Buffer) => { got += d.length; });
+      const toggler = setInterval(() => (slow.s.isPaused() ? slow.s.resume() : slow.s.pause()), 300);
+      try {
+        slow.s.write('GET / HTTP/1.1\r\nhost: big.test\r\n\r\n');
+        assert.ok(await until(() => got >= SIZE || slow.closedAt !== null, 45_000), `the slow reader got ${got} bytes`);
+        assert.equal(slow.closedAt, null, 'the slow reader was not cut');
+        assert.ok(got >= SIZE, `the slow reader got ${got} of ${SIZE} bytes`);
+      } finally {
+        clearInterval(toggler);
+        slow.s.destroy();
+      }
+    } finally {
+      await big.close();
+    }
+  });
+
   test('--max-connections-per-ip: the next connection from a full address is closed at once, other addresses still get in', { timeout: 30_000 }, async () => {
     const port = await gateway({ maxConnectionsPerIp: 2 });
     const two = [await held(port, '127.0.0.2'), await held(port, '127.0.0.2')];

@@ -78,6 +78,8 @@ export class ClientConn {
   /** ms (Date.now) past which `deadlineKind` applies; 0: none. */
   deadline = 0;
   private deadlineKind = D_NONE;
+  /** ms past which a client that has not taken what was written to it is cut (--send-timeout); 0: not waiting on it. */
+  private sendDeadline = 0;
   private acc: Buffer | null = null;
   private pending: Buffer | null = null;
   private paused = false;
@@ -108,6 +110,7 @@ export class ClientConn {
   private readonly onFlushed = (): void => {
     const x = this.flushOwner;
     this.flushOwner = null;
+    this.sendDeadline = 0;
     x?.flushed();
   };
 
@@ -191,15 +194,23 @@ export class ClientConn {
     this.setDeadline(D_NONE, 0);
     this.pending = off === 0 && end === b.length ? b : b.subarray(off, end);
     this.pauseIn();
+    this.waitOnClient();
     this.sock.once('drain', this.onClientTook);
   }
 
   private readonly onClientTook = (): void => {
+    this.sendDeadline = 0;
     if (this.state !== S_WAIT || this.x !== null) return;
     if (!this.keepAlive || this.ctx.draining) { this.close(); return; }
     this.state = S_HEAD;
     this.readOn();
   };
+
+  /** The gateway waits for the client to take what was written: the send timeout runs. */
+  private waitOnClient(): void {
+    const ms = this.ctx.limits.sendTimeoutMs;
+    if (ms > 0 && this.sendDeadline === 0) this.sendDeadline = this.ctx.now + ms + TIMEOUT_CHECK_MS;
+  }
 
   private setDeadline(kind: number, ms: number): void {
     this.deadlineKind = kind;
@@ -414,6 +425,7 @@ export class ClientConn {
   /** Calls x.flushed() once everything written so far has been taken by the kernel. */
   waitFlush(x: LeanExchange): void {
     this.flushOwner = x;
+    this.waitOnClient();
     this.sock.write(EMPTY, this.onFlushed);
   }
 
@@ -496,6 +508,16 @@ export class ClientConn {
 
   /** Called about once a second with the time: acts on a deadline passed. */
   check(now: number): void {
+    if (this.sendDeadline !== 0 && now >= this.sendDeadline && this.state !== S_CLOSED) {
+      // It has read nothing of what waits for it for --send-timeout: cut, as nginx's
+      // send_timeout does, with a reset, which also frees what the kernel holds for it.
+      const x = this.x;
+      this.x = null;
+      x?.clientGone();
+      this.sock.resetAndDestroy();
+      this.state = S_CLOSED;
+      return;
+    }
     // An idle connection would otherwise hold a superseded snapshot (its router, its plans)
     // until it closes: dropped here, a config change frees the old one within a check.
     if (this.resolvedIn !== null && this.resolvedIn !== this.ctx.runtime.snapshot && this.state === S_HEAD && this.x === null) this.forgetRoute();
