@@ -172,8 +172,7 @@ export class ClientConn {
           if (off < 0) return;
           break;
         case S_WAIT:
-          this.pending = off === 0 && end === b.length ? b : b.subarray(off, end);
-          this.pauseIn();
+          this.holdIn(b, off, end);
           return;
         case S_TUNNEL:
           if (this.x !== null && !this.x.forwardBody(b, off, end, 0)) this.pauseIn();
@@ -192,8 +191,7 @@ export class ClientConn {
   private waitForClient(b: Buffer, off: number, end: number): void {
     this.state = S_WAIT;
     this.setDeadline(D_NONE, 0);
-    this.pending = off === 0 && end === b.length ? b : b.subarray(off, end);
-    this.pauseIn();
+    this.holdIn(b, off, end);
     this.waitOnClient();
     this.sock.once('drain', this.onClientTook);
   }
@@ -312,8 +310,7 @@ export class ClientConn {
   private body(b: Buffer, off: number, end: number): number {
     const mode = this.bodyMode;
     if (mode === B_STREAM && this.bodyBlocked) {
-      this.pending = off === 0 && end === b.length ? b : b.subarray(off, end);
-      this.pauseIn();
+      this.holdIn(b, off, end);
       return -1;
     }
     let q: number;
@@ -408,6 +405,12 @@ export class ClientConn {
       this.run(p, 0, p.length);
     }
     if (this.pending === null && this.state !== S_CLOSED && !this.bodyBlocked) this.resumeIn();
+  }
+
+  /** Keeps b[off..end) to be read later and stops reading until then. */
+  private holdIn(b: Buffer, off: number, end: number): void {
+    this.pending = off === 0 && end === b.length ? b : b.subarray(off, end);
+    this.pauseIn();
   }
 
   private pauseIn(): void {
